@@ -1,0 +1,166 @@
+// Recording GPU work: dispatches go into one command encoder and are submitted together at the next sync
+// point (a readback, an upload, or an explicit flush), because every submit-and-wait costs a round trip.
+// Each dispatch's parameters go into one shared uniform arena written just before its submit.
+//
+// Two adapter limits shape every dispatch:
+//  - maxComputeWorkgroupsPerDimension (65,535): a larger grid is folded into (x, y); kernels recover the
+//    linear workgroup index with `linear_workgroup()` from shaders/common.wgsl.
+//  - maxStorageBufferBindingSize (128 MiB on lavapipe): a larger tensor is bound through windows
+//    (`window()`), and ops split their work so that each dispatch's windows fit.
+import './globals.ts';
+import type { Gpu } from './device.ts';
+import type { Kernel } from './pipelines.ts';
+
+/** A buffer bound whole, or a byte range of it. */
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
+
+/** Scalar kernel parameters, in the order of the shader's uniform struct (all 4-byte scalars). */
+export class Params {
+  private words: number[] = [];
+  private static view = new DataView(new ArrayBuffer(4));
+  u32(...values: number[]): this {
+    for (const v of values) {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`u32 parameter out of range: ${v}`);
+      this.words.push(v);
+    }
+    return this;
+  }
+  i32(...values: number[]): this {
+    for (const v of values) this.words.push(v >>> 0);
+    return this;
+  }
+  f32(...values: number[]): this {
+    for (const v of values) {
+      Params.view.setFloat32(0, v, true);
+      this.words.push(Params.view.getUint32(0, true));
+    }
+    return this;
+  }
+  get length(): number {
+    return this.words.length;
+  }
+  writeTo(target: Uint32Array, wordOffset: number): void {
+    target.set(this.words, wordOffset);
+  }
+}
+
+const ARENA_BYTES = 1 << 20;
+const PARAM_SLOT = 256;
+
+export class Commands {
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private arena = new Uint32Array(ARENA_BYTES / 4);
+  private arenaUsed = 0; // bytes
+  private uniform: GPUBuffer;
+  private readonly align: number;
+  private readonly maxGrid: number;
+  /** Dispatches recorded since the start (for the per-dispatch overhead benchmark and profiling). */
+  dispatches = 0;
+  submits = 0;
+
+  constructor(readonly gpu: Gpu) {
+    this.align = Math.max(16, gpu.limits.minUniformBufferOffsetAlignment);
+    this.maxGrid = gpu.limits.maxComputeWorkgroupsPerDimension;
+    this.uniform = gpu.device.createBuffer({
+      size: ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'kernel parameters',
+    });
+  }
+
+  /** Splits a workgroup count into a grid that respects the per-dimension limit. */
+  grid(count: number): [number, number, number] {
+    if (count <= this.maxGrid) return [Math.max(1, count), 1, 1];
+    const y = Math.ceil(count / this.maxGrid);
+    if (y > this.maxGrid) throw new RangeError(`Grid of ${count} workgroups is too large for one dispatch`);
+    return [Math.ceil(count / y), y, 1];
+  }
+
+  /**
+   * Records one dispatch. `workgroups` is a linear count (folded into 2-D when too large) or an explicit
+   * [x, y, z] grid. Binding i of the shader receives bindings[i]; the last binding is the parameters
+   * (when `params` is given).
+   */
+  dispatch(k: Kernel, bindings: Binding[], params: Params | null, workgroups: number | [number, number, number]): void {
+    const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({
+      binding: i,
+      resource: b instanceof GPUBuffer ? { buffer: b } : { buffer: b.buffer, offset: b.offset, size: b.size },
+    }));
+    if (params) {
+      // Every dispatch gets a fixed 256-byte slot: a shader's uniform struct may declare more fields than
+      // a given op fills in, and the binding must cover the whole struct.
+      if (params.length * 4 > PARAM_SLOT) throw new RangeError(`${k.label}: more than ${PARAM_SLOT} bytes of parameters`);
+      if (this.arenaUsed + PARAM_SLOT > ARENA_BYTES) this.flush();
+      this.arena.fill(0, this.arenaUsed / 4, (this.arenaUsed + PARAM_SLOT) / 4);
+      params.writeTo(this.arena, this.arenaUsed / 4);
+      entries.push({ binding: bindings.length, resource: { buffer: this.uniform, offset: this.arenaUsed, size: PARAM_SLOT } });
+      this.arenaUsed += Math.ceil(PARAM_SLOT / this.align) * this.align;
+    }
+    const group = this.gpu.device.createBindGroup({ layout: k.layout, entries, label: k.label });
+    const [x, y, z] = typeof workgroups === 'number' ? this.grid(workgroups) : workgroups;
+    const pass = this.computePass();
+    pass.setPipeline(k.pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y, z);
+    this.dispatches++;
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Uploads data. Flushes first: the buffer may be a reused one that queued work still reads. */
+  write(buffer: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {
+    this.flush();
+    this.gpu.device.queue.writeBuffer(buffer, byteOffset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.endPass();
+    if (!this.encoder) return;
+    if (this.arenaUsed) this.gpu.device.queue.writeBuffer(this.uniform, 0, this.arena.buffer, 0, this.arenaUsed);
+    this.gpu.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.arenaUsed = 0;
+    this.submits++;
+  }
+
+  /** Flushes and waits until the GPU has finished; throws any WebGPU error raised meanwhile. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.gpu.device.queue.onSubmittedWorkDone();
+    this.gpu.check();
+  }
+
+  /** Copies `bytes` from `buffer` at `byteOffset` back to the CPU. */
+  async read(buffer: GPUBuffer, byteOffset: number, bytes: number): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.gpu.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      this.copy(buffer, byteOffset, staging, 0, size);
+      this.flush();
+      await staging.mapAsync(GPUMapMode.READ);
+      this.gpu.check();
+      return staging.getMappedRange().slice(0, bytes);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.gpu.check();
+    this.encoder ??= this.gpu.device.createCommandEncoder();
+    return this.encoder;
+  }
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+}

@@ -1,0 +1,126 @@
+// Kernels live in shaders/*.wgsl. A small, explicit preprocessor makes their variants:
+//   #include "file.wgsl"            inline another shader file (once per shader)
+//   #if NAME / #if !NAME / #elif NAME / #else / #endif
+//                                   keep lines by the truthiness of a define
+//   {{NAME}}                        replaced by the define's value (an unknown name is an error)
+// Pipelines are cached by the preprocessed source and entry point.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Gpu } from './device.ts';
+
+export type Defines = Record<string, string | number | boolean>;
+
+export const SHADER_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shaders');
+
+const files = new Map<string, string>();
+function readShader(name: string): string {
+  let text = files.get(name);
+  if (text === undefined) {
+    text = readFileSync(join(SHADER_DIR, name), 'utf8');
+    files.set(name, text);
+  }
+  return text;
+}
+
+/** Expands one shader file with the given defines. Exported for tests and for `seal` debugging. */
+export function preprocess(file: string, defines: Defines = {}): string {
+  const included = new Set<string>();
+  const out: string[] = [];
+  const expand = (name: string): void => {
+    if (included.has(name)) return;
+    included.add(name);
+    // Each entry: is this branch taken, has any branch of this #if been taken, is the enclosing block live.
+    const stack: { taken: boolean; done: boolean; outer: boolean }[] = [];
+    const live = () => (stack.length === 0 ? true : stack[stack.length - 1].taken && stack[stack.length - 1].outer);
+    const truth = (expr: string, line: number): boolean => {
+      const m = /^(!?)\s*([A-Za-z_][A-Za-z0-9_]*)$/.exec(expr.trim());
+      if (!m) throw new Error(`${name}:${line}: #if takes NAME or !NAME, got "${expr}"`);
+      const value = Boolean(defines[m[2]]);
+      return m[1] ? !value : value;
+    };
+    readShader(name)
+      .split('\n')
+      .forEach((text, i) => {
+        const line = i + 1;
+        const d = /^\s*#(include|if|elif|else|endif)\b(.*)$/.exec(text);
+        if (!d) {
+          if (live()) out.push(substitute(text, defines, name, line));
+          return;
+        }
+        const [, directive, rest] = d;
+        if (directive === 'include') {
+          const m = /^\s*"([^"]+)"\s*$/.exec(rest);
+          if (!m) throw new Error(`${name}:${line}: #include takes "file.wgsl"`);
+          if (live()) expand(m[1]);
+        } else if (directive === 'if') {
+          const outer = live();
+          const taken = outer && truth(rest, line);
+          stack.push({ taken, done: taken, outer });
+        } else {
+          const top = stack[stack.length - 1];
+          if (!top) throw new Error(`${name}:${line}: #${directive} without #if`);
+          if (directive === 'elif') {
+            top.taken = !top.done && truth(rest, line);
+            top.done ||= top.taken;
+          } else if (directive === 'else') {
+            top.taken = !top.done;
+            top.done = true;
+          } else stack.pop();
+        }
+      });
+    if (stack.length) throw new Error(`${name}: unterminated #if`);
+  };
+  expand(file);
+  return out.join('\n');
+}
+
+function substitute(text: string, defines: Defines, file: string, line: number): string {
+  // Comments are left alone (WGSL has no strings, so `//` always starts one).
+  const cut = text.indexOf('//');
+  if (cut >= 0) return substitute(text.slice(0, cut), defines, file, line) + text.slice(cut);
+  return text.replace(/\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g, (_, key: string) => {
+    if (!(key in defines)) throw new Error(`${file}:${line}: no value given for {{${key}}}`);
+    return String(defines[key]);
+  });
+}
+
+export interface Kernel {
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly label: string;
+}
+
+const byKey = new WeakMap<Gpu, Map<string, Kernel>>();
+const bySource = new WeakMap<Gpu, Map<string, Kernel>>();
+
+/** The compute pipeline for `entry` in `file` with `defines`, compiled once per device. */
+export function kernel(gpu: Gpu, file: string, entry: string, defines: Defines = {}): Kernel {
+  let keyed = byKey.get(gpu);
+  if (!keyed) byKey.set(gpu, (keyed = new Map()));
+  const key = `${file}|${entry}|${JSON.stringify(defines, Object.keys(defines).sort())}`;
+  let k = keyed.get(key);
+  if (k) return k;
+
+  const source = preprocess(file, defines);
+  let sourced = bySource.get(gpu);
+  if (!sourced) bySource.set(gpu, (sourced = new Map()));
+  const sourceKey = `${entry}\n${source}`;
+  k = sourced.get(sourceKey);
+  if (!k) {
+    const label = `${file}:${entry}${Object.keys(defines).length ? ' ' + JSON.stringify(defines) : ''}`;
+    const module = gpu.device.createShaderModule({ code: source, label });
+    const pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry }, label });
+    k = { pipeline, layout: pipeline.getBindGroupLayout(0), label };
+    sourced.set(sourceKey, k);
+  }
+  keyed.set(key, k);
+  return k;
+}
+
+/** Compiles a shader variant and returns its compilation messages (errors name file, line and column). */
+export async function compileMessages(gpu: Gpu, file: string, defines: Defines = {}): Promise<string[]> {
+  const code = preprocess(file, defines);
+  const info = await gpu.device.createShaderModule({ code, label: file }).getCompilationInfo();
+  return info.messages.map((m) => `${file}:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`);
+}

@@ -1,0 +1,23 @@
+// The engine's public API: everything above this layer (model, training, SEAL) imports from here only.
+export { init, shutdown, engine, type Engine } from '../gpu/engine.ts';
+export type { GpuOptions, AdapterReport } from '../gpu/device.ts';
+export {
+  Tensor,
+  type Shape,
+  numel,
+  shapeStr,
+  empty,
+  tensor,
+  fromBytes,
+  parameter,
+  tidy,
+  keep,
+  noGrad,
+  gradEnabled,
+  backward,
+  assertDtype,
+  assertShape,
+} from './tensor.ts';
+export { type DType, BYTES, isHalf, encode, decode, f32ToBf16, bf16ToF32, f32ToF16, f16ToF32 } from './dtype.ts';
+export * from './ops/elementwise.ts';
+export { sum, mean, max, sumTo } from './ops/reduce.ts';

@@ -1,0 +1,33 @@
+// What every op's host side needs: the engine, its kernels, and splitting work so that each dispatch's
+// bindings fit the adapter's maxStorageBufferBindingSize.
+import { engine } from '../../gpu/engine.ts';
+import { Params } from '../../gpu/commands.ts';
+import { type Defines, kernel } from '../../gpu/pipelines.ts';
+
+export { Params, engine };
+
+export function k(file: string, entry: string, defines: Defines = {}) {
+  return kernel(engine().gpu, file, entry, defines);
+}
+
+/**
+ * Splits [0, n) units (elements or rows) into ranges whose bindings fit: `bytesPerUnit` is the largest
+ * number of bytes one unit occupies in any operand that will be bound by range. `granule` keeps range
+ * starts at a multiple (2 for packed half tensors, so a range never starts inside a u32).
+ */
+export function ranges(n: number, bytesPerUnit: number, granule = 1): [number, number][] {
+  const { limits } = engine().gpu;
+  // A window starts up to one alignment before its first byte, and ends on a 4-byte boundary.
+  const budget = limits.maxStorageBufferBindingSize - limits.minStorageBufferOffsetAlignment - 4;
+  let per = Math.max(1, Math.floor(budget / Math.max(1, bytesPerUnit)));
+  if (per < n) per = Math.max(granule, per - (per % granule));
+  const out: [number, number][] = [];
+  for (let s = 0; s < n; s += per) out.push([s, Math.min(n, s + per)]);
+  if (out.length === 0) out.push([0, 0]);
+  return out;
+}
+
+/** Workgroups needed for `n` items at `per` items each. */
+export function groups(n: number, per: number): number {
+  return Math.ceil(n / per);
+}

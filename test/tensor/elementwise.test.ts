@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import * as ref from '../../src/tensor/cpu-reference.ts';
+import { add, clone, fill, mul, scale, sigmoid, silu, sub, tensor, tidy, engine, backward } from '../../src/tensor/index.ts';
+import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
+
+// One f32 operation per element: the result is the exactly rounded value, within u·|x| ≤ u·6 for our
+// N(0,1) inputs (|x| < 6 with overwhelming probability); exp-based ones (silu, sigmoid) go through exp()
+// whose WGSL accuracy is 3 + 2·|x| ULP, so we allow 16 ULP of values of magnitude ≤ 6.
+const ONE_OP = 6 * 2 * UNIT_ROUNDOFF.f32;
+const EXP_OP = 6 * 16 * 2 * UNIT_ROUNDOFF.f32;
+// Gradients are compared with float64 central differences (truncation error ~h² ≈ 1e-10), so the same
+// per-element bounds apply; a broadcast operand's gradient sums up to 7 of them.
+const shapes: [number[], number[]][] = [
+  [[3, 5], [3, 5]],
+  [[2, 3, 5], [5]],
+  [[2, 1, 5], [3, 1]],
+  [[7], [1]],
+  [[2, 3, 4, 5], [1, 3, 1, 5]],
+];
+
+describe('elementwise ops against the float64 reference', () => {
+  for (const [sa, sb] of shapes) {
+    it(`add/sub/mul ${JSON.stringify(sa)} ⊕ ${JSON.stringify(sb)}`, async () => {
+      for (const [name, g, c] of [
+        ['add', add, ref.add],
+        ['sub', sub, ref.sub],
+        ['mul', mul, ref.mul],
+      ] as const) {
+        await checkOp({
+          name,
+          inputs: [
+            { shape: sa, grad: true },
+            { shape: sb, grad: true },
+          ],
+          gpu: g,
+          cpu: c,
+          fwdTol: ONE_OP * 6,
+          gradTol: ONE_OP * 6 * 7,
+        });
+      }
+    });
+  }
+
+  it('scale, silu, sigmoid, clone on a shape that is not a multiple of the workgroup (257 × 3)', async () => {
+    const inputs = [{ shape: [257, 3], grad: true }];
+    await checkOp({ name: 'scale', inputs, gpu: (x) => scale(x, -1.75), cpu: (x) => ref.scale(x, -1.75), fwdTol: ONE_OP * 2, gradTol: ONE_OP * 2 });
+    await checkOp({ name: 'silu', inputs, gpu: silu, cpu: ref.silu, fwdTol: EXP_OP, gradTol: EXP_OP * 2 });
+    await checkOp({ name: 'sigmoid', inputs, gpu: sigmoid, cpu: ref.sigmoidOp, fwdTol: EXP_OP, gradTol: EXP_OP });
+    await checkOp({ name: 'clone', inputs, gpu: clone, cpu: (x) => x, fwdTol: 0, gradTol: 0 });
+  });
+
+  it('names the op and both shapes when shapes do not broadcast', () => {
+    const a = tensor([1, 2, 3], [3]);
+    const b = tensor([1, 2], [2]);
+    expect(() => add(a, b)).toThrow('add: shapes [3] and [2] do not broadcast');
+  });
+
+  it('names the op and the dtype on a wrong dtype', () => {
+    const a = tensor([1, 2], [2], 'i32');
+    const b = tensor([1, 2], [2]);
+    expect(() => mul(a, b)).toThrow(/mul: Tensor i32\[2\] has dtype i32; expected f32/);
+  });
+
+  it('accumulates gradients over several uses and several backward passes', async () => {
+    const x = tensor([1, 2, 3], [3]);
+    x.requiresGrad = true;
+    for (let pass = 0; pass < 2; pass++) {
+      tidy(() => {
+        // y = x·x + x  →  dy/dx = 2x + 1 per pass
+        const y = add(mul(x, x), x);
+        backward(y, tensor([1, 1, 1], [3]));
+      });
+    }
+    expectAllClose(await x.grad!.read(), [6, 10, 14], { atol: 0 }, 'accumulated gradient');
+  });
+});
+
+describe('limits', () => {
+  it('splits a tensor larger than one storage binding (and a grid above 65,535 workgroups)', async () => {
+    const { limits } = engine().gpu;
+    // 1.25 × the binding limit in f32 elements: more than one window, and n/256 workgroups > 65,535.
+    const n = Math.floor((limits.maxStorageBufferBindingSize / 4) * 1.25) + 3;
+    expect(n / 256).toBeGreaterThan(limits.maxComputeWorkgroupsPerDimension);
+    const values = new Float32Array(n);
+    for (let i = 0; i < n; i++) values[i] = (i % 1000) - 500;
+    const a = tensor(values, [n]);
+    const b = fill([n], 0.5);
+    const c = add(a, b);
+    const got = await c.read();
+    // Check every element, with exact expectations (x + 0.5 is exact for these integers).
+    let bad = -1;
+    for (let i = 0; i < n; i++) if (got[i] !== (i % 1000) - 500 + 0.5) { bad = i; break; }
+    expect(bad, `first wrong element (of ${n})`).toBe(-1);
+    [a, b, c].forEach((t) => t.dispose());
+  });
+
+  it('broadcasts a small operand against a tensor larger than one binding', async () => {
+    const { limits } = engine().gpu;
+    const cols = 1024;
+    const rows = Math.ceil((limits.maxStorageBufferBindingSize / 4 / cols) * 1.1);
+    const a = fill([rows, cols], 1);
+    const bias = tensor(Array.from({ length: cols }, (_, i) => i), [cols]);
+    const c = mul(a, bias);
+    const got = await c.read();
+    for (const r of [0, rows >> 1, rows - 1]) {
+      expectAllClose(got.subarray(r * cols, (r + 1) * cols), [...Array(cols).keys()], { atol: 0 }, `row ${r}`);
+    }
+    [a, bias, c].forEach((t) => t.dispose());
+  });
+});
