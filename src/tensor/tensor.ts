@@ -153,6 +153,20 @@ export class Tensor {
     return (await this.read())[0];
   }
 
+  /**
+   * Writes raw bytes at a byte offset (streaming weights from disk in pieces). The offset and the length
+   * must be multiples of 4, except that the last piece may end with the tensor.
+   */
+  writeBytes(byteOffset: number, bytes: Uint8Array): void {
+    if (byteOffset % 4 || byteOffset + bytes.byteLength > this.bytes) {
+      throw new RangeError(`writeBytes: ${bytes.byteLength} bytes at ${byteOffset} do not fit ${this.describe()}`);
+    }
+    if (bytes.byteLength % 4 && byteOffset + bytes.byteLength !== this.bytes) {
+      throw new RangeError(`writeBytes: only the last piece of ${this.describe()} may have a length not a multiple of 4`);
+    }
+    engine().cmd.write(this.buffer, byteOffset, bytes.byteLength % 4 ? copyPadded(bytes) : bytes);
+  }
+
   /** Overwrites the contents from CPU values. */
   write(values: ArrayLike<number> | Uint8Array, raw = false): void {
     const data = raw ? (values as Uint8Array) : encode(values as ArrayLike<number>, this.dtype);
