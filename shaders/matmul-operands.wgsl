@@ -1,0 +1,78 @@
+// What every GEMM kernel shares: the parameters, the bindings, and reading one element of each operand.
+//
+// C[bt] (M×N) = alpha · op(A[bt]) (M×K) · op(B[bt]) (K×N) (+ C[bt] when accumulate), for bt in the
+// dispatch's batches. Operand X's matrix of batch (o, i) starts at x_base + o·x_s0 + i·x_s1 in its
+// binding, and its stored rows are x_ld elements apart. TRANS_A / TRANS_B: the stored matrix is the
+// transpose of the logical one. B is f32 (B_F32), or bf16 / f16 packed two per u32 (B_BF16 / B_F16).
+#include "common.wgsl"
+
+struct Params {
+  m: u32, n: u32, k: u32,
+  batch_inner: u32,  // batches are numbered o·batch_inner + i
+  batches: u32,
+  tiles_m: u32,      // output tiles per matrix, for decoding the linear workgroup index
+  tiles_n: u32,
+  accumulate: u32,
+  alpha: f32,
+  a_base: u32, a_ld: u32, a_s0: u32, a_s1: u32,
+  b_base: u32, b_ld: u32, b_s0: u32, b_s1: u32,
+  c_base: u32, c_ld: u32, c_s0: u32, c_s1: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+#if B_F32
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+#else
+@group(0) @binding(1) var<storage, read> b: array<u32>;
+#endif
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+// Which tile of which matrix a workgroup computes.
+struct Tile { batch_a: u32, batch_b: u32, batch_c: u32, row: u32, col: u32, valid: bool }
+
+fn tile_of(wg: u32, rows_per_tile: u32, cols_per_tile: u32) -> Tile {
+  let per_matrix = p.tiles_m * p.tiles_n;
+  let bt = wg / per_matrix;
+  let t = wg % per_matrix;
+  let o = bt / p.batch_inner;
+  let i = bt % p.batch_inner;
+  return Tile(p.a_base + o * p.a_s0 + i * p.a_s1, p.b_base + o * p.b_s0 + i * p.b_s1,
+              p.c_base + o * p.c_s0 + i * p.c_s1, (t / p.tiles_n) * rows_per_tile, (t % p.tiles_n) * cols_per_tile,
+              bt < p.batches);
+}
+
+// Element offsets of logical A[m, k] and B[k, n] within their matrix.
+fn a_at(m: u32, k: u32) -> u32 {
+#if TRANS_A
+  return k * p.a_ld + m;
+#else
+  return m * p.a_ld + k;
+#endif
+}
+
+fn b_at(k: u32, n: u32) -> u32 {
+#if TRANS_B
+  return n * p.b_ld + k;
+#else
+  return k * p.b_ld + n;
+#endif
+}
+
+// One element of B at absolute element index `e` of its binding, widened to f32.
+fn load_b(e: u32) -> f32 {
+#if B_BF16
+  return unpack_bf16(b[e >> 1u], e & 1u);
+#elif B_F16
+  return unpack_f16(b[e >> 1u], e & 1u);
+#else
+  return b[e];
+#endif
+}
+
+// Writes one result: alpha·acc, plus the old value when accumulating.
+fn store_c(e: u32, acc: f32) {
+  var v = p.alpha * acc;
+  if (p.accumulate != 0u) { v += c[e]; }
+  c[e] = v;
+}
