@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference-matmul.ts';
 import { type DType, decode, encode } from '../../src/tensor/dtype.ts';
-import { tensor, tidy } from '../../src/tensor/index.ts';
-import { forceGemmVariant, VARIANTS } from '../../src/tensor/ops/matmul-kernels.ts';
+import { backward, engine, f32ToBf16, fill, fromBytes, tensor, tidy } from '../../src/tensor/index.ts';
+import { chooseVariant, forceGemmVariant } from '../../src/tensor/ops/matmul-kernels.ts';
 import { gemm, linear, matmul } from '../../src/tensor/ops/matmul.ts';
 import { Rng } from '../../src/util/random.ts';
 import { checkOp, expectAllClose, f32Bound } from '../helpers/check.ts';
@@ -128,5 +128,281 @@ describe('matmul against the float64 reference (forward and backward)', () => {
       expect(() => linear(a, tensor(new Array(8).fill(0), [2, 4]))).toThrow('linear: inner dimensions differ: x [2, 3] · W [2, 4]ᵀ');
       expect(() => gemm({ a: { t: a, ld: 3 }, b: { t: b, ld: 5 }, c: { t: b, ld: 5 }, M: 3, N: 5, K: 3 })).toThrow(/gemm: operand A reaches element 8 of Tensor f32\[2, 3\]/);
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// gemm with strided, offset operands (the attention layouts), alpha and accumulate, half B
+
+interface GemmCase {
+  name: string;
+  aSize: number;
+  bSize: number;
+  cSize: number;
+  bDtype?: DType;
+  desc: {
+    a: Omit<ref.CpuOperand, 'data'>;
+    b: Omit<ref.CpuOperand, 'data'>;
+    c: Omit<ref.CpuOperand, 'data' | 'trans'>;
+    M: number;
+    N: number;
+    K: number;
+    batch?: [number, number];
+    alpha?: number;
+    accumulate?: boolean;
+  };
+}
+
+/** Runs one gemm on the GPU and on the float64 reference; compares all of C, untouched elements included. */
+async function checkGemm(g: GemmCase, seed = 7): Promise<void> {
+  const rng = new Rng(seed);
+  const av = values(g.aSize, rng);
+  const bv = values(g.bSize, rng, g.bDtype ?? 'f32');
+  const cv = values(g.cSize, rng);
+  const expected = Float64Array.from(cv);
+  ref.gemm({ ...g.desc, a: { ...g.desc.a, data: av }, b: { ...g.desc.b, data: bv }, c: { ...g.desc.c, data: expected } });
+  // The error bound of each element: f32Bound over K products, the alpha scaling and the accumulation,
+  // applied to |alpha|·Σ|a·b| + |c| — the same reference run on absolute values.
+  const abs = (v: Float64Array) => v.map(Math.abs);
+  const magnitude = abs(cv);
+  ref.gemm({
+    ...g.desc,
+    alpha: Math.abs(g.desc.alpha ?? 1),
+    accumulate: true,
+    a: { ...g.desc.a, data: abs(av) },
+    b: { ...g.desc.b, data: abs(bv) },
+    c: { ...g.desc.c, data: magnitude },
+  });
+  const atol = f32Bound(g.desc.K + 2, Math.max(...magnitude));
+  const got = tidy(() => {
+    const a = tensor(av, [g.aSize]);
+    const b = tensor(bv, [g.bSize], g.bDtype ?? 'f32');
+    const c = tensor(cv, [g.cSize]);
+    gemm({ ...g.desc, a: { ...g.desc.a, t: a }, b: { ...g.desc.b, t: b }, c: { ...g.desc.c, t: c } });
+    return c;
+  });
+  expectAllClose(await got.read(), expected, { atol }, g.name);
+  got.dispose();
+}
+
+/** Attention's two products over (B, T, H, D) activations with grouped KV heads (GQA). */
+function attentionCases(B: number, T: number, H: number, Hkv: number, D: number, bDtype: DType = 'f32'): GemmCase[] {
+  const G = H / Hkv; // query heads per KV head
+  const cases: GemmCase[] = [];
+  for (let g = 0; g < G; g++) {
+    // scores (B, H, T, T) = Q·Kᵀ / √D for query heads kv·G + g
+    cases.push({
+      name: `scores, group member ${g}`,
+      aSize: B * T * H * D,
+      bSize: B * T * Hkv * D,
+      cSize: B * H * T * T,
+      bDtype,
+      desc: {
+        a: { offset: g * D, ld: H * D, strides: [T * H * D, G * D] },
+        b: { ld: Hkv * D, trans: true, strides: [T * Hkv * D, D] },
+        c: { offset: g * T * T, ld: T, strides: [H * T * T, G * T * T] },
+        M: T, N: T, K: D, batch: [B, Hkv], alpha: 1 / Math.sqrt(D),
+      },
+    });
+    // out (B, T, H, D) += P (B, H, T, T) · V (B, T, Hkv, D)
+    cases.push({
+      name: `P·V, group member ${g}`,
+      aSize: B * H * T * T,
+      bSize: B * T * Hkv * D,
+      cSize: B * T * H * D,
+      bDtype,
+      desc: {
+        a: { offset: g * T * T, ld: T, strides: [H * T * T, G * T * T] },
+        b: { ld: Hkv * D, strides: [T * Hkv * D, D] },
+        c: { offset: g * D, ld: H * D, strides: [T * H * D, G * D] },
+        M: T, N: D, K: T, batch: [B, Hkv], accumulate: true,
+      },
+    });
+  }
+  return cases;
+}
+
+describe('gemm with strided operands', () => {
+  it('attention layouts: two-level batches, offsets, alpha, accumulate (GQA, T not a tile multiple)', async () => {
+    for (const c of attentionCases(2, 13, 4, 2, 8)) await checkGemm(c);
+  });
+
+  it('transposed A through a strided view, alpha = −0.5, accumulate', async () => {
+    // A stored (K, M) inside a wider (K, 40) buffer at offset 3; C inside a (M, 50) buffer.
+    await checkGemm({
+      name: 'Aᵀ strided',
+      aSize: 3 + 37 * 40,
+      bSize: 37 * 29,
+      cSize: 31 * 50,
+      desc: { a: { offset: 3, ld: 40, trans: true }, b: { ld: 29 }, c: { offset: 2, ld: 50 }, M: 31, N: 29, K: 37, alpha: -0.5, accumulate: true },
+    });
+  });
+
+  it('K = 0 writes zeros (or leaves C when accumulating)', async () => {
+    await checkGemm({ name: 'K=0', aSize: 1, bSize: 1, cSize: 12, desc: { a: { ld: 1 }, b: { ld: 4 }, c: { ld: 4 }, M: 3, N: 4, K: 0 } });
+    await checkGemm({ name: 'K=0 acc', aSize: 1, bSize: 1, cSize: 12, desc: { a: { ld: 1 }, b: { ld: 4 }, c: { ld: 4 }, M: 3, N: 4, K: 0, accumulate: true } });
+  });
+
+  for (const dtype of ['bf16', 'f16'] as const) {
+    it(`${dtype} B: both layouts, odd offsets into the packed words`, async () => {
+      for (const trans of [false, true]) {
+        // An odd ld and offset put rows at both halves of the u32 words.
+        await checkGemm({
+          name: `${dtype} B trans=${trans}`,
+          aSize: 19 * 45,
+          bSize: 1 + 45 * 35,
+          cSize: 19 * 35,
+          bDtype: dtype,
+          desc: { a: { ld: 45 }, b: trans ? { offset: 1, ld: 45, trans } : { offset: 1, ld: 35 }, c: { ld: 35 }, M: 19, N: 35, K: 45 },
+        });
+      }
+      for (const c of attentionCases(1, 9, 2, 1, 6, dtype)) await checkGemm(c);
+    });
+  }
+});
+
+describe('linear', () => {
+  for (const dtype of ['f32', 'bf16', 'f16'] as const) {
+    it(`x (2, 5, 37) · Wᵀ with W (23, 37) in ${dtype}`, async () => {
+      const rng = new Rng(3);
+      const wv = values(23 * 37, rng, dtype);
+      const half = dtype !== 'f32';
+      const xv = values(2 * 5 * 37, rng);
+      const fwd = maxAbsDot(xv, wv, 10, 37, 23, (t, c) => t * 37 + c, (c, o) => o * 37 + c);
+      await checkOp({
+        name: `linear ${dtype}`,
+        inputs: [
+          { shape: [2, 5, 37], values: xv, grad: true },
+          { shape: [23, 37], values: wv, dtype, grad: !half },
+        ],
+        gpu: linear,
+        cpu: (x, w) => {
+          const y = ref.matmul({ data: x.data, shape: [10, 37] }, w, false, true);
+          return { data: y.data, shape: [2, 5, 23] };
+        },
+        fwdTol: f32Bound(37, fwd),
+        // dX sums Cout = 23 terms of |g|·|w|; dW sums T = 10 terms of |g|·|x|.
+        gradTol: Math.max(f32Bound(23, G_MAX * maxAbsSum(wv, 37, 23, (c, o) => o * 37 + c)), f32Bound(10, G_MAX * maxAbsSum(xv, 37, 10, (c, t) => t * 37 + c))),
+        fdSamples: 24,
+      });
+    });
+  }
+
+  it('refuses a half weight that requires grad; a frozen weight gets no gradient', async () => {
+    const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const w = tensor(new Array(12).fill(1), [4, 3], 'bf16');
+    w.requiresGrad = true;
+    expect(() => linear(x, w)).toThrow(/linear: Tensor bf16\[4, 3\] requires grad, but half-precision weights are frozen/);
+    w.requiresGrad = false;
+    x.requiresGrad = true;
+    tidy(() => backward(linear(x, w), tensor(new Array(8).fill(1), [2, 4])));
+    expect(w.grad).toBeNull();
+    // dX = G·W with G and W all ones: every element is Cout = 4.
+    expectAllClose(await x.grad!.read(), new Array(6).fill(4), { atol: 0 }, 'dX');
+    [x, w].forEach((t) => t.dispose());
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Adapter limits: operands larger than one storage binding, grids above 65,535 workgroups
+
+describe('limits', () => {
+  // Small integers / 8 in bf16 are exact, and so is every product and partial sum below 2^24 / 64: the
+  // results must match the float64 reference exactly, whatever the split.
+  const pattern = (r: number, c: number) => (((r * 7 + c * 3) % 17) - 8) / 8;
+
+  it('LM head x·Eᵀ with a bf16 E (V, C) over one binding, and dX = dY·E with K = V split and accumulated', async () => {
+    const { limits } = engine().gpu;
+    const C = 64;
+    const V = Math.ceil((limits.maxStorageBufferBindingSize / 2 / C) * 1.1); // 1.1 bindings of bf16
+    const T = 3;
+    const eBits = new Uint16Array(V * C);
+    for (let v = 0; v < V; v++) for (let c = 0; c < C; c++) eBits[v * C + c] = f32ToBf16(pattern(v, c));
+    const E = fromBytes(new Uint8Array(eBits.buffer), [V, C], 'bf16');
+    const xv = Array.from({ length: T * C }, (_, i) => ((i % 5) - 2) / 4);
+    const x = tensor(xv, [T, C]);
+    x.requiresGrad = true;
+    // Upstream gradient: a few nonzero logits per row, so dX sums over every window of E.
+    const gv = new Float32Array(T * V);
+    const hot = [0, 1, V >> 1, V - 2, V - 1];
+    for (let t = 0; t < T; t++) for (const v of hot) gv[t * V + v] = t + 1;
+    const { cmd } = engine();
+    const before = cmd.dispatches;
+    const logits = linear(x, E);
+    const read = await logits.read();
+    expect(cmd.dispatches - before, 'forward dispatches (E split into windows)').toBeGreaterThan(1);
+    const mid = cmd.dispatches;
+    backward(logits, tensor(gv, [T, V]));
+    expect(cmd.dispatches - mid, 'backward dispatches (K split, accumulated)').toBeGreaterThan(1);
+    const dx = await x.grad!.read();
+    // Reference on sampled columns (all of them would be 3·V·C operations in JS: fine, but slow to check).
+    let bad = -1;
+    for (let t = 0; t < T && bad < 0; t++) {
+      for (let v = 0; v < V; v += v < 1000 || v > V - 1000 ? 1 : 997) {
+        let s = 0;
+        for (let c = 0; c < C; c++) s += xv[t * C + c] * pattern(v, c);
+        if (read[t * V + v] !== s) { bad = t * V + v; break; }
+      }
+    }
+    expect(bad, 'first wrong logit').toBe(-1);
+    const dxExpected = Array.from({ length: T * C }, (_, i) => {
+      const t = Math.floor(i / C);
+      return hot.reduce((s, v) => s + (t + 1) * pattern(v, i % C), 0);
+    });
+    expectAllClose(dx, dxExpected, { atol: 0 }, 'dX');
+    [E, x, logits].forEach((t) => t.dispose());
+  });
+
+  it('f32 weight over one binding: y = x·Wᵀ splits B by rows, dW = Gᵀ·X splits C', async () => {
+    const { limits } = engine().gpu;
+    const C = 32;
+    const V = Math.ceil((limits.maxStorageBufferBindingSize / 4 / C) * 1.05);
+    const T = 2;
+    const W = tidy(() => {
+      const w = new Float32Array(V * C);
+      for (let v = 0; v < V; v++) for (let c = 0; c < C; c++) w[v * C + c] = pattern(v, c);
+      return tensor(w, [V, C]);
+    });
+    W.requiresGrad = true;
+    const xv = Array.from({ length: T * C }, (_, i) => ((i % 3) - 1) / 2);
+    const x = tensor(xv, [T, C]);
+    const y = linear(x, W);
+    const got = await y.read();
+    for (const v of [0, 1, V >> 1, V - 1]) {
+      for (let t = 0; t < T; t++) {
+        let s = 0;
+        for (let c = 0; c < C; c++) s += xv[t * C + c] * pattern(v, c);
+        expect(got[t * V + v], `y[${t}, ${v}]`).toBe(s);
+      }
+    }
+    // G = 1 at (0, v) for a few v: dW row v = X row 0, every other row 0.
+    const gv = new Float32Array(T * V);
+    const hot = [3, V >> 1, V - 1];
+    for (const v of hot) gv[v] = 1;
+    backward(y, tensor(gv, [T, V]));
+    const dw = await W.grad!.read();
+    for (const v of [0, 3, V >> 1, (V >> 1) + 1, V - 1]) {
+      const row = Array.from(dw.subarray(v * C, (v + 1) * C));
+      expect(row, `dW row ${v}`).toEqual(hot.includes(v) ? xv.slice(0, C) : new Array(C).fill(0));
+    }
+    [W, x, y].forEach((t) => t.dispose());
+  });
+
+  it('grids above 65,535 workgroups: 70,000 tiny batched products, and one very tall product', async () => {
+    const { limits } = engine().gpu;
+    const count = limits.maxComputeWorkgroupsPerDimension + 4465;
+    // C[t] (1×1) = A[t] · B[t] with A[t] = t % 13, B[t] = 2
+    const a = tensor(Array.from({ length: count }, (_, t) => t % 13), [count, 1, 1]);
+    const b = fill([count, 1, 1], 2);
+    const c = await matmul(a, b).read();
+    expect(Array.from(c).findIndex((v, t) => v !== (t % 13) * 2), 'first wrong batch').toBe(-1);
+    // Tall: M rows at two columns; enough tiles of the chosen kernel's height.
+    const rows = (limits.maxComputeWorkgroupsPerDimension + 10) * chooseVariant().rows;
+    const tall = fill([rows, 2], 0.5);
+    const w = tensor([1, 2, 3, 4], [2, 2]);
+    const y = await matmul(tall, w).read();
+    const wrong = Array.from(y).findIndex((v, i) => v !== (i % 2 ? 3 : 2));
+    expect(wrong, 'first wrong element of the tall product').toBe(-1);
+    [a, b, tall, w].forEach((t) => t.dispose());
   });
 });

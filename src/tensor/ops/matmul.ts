@@ -136,7 +136,9 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
   const outShape = a.shape.length === 3 ? [s.batch, s.M, s.N] : [s.M, s.N];
   const out = empty(outShape);
   matmulInto(out, a, b, s, transA, transB);
-  recordOp('matmul', out, [a, b], [], (g, needs) => [
+  // Backward reads b for dA and a for dB: keep only what a wanted gradient needs.
+  const saved = [...(a.requiresGrad ? [b] : []), ...(b.requiresGrad ? [a] : [])];
+  recordOp('matmul', out, [a, b], saved, (g, needs) => [
     needs[0] ? matmulGradA(g, a, b, s, transA, transB) : null,
     needs[1] ? matmulGradB(g, a, b, s, transA, transB) : null,
   ]);
@@ -221,7 +223,9 @@ export function linear(x: Tensor, w: Tensor): Tensor {
   const T = numel(x.shape.slice(0, -1));
   const out = empty([...x.shape.slice(0, -1), Cout]);
   gemm({ a: { t: x, ld: Cin }, b: { t: w, ld: Cin, trans: true }, c: { t: out, ld: Cout }, M: T, N: Cout, K: Cin });
-  recordOp('linear', out, [x, w], [], (g, needs) => {
+  // dX reads W, dW reads X: a frozen weight keeps no activation alive.
+  const saved = [...(x.requiresGrad ? [w] : []), ...(w.requiresGrad ? [x] : [])];
+  recordOp('linear', out, [x, w], saved, (g, needs) => {
     let dx: Tensor | null = null;
     let dw: Tensor | null = null;
     if (needs[0]) {
