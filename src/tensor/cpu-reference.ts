@@ -63,3 +63,85 @@ function reduceLast(a: Cpu, f: (row: Float64Array) => number): Cpu {
 export const sum = (a: Cpu) => reduceLast(a, (row) => row.reduce((s, x) => s + x, 0));
 export const mean = (a: Cpu) => reduceLast(a, (row) => row.reduce((s, x) => s + x, 0) / row.length);
 export const max = (a: Cpu) => reduceLast(a, (row) => Math.max(...row));
+
+// ---------------------------------------------------------------------------------------------------------
+// Normalisation, position embedding, attention softmax, loss, lookup
+
+// x (N, C), w (C) → w ⊙ x / √(mean(x²) + eps)
+export function rmsnorm(x: Cpu, w: Cpu, eps: number): Cpu {
+  const C = w.data.length;
+  const out = new Float64Array(x.data.length);
+  for (let r = 0; r < x.data.length / C; r++) {
+    let ss = 0;
+    for (let c = 0; c < C; c++) ss += x.data[r * C + c] ** 2;
+    const rstd = 1 / Math.sqrt(ss / C + eps);
+    for (let c = 0; c < C; c++) out[r * C + c] = w.data[c] * x.data[r * C + c] * rstd;
+  }
+  return { data: out, shape: [...x.shape] };
+}
+
+// x (N·H rows of D), positions (N), invFreq (D/2) → rotate-half RoPE, angles in float64
+export function rope(x: Cpu, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number): Cpu {
+  const half = invFreq.length;
+  const D = 2 * half;
+  const out = new Float64Array(x.data.length);
+  for (let row = 0; row < x.data.length / D; row++) {
+    const pos = positions[Math.floor(row / heads)];
+    for (let i = 0; i < half; i++) {
+      const angle = pos * invFreq[i];
+      const a = x.data[row * D + i];
+      const b = x.data[row * D + i + half];
+      out[row * D + i] = a * Math.cos(angle) - b * Math.sin(angle);
+      out[row * D + i + half] = b * Math.cos(angle) + a * Math.sin(angle);
+    }
+  }
+  return { data: out, shape: [...x.shape] };
+}
+
+// x (B, H, Tq, Tk) or (..., Tk) → softmax(scale·x) with causal (query t sees keys ≤ past + t) and key masks;
+// fully masked rows are 0
+export function softmax(
+  x: Cpu,
+  { scale = 1, causal = false, past = 0, keyMask }: { scale?: number; causal?: boolean; past?: number; keyMask?: Cpu } = {},
+): Cpu {
+  const Tk = x.shape[x.shape.length - 1];
+  const Tq = x.shape.length >= 2 ? x.shape[x.shape.length - 2] : 1;
+  const H = keyMask ? x.shape[1] : 1;
+  const out = new Float64Array(x.data.length);
+  for (let r = 0; r < x.data.length / Tk; r++) {
+    const t = r % Tq;
+    const b = Math.floor(r / (H * Tq));
+    const visible = (j: number) => (!causal || j <= past + t) && (!keyMask || keyMask.data[b * Tk + j] !== 0);
+    let m = -Infinity;
+    for (let j = 0; j < Tk; j++) if (visible(j)) m = Math.max(m, scale * x.data[r * Tk + j]);
+    let s = 0;
+    for (let j = 0; j < Tk; j++) if (visible(j)) s += Math.exp(scale * x.data[r * Tk + j] - m);
+    for (let j = 0; j < Tk; j++) out[r * Tk + j] = visible(j) ? Math.exp(scale * x.data[r * Tk + j] - m) / s : 0;
+  }
+  return { data: out, shape: [...x.shape] };
+}
+
+// logits (N, V), targets (N) with −100 ignored → mean over scored rows of −log softmax[target] (0 if none)
+export function crossEntropy(logits: Cpu, targets: ArrayLike<number>): Cpu {
+  const V = logits.shape[logits.shape.length - 1];
+  let total = 0;
+  let count = 0;
+  for (let r = 0; r < targets.length; r++) {
+    if (targets[r] === -100) continue;
+    const row = logits.data.subarray(r * V, (r + 1) * V);
+    const m = Math.max(...row);
+    let s = 0;
+    for (const v of row) s += Math.exp(v - m);
+    total += m + Math.log(s) - row[targets[r]];
+    count++;
+  }
+  return { data: Float64Array.of(count ? total / count : 0), shape: [] };
+}
+
+// table (V, C), ids (N) → (N, C)
+export function embedding(table: Cpu, ids: ArrayLike<number>): Cpu {
+  const C = table.shape[1];
+  const out = new Float64Array(ids.length * C);
+  for (let n = 0; n < ids.length; n++) out.set(table.data.subarray(ids[n] * C, (ids[n] + 1) * C), n * C);
+  return { data: out, shape: [ids.length, C] };
+}

@@ -21,3 +21,8 @@ export {
 export { type DType, BYTES, isHalf, encode, decode, f32ToBf16, bf16ToF32, f32ToF16, f16ToF32 } from './dtype.ts';
 export * from './ops/elementwise.ts';
 export { sum, mean, max, sumTo } from './ops/reduce.ts';
+export { rmsnorm } from './ops/rmsnorm.ts';
+export { RopeTable, rope } from './ops/rope.ts';
+export { softmax, type SoftmaxOptions } from './ops/softmax.ts';
+export { crossEntropy, IGNORE_INDEX } from './ops/cross-entropy.ts';
+export { embedding } from './ops/embedding.ts';

@@ -36,8 +36,11 @@ export interface GradNode {
   readonly inputs: Tensor[];
   /** Extra tensors backward reads (inputs are always kept). */
   readonly saved: Tensor[];
-  /** Gradients for each input; `needs[i]` says whether input i wants one (null otherwise). */
-  backward(grad: Tensor, needs: boolean[]): (Tensor | null)[];
+  /**
+   * Gradients for each input; `needs[i]` says whether input i wants one (null otherwise). `saved` is the
+   * node's kept values, in the order given to recordOp (the output appears there as an alias).
+   */
+  backward(grad: Tensor, needs: boolean[], saved: Tensor[]): (Tensor | null)[];
 }
 
 let nextId = 0;
@@ -51,9 +54,13 @@ export class Tensor {
   node: GradNode | null = null;
   name: string | undefined;
   private storage: Storage | null;
-  /** The creator's reference (dropped by dispose, once) plus one per graph node that keeps this tensor. */
-  private refs = 1;
+  // Two kinds of reference besides the creator's (dropped once, by dispose): nodes whose backward reads
+  // this tensor's values hold its storage (`saves`); nodes that only route a gradient to it hold its place
+  // in the graph (`uses`). So an activation that backward does not read is freed as soon as its creator
+  // lets go, even while the graph still passes through it.
   private owned = true;
+  private saves = 0;
+  private uses = 0;
 
   constructor(
     readonly shape: Shape,
@@ -115,25 +122,52 @@ export class Tensor {
   dispose(): void {
     if (!this.owned) return;
     this.owned = false;
-    this.release();
+    this.settle();
   }
 
-  /** @internal graph references */
-  retain(): this {
+  /** @internal a graph node reads this tensor's values in backward */
+  retainStorage(): this {
     if (!this.storage) throw new Error(`${this.describe()} was used after dispose()`);
-    this.refs++;
+    this.saves++;
     return this;
   }
-
   /** @internal */
-  release(): void {
-    if (--this.refs > 0 || !this.storage) return;
-    const s = this.storage;
-    this.storage = null;
-    if (--s.refs === 0) engine().pool.release(s.buffer);
-    this.grad?.dispose();
-    this.grad = null;
-    releaseNode(this);
+  releaseStorage(): void {
+    this.saves--;
+    this.settle();
+  }
+  /** @internal a graph node routes a gradient to this tensor */
+  retainGraph(): this {
+    this.uses++;
+    return this;
+  }
+  /** @internal */
+  releaseGraph(): void {
+    this.uses--;
+    this.settle();
+  }
+
+  private settle(): void {
+    if (this.owned || this.saves > 0) return;
+    if (this.storage) {
+      const s = this.storage;
+      this.storage = null;
+      if (--s.refs === 0) engine().pool.release(s.buffer);
+      this.grad?.dispose();
+      this.grad = null;
+    }
+    if (this.uses === 0) releaseNode(this);
+  }
+
+  /** @internal Another tensor object over the same storage, outside every scope (for graph nodes). */
+  alias(): Tensor {
+    if (!this.storage) throw new Error(`${this.describe()} was used after dispose()`);
+    tracking = false; // the node that asked owns it
+    try {
+      return new Tensor(this.shape, this.dtype, this.storage);
+    } finally {
+      tracking = true;
+    }
   }
 
   /** Copies the values back to the CPU (bf16/f16 widened to f32). */
@@ -247,9 +281,10 @@ export { isHalf };
 // Scopes
 
 const scopes: Set<Tensor>[] = [];
+let tracking = true;
 
 function trackInScope(t: Tensor): void {
-  scopes[scopes.length - 1]?.add(t);
+  if (tracking) scopes[scopes.length - 1]?.add(t);
 }
 
 type Kept = Tensor | Kept[] | { [key: string]: Kept } | number | string | boolean | null | undefined | void;
@@ -310,7 +345,8 @@ export function noGrad<R>(fn: () => R): R {
 
 /**
  * Called by ops after computing `output`: if any input requires grad, the output does too and remembers
- * how to send gradients back. Returns whether a node was recorded.
+ * how to send gradients back. `saved` lists every tensor whose values backward reads (inputs included, and
+ * the output itself if needed). Returns whether a node was recorded.
  */
 export function recordOp(
   op: string,
@@ -320,10 +356,16 @@ export function recordOp(
   backward: GradNode['backward'],
 ): boolean {
   if (!gradEnabled() || !inputs.some((t) => t.requiresGrad)) return false;
-  for (const t of inputs) t.retain();
-  for (const t of saved) t.retain();
+  for (const t of inputs) t.retainGraph();
+  // A node holding its own output would be a cycle: it keeps an alias of the storage instead.
+  const keptValues = saved.map((t) => {
+    if (t !== output) return t.retainStorage();
+    const alias = t.alias().retainStorage();
+    alias.dispose();
+    return alias;
+  });
   output.requiresGrad = true;
-  output.node = { seq: nextSeq++, op, inputs, saved, backward };
+  output.node = { seq: nextSeq++, op, inputs, saved: keptValues, backward };
   return true;
 }
 
@@ -331,8 +373,8 @@ function releaseNode(t: Tensor): void {
   const node = t.node;
   if (!node) return;
   t.node = null;
-  for (const s of node.saved) s.release();
-  for (const s of node.inputs) s.release();
+  for (const s of node.saved) s.releaseStorage();
+  for (const s of node.inputs) s.releaseGraph();
 }
 
 /**
@@ -356,7 +398,7 @@ export function backward(loss: Tensor, grad?: Tensor): void {
   tape.sort((a, b) => b.node!.seq - a.node!.seq);
   // Hold every tape entry until its own node has run: freeing a consumer's node must not free a producer
   // whose gradient is still on its way.
-  for (const t of tape) t.retain();
+  for (const t of tape) t.retainGraph();
 
   noGrad(() => {
     const grads = new Map<Tensor, Tensor>();
@@ -368,7 +410,7 @@ export function backward(loss: Tensor, grad?: Tensor): void {
       const node = t.node!;
       if (g) {
         const needs = node.inputs.map((i) => i.requiresGrad);
-        const inputGrads = node.backward(g, needs);
+        const inputGrads = node.backward(g, needs, node.saved);
         g.dispose();
         node.inputs.forEach((input, k) => {
           const gi = inputGrads[k];
@@ -382,7 +424,7 @@ export function backward(loss: Tensor, grad?: Tensor): void {
         });
       }
       releaseNode(t);
-      t.release();
+      t.releaseGraph();
     }
     for (const g of grads.values()) g.dispose();
   });

@@ -159,7 +159,7 @@ export function sub(a: Tensor, b: Tensor): Tensor {
 // a ⊙ b
 export function mul(a: Tensor, b: Tensor): Tensor {
   const out = binaryRaw('mul', 'mul', a, b);
-  recordOp('mul', out, [a, b], [], (g, needs) => [
+  recordOp('mul', out, [a, b], [a, b], (g, needs) => [
     needs[0] ? sumTo(binaryRaw('mul', 'mul', g, b), a.shape) : null,
     needs[1] ? sumTo(binaryRaw('mul', 'mul', g, a), b.shape) : null,
   ]);
@@ -183,14 +183,14 @@ function scaleRaw(x: Tensor, s: number): Tensor {
 // x / (1 + e^{−x})
 export function silu(x: Tensor): Tensor {
   const out = unaryRaw('silu', x);
-  recordOp('silu', out, [x], [], (g) => [binaryRaw('silu_grad', 'silu_grad', x, g)]);
+  recordOp('silu', out, [x], [x], (g) => [binaryRaw('silu_grad', 'silu_grad', x, g)]);
   return out;
 }
 
 // 1 / (1 + e^{−x})
 export function sigmoid(x: Tensor): Tensor {
   const out = unaryRaw('sigmoid', x);
-  recordOp('sigmoid', out, [x], [], (g) => [binaryRaw('sigmoid_grad', 'sigmoid_grad', x, g)]);
+  recordOp('sigmoid', out, [x], [x], (g) => [binaryRaw('sigmoid_grad', 'sigmoid_grad', x, g)]);
   return out;
 }
 

@@ -1,6 +1,7 @@
 // What every op's host side needs: the engine, its kernels, and splitting work so that each dispatch's
 // bindings fit the adapter's maxStorageBufferBindingSize.
-import { engine } from '../../gpu/engine.ts';
+import { type Engine, engine } from '../../gpu/engine.ts';
+import { type Tensor, empty, keep } from '../tensor.ts';
 import { Params } from '../../gpu/commands.ts';
 import { type Defines, kernel } from '../../gpu/pipelines.ts';
 
@@ -30,4 +31,13 @@ export function ranges(n: number, bytesPerUnit: number, granule = 1): [number, n
 /** Workgroups needed for `n` items at `per` items each. */
 export function groups(n: number, per: number): number {
   return Math.ceil(n / per);
+}
+
+const placeholders = new WeakMap<Engine, Tensor>();
+
+/** A one-element buffer to bind where a kernel's optional input is absent (never read). */
+export function placeholder(): Tensor {
+  let t = placeholders.get(engine());
+  if (!t) placeholders.set(engine(), (t = keep(empty([1], 'i32'))));
+  return t;
 }

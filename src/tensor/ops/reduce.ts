@@ -58,7 +58,13 @@ export function mean(x: Tensor): Tensor {
 // x (..., C) → (...): max_c x; the gradient is shared evenly by tied maxima (torch.amax).
 export function max(x: Tensor): Tensor {
   const out = reduceLast(x, true, 1);
-  recordOp('max', out, [x], [out], (g) => [maxGrad(x, out, g)]);
+  // Backward recomputes the max rather than saving `out`: a node must not hold its own output (a cycle).
+  recordOp('max', out, [x], [x], (g) => {
+    const m = reduceLast(x, true, 1);
+    const dx = maxGrad(x, m, g);
+    m.dispose();
+    return [dx];
+  });
   return out;
 }
 

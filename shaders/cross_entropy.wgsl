@@ -1,0 +1,127 @@
+// Cross-entropy of logits (N, V) against integer targets (N), fused with log-softmax, in f32; targets equal
+// to −100 are ignored. The loss is the mean over the rows that are not ignored (Hugging Face's convention).
+//   rows:     per row r: lse_r = log Σ_v exp(x_rv) (max-shifted), loss_r = lse_r − x_r,target (0 if ignored)
+//   mean:     loss = Σ loss_r / max(1, count), count = rows not ignored; one workgroup (a loss with no
+//             scored target is 0, not NaN)
+//   backward: dx_rv = g/count · (exp(x_rv − lse_r) − [v = target_r]), 0 on ignored rows
+#include "common.wgsl"
+
+struct Params {
+  rows: u32,
+  vocab: u32,
+  base_x: u32,
+  base_t: u32,    // targets of this dispatch's first row
+  base_row: u32,  // per-row outputs (loss, lse) of this dispatch's first row
+  base_dx: u32,
+}
+
+const WG: u32 = 64u;
+const IGNORE: i32 = -100;
+var<workgroup> partial: array<f32, WG>;
+var<workgroup> partial2: array<f32, WG>;
+
+fn reduce_max(v: f32, lid: u32) -> f32 {
+  partial[lid] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { partial[lid] = max(partial[lid], partial[lid + s]); }
+    workgroupBarrier();
+  }
+  let m = partial[0];
+  workgroupBarrier();
+  return m;
+}
+
+fn reduce_sum2(a: f32, b: f32, lid: u32) -> vec2<f32> {
+  partial[lid] = a;
+  partial2[lid] = b;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) {
+      partial[lid] += partial[lid + s];
+      partial2[lid] += partial2[lid + s];
+    }
+    workgroupBarrier();
+  }
+  let r = vec2<f32>(partial[0], partial2[0]);
+  workgroupBarrier();
+  return r;
+}
+
+#if ROWS
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(3) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = linear_workgroup(wid, nwg);
+  if (r >= p.rows) { return; }
+  let xs = p.base_x + r * p.vocab;
+  var m = -3.402823e38;
+  for (var v = lid; v < p.vocab; v += WG) { m = max(m, x[xs + v]); }
+  m = reduce_max(m, lid);
+  var s = 0.0;
+  for (var v = lid; v < p.vocab; v += WG) { s += exp(x[xs + v] - m); }
+  s = reduce_sum2(s, 0.0, lid).x;
+  if (lid == 0u) {
+    let l = m + log(s);
+    let t = targets[p.base_t + r];
+    lse[p.base_row + r] = l;
+    // Targets are validated on the host; the clamp only keeps a bad one inside the row.
+    loss[p.base_row + r] = select(l - x[xs + min(u32(max(t, 0)), p.vocab - 1u)], 0.0, t == IGNORE);
+  }
+}
+#endif
+
+#if MEAN
+@group(0) @binding(0) var<storage, read> loss: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(3) var<storage, read_write> count: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var s = 0.0;
+  var n = 0.0;
+  for (var r = lid; r < p.rows; r += WG) {
+    s += loss[r];
+    n += select(1.0, 0.0, targets[r] == IGNORE);
+  }
+  let total = reduce_sum2(s, n, lid);
+  if (lid == 0u) {
+    mean[0] = total.x / max(total.y, 1.0);
+    count[0] = total.y;
+  }
+}
+#endif
+
+#if BACKWARD
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<i32>;
+@group(0) @binding(2) var<storage, read> lse: array<f32>;
+@group(0) @binding(3) var<storage, read> count: array<f32>;
+@group(0) @binding(4) var<storage, read> g: array<f32>;      // upstream gradient of the mean loss
+@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = linear_workgroup(wid, nwg);
+  if (r >= p.rows) { return; }
+  let t = targets[p.base_t + r];
+  let xs = p.base_x + r * p.vocab;
+  let ds = p.base_dx + r * p.vocab;
+  let scale = select(g[0] / max(count[0], 1.0), 0.0, t == IGNORE);
+  let l = lse[p.base_row + r];
+  for (var v = lid; v < p.vocab; v += WG) {
+    let onehot = select(0.0, 1.0, i32(v) == t);
+    dx[ds + v] = scale * (exp(x[xs + v] - l) - onehot);
+  }
+}
+#endif

@@ -1,0 +1,68 @@
+// RMSNorm (shaders/rmsnorm.wgsl): forward and backward side by side.
+import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
+import { Params, engine, groups, k, ranges } from './launch.ts';
+import { zeros } from './elementwise.ts';
+
+function weightDefines(w: Tensor) {
+  return { W_F32: w.dtype === 'f32', W_DTYPE: w.dtype };
+}
+
+function check(x: Tensor, w: Tensor): [number, number] {
+  assertDtype('rmsnorm', x, 'f32');
+  assertDtype('rmsnorm', w, 'f32', 'bf16', 'f16');
+  const C = x.shape[x.shape.length - 1];
+  if (w.shape.length !== 1 || w.shape[0] !== C) {
+    throw new TypeError(`rmsnorm: weight ${w.describe()} does not match the last dimension of ${x.describe()}`);
+  }
+  return [x.size / C, C];
+}
+
+// x (..., C), w (C) → y (..., C):  y = w ⊙ x / √(mean(x²) + eps)
+export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
+  const [N, C] = check(x, w);
+  const y = empty(x.shape);
+  const rstd = empty([N]);
+  const kern = k('rmsnorm.wgsl', 'main', { FORWARD: true, ...weightDefines(w) });
+  for (const [r0, r1] of ranges(N, C * 4)) {
+    const wx = x.bind(r0 * C, r1 * C);
+    const wy = y.bind(r0 * C, r1 * C);
+    const wr = rstd.bind(r0, r1);
+    const p = new Params().u32(r1 - r0, C).f32(eps).u32(wx.base, wy.base, wr.base, 0, 0);
+    engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wy.binding, wr.binding], p, r1 - r0);
+  }
+  recordOp('rmsnorm', y, [x, w], [x, w, rstd], (dy, needs) => rmsnormBackward(dy, x, w, rstd, needs));
+  rstd.dispose(); // the graph node keeps it if backward needs it
+  return y;
+}
+
+// dy (N, C) → dx (N, C) and, for a trainable f32 weight, dw (C)
+export function rmsnormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, needs: boolean[]): (Tensor | null)[] {
+  const [N, C] = check(x, w);
+  let dx: Tensor | null = null;
+  if (needs[0]) {
+    dx = empty(x.shape);
+    const kern = k('rmsnorm.wgsl', 'main', { BACKWARD: true, ...weightDefines(w) });
+    for (const [r0, r1] of ranges(N, C * 4)) {
+      const wx = x.bind(r0 * C, r1 * C);
+      const wg = dy.bind(r0 * C, r1 * C);
+      const wr = rstd.bind(r0, r1);
+      const wd = dx.bind(r0 * C, r1 * C);
+      const p = new Params().u32(r1 - r0, C).f32(0).u32(wx.base, wg.base, wr.base, wd.base, 0);
+      engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wg.binding, wr.binding, wd.binding], p, r1 - r0);
+    }
+  }
+  let dw: Tensor | null = null;
+  if (needs[1]) {
+    assertDtype('rmsnorm weight gradient', w, 'f32');
+    dw = zeros([C]);
+    const kern = k('rmsnorm.wgsl', 'main', { WEIGHT_GRAD: true });
+    for (const [r0, r1] of ranges(N, C * 4)) {
+      const wx = x.bind(r0 * C, r1 * C);
+      const wg = dy.bind(r0 * C, r1 * C);
+      const wr = rstd.bind(r0, r1);
+      const p = new Params().u32(r1 - r0, C).f32(0).u32(wx.base, wg.base, wr.base, 0, 1);
+      engine().cmd.dispatch(kern, [wx.binding, wg.binding, wr.binding, dw.bind().binding], p, groups(C, 64));
+    }
+  }
+  return [dx, dw];
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import * as ref from '../../src/tensor/cpu-reference.ts';
+import { softmax } from '../../src/tensor/ops/softmax.ts';
+import { engine, fill, tensor } from '../../src/tensor/index.ts';
+import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
+
+const u = UNIT_ROUNDOFF.f32;
+
+// exp() in WGSL is accurate to 3 + 2|x| ULP; after the max shift |x| ≲ 12 here (scaled N(0,1) scores), so
+// ≤ 27 ULP per term; the normaliser sums Tk terms (≤ Tk·u). Probabilities are ≤ 1. The backward adds a
+// Tk-term dot product of values ≲ 4.
+const tols = (Tk: number) => ({ fwdTol: (Tk + 30) * u, gradTol: (2 * Tk + 30) * u * 8 });
+
+describe('softmax', () => {
+  it('plain, along the last axis', async () => {
+    for (const shape of [[3, 5], [2, 3, 70]]) {
+      await checkOp({ name: 'softmax', inputs: [{ shape, grad: true, scale: 3 }], gpu: (x) => softmax(x), cpu: (x) => ref.softmax(x), ...tols(shape[shape.length - 1]) });
+    }
+  });
+
+  it('attention: scaled, causal, with a key-padding mask and a fully masked row', async () => {
+    const [B, H, T] = [2, 3, 6];
+    const keyMask = [0, 0, 1, 1, 1, 1, /* b=1 */ 1, 1, 1, 1, 1, 0]; // b=0 left-padded by 2, b=1 right-padded by 1
+    const opts = { scale: 0.25, causal: true };
+    await checkOp({
+      name: 'masked softmax',
+      inputs: [{ shape: [B, H, T, T], grad: true, scale: 3 }, { shape: [B, T], values: keyMask, dtype: 'i32' }],
+      gpu: (x, m) => softmax(x, { ...opts, keyMask: m }),
+      cpu: (x, m) => ref.softmax(x, { ...opts, keyMask: m }),
+      ...tols(T),
+    });
+  });
+
+  it('decoding: queries after `past` cached keys', async () => {
+    const [B, H, Tq, Tk] = [1, 2, 2, 7];
+    const opts = { causal: true, past: 5 };
+    await checkOp({
+      name: 'softmax with past',
+      inputs: [{ shape: [B, H, Tq, Tk], grad: true }],
+      gpu: (x) => softmax(x, opts),
+      cpu: (x) => ref.softmax(x, opts),
+      ...tols(Tk),
+    });
+  });
+
+  it('gives zeros, not NaN, on a row with every key masked', async () => {
+    const y = await softmax(fill([1, 1, 1, 3], 1), { keyMask: tensor([0, 0, 0], [1, 3], 'i32') }).read();
+    expect([...y]).toEqual([0, 0, 0]);
+  });
+
+  it('normalises rows of a tensor larger than one storage binding', async () => {
+    const Tk = 4096;
+    const R = Math.ceil((engine().gpu.limits.maxStorageBufferBindingSize / 4 / Tk) * 1.1);
+    const y = await softmax(fill([R, Tk], 2)).read();
+    for (const r of [0, R >> 1, R - 1]) expectAllClose(y.subarray(r * Tk, (r + 1) * Tk), new Array(Tk).fill(1 / Tk), { atol: (Tk + 30) * u / Tk }, `row ${r}`);
+  });
+});
