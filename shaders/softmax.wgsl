@@ -1,7 +1,8 @@
 // Softmax along the last axis of attention-shaped scores, with the 1/√D scale folded in and two optional
 // masks, in f32. x is (R, Tk) with R = B·H·Tq; row r is query t = r % Tq of batch b = r / (H·Tq).
 //   causal:   query t sits at key position past + t and sees keys j ≤ past + t (KV-cache decoding has past > 0)
-//   key mask: i32 (B, Tk), 0 marks padding keys that no query may see
+//   key mask: i32 (B, ≥ Tk) rows of mask_stride, 0 marks padding keys that no query may see (a KV cache's
+//             mask has a row per batch entry as long as the cache)
 // A row with every key masked (a padding query) gets zeros, not NaN.
 //   forward:  y = softmax(scale·x + mask)
 //   backward: dx = scale · y ⊙ (dy − Σ_j y_j dy_j)
@@ -20,7 +21,7 @@ struct Params {
   base_y: u32,
   base_g: u32,
   first_row: u32,  // global row index of this dispatch's row 0 (rows map to b and t)
-  base_mask: u32,
+  mask_stride: u32,
 }
 
 const WG: u32 = 64u;
@@ -58,7 +59,7 @@ fn visible(row: u32, j: u32) -> bool {
   let t = row % p.tq;
   let b = row / (p.heads * p.tq);
   if (p.causal == 1u && j > p.past + t) { return false; }
-  if (p.has_mask == 1u && mask[p.base_mask + b * p.cols + j] == 0) { return false; }
+  if (p.has_mask == 1u && mask[b * p.mask_stride + j] == 0) { return false; }
   return true;
 }
 

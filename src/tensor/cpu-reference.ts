@@ -111,7 +111,7 @@ export function softmax(
   for (let r = 0; r < x.data.length / Tk; r++) {
     const t = r % Tq;
     const b = Math.floor(r / (H * Tq));
-    const visible = (j: number) => (!causal || j <= past + t) && (!keyMask || keyMask.data[b * Tk + j] !== 0);
+    const visible = (j: number) => (!causal || j <= past + t) && (!keyMask || keyMask.data[b * keyMask.shape[1] + j] !== 0);
     let m = -Infinity;
     for (let j = 0; j < Tk; j++) if (visible(j)) m = Math.max(m, scale * x.data[r * Tk + j]);
     let s = 0;
@@ -144,4 +144,41 @@ export function embedding(table: Cpu, ids: ArrayLike<number>): Cpu {
   const out = new Float64Array(ids.length * C);
   for (let n = 0; n < ids.length; n++) out.set(table.data.subarray(ids[n] * C, (ids[n] + 1) * C), n * C);
   return { data: out, shape: [ids.length, C] };
+}
+
+// q (B, T, H·D), k, v (B, S, Hkv·D) → (B, T, H·D): causal grouped-query attention over the first `keys`
+// rows of k and v, query t sitting at position past + t; keyMask (B, ≥ keys) with 0 for padding
+export function attention(
+  q: Cpu,
+  k: Cpu,
+  v: Cpu,
+  s: { B: number; T: number; H: number; Hkv: number; D: number; S: number; keys: number; past: number },
+  keyMask?: Cpu,
+): Cpu {
+  const { B, T, H, Hkv, D, S, keys, past } = s;
+  const G = H / Hkv;
+  const out = new Float64Array(B * T * H * D);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const kv = Math.floor(h / G);
+      const scores = new Float64Array(T * keys);
+      for (let t = 0; t < T; t++) {
+        for (let j = 0; j < keys; j++) {
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += q.data[(b * T + t) * H * D + h * D + d] * k.data[(b * S + j) * Hkv * D + kv * D + d];
+          scores[t * keys + j] = dot;
+        }
+      }
+      const mask = keyMask && { data: keyMask.data.subarray(b * keyMask.shape[1], (b + 1) * keyMask.shape[1]), shape: [1, keyMask.shape[1]] };
+      const p = softmax({ data: scores, shape: [1, 1, T, keys] }, { scale: 1 / Math.sqrt(D), causal: true, past, keyMask: mask }).data;
+      for (let t = 0; t < T; t++) {
+        for (let d = 0; d < D; d++) {
+          let acc = 0;
+          for (let j = 0; j < keys; j++) acc += p[t * keys + j] * v.data[(b * S + j) * Hkv * D + kv * D + d];
+          out[(b * T + t) * H * D + h * D + d] = acc;
+        }
+      }
+    }
+  }
+  return { data: out, shape: [B, T, H * D] };
 }

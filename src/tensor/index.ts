@@ -26,3 +26,4 @@ export { RopeTable, rope } from './ops/rope.ts';
 export { softmax, type SoftmaxOptions } from './ops/softmax.ts';
 export { crossEntropy, IGNORE_INDEX } from './ops/cross-entropy.ts';
 export { embedding } from './ops/embedding.ts';
+export { attention, type AttentionShape, type AttentionOptions } from './ops/attention.ts';

@@ -10,7 +10,8 @@ export interface SoftmaxOptions {
   causal?: boolean;
   /** Keys already in the KV cache before the first query (decoding). */
   past?: number;
-  /** i32 (B, Tk): 0 marks padding keys. The input is then (B, H, Tq, Tk). */
+  /** i32 (B, Tk') with Tk' ≥ Tk (a KV cache's mask covers the whole cache): 0 marks padding keys. The
+   *  input is then (B, H, Tq, Tk). */
   keyMask?: Tensor;
 }
 
@@ -25,7 +26,7 @@ export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
   let heads = 1;
   if (keyMask) {
     assertDtype('softmax key mask', keyMask, 'i32');
-    if (rank !== 4 || keyMask.shape.length !== 2 || keyMask.shape[0] !== x.shape[0] || keyMask.shape[1] !== Tk) {
+    if (rank !== 4 || keyMask.shape.length !== 2 || keyMask.shape[0] !== x.shape[0] || keyMask.shape[1] < Tk) {
       throw new TypeError(`softmax: key mask ${keyMask.describe()} does not fit scores ${shapeStr(x.shape)} (B, H, Tq, Tk)`);
     }
     heads = x.shape[1];
@@ -39,7 +40,7 @@ export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
     const p = new Params()
       .u32(r1 - r0, Tk, Tq, heads, past, causal ? 1 : 0, keyMask ? 1 : 0)
       .f32(scale)
-      .u32(wx.base, wy.base, 0, r0, 0);
+      .u32(wx.base, wy.base, 0, r0, keyMask ? keyMask.shape[1] : 0);
     engine().cmd.dispatch(kern, [mask.bind().binding, wx.binding, wy.binding], p, r1 - r0);
   }
   // Backward reads y, the op's own output (kept as saved[0]), not x.
