@@ -27,3 +27,5 @@ export { softmax, type SoftmaxOptions } from './ops/softmax.ts';
 export { crossEntropy, IGNORE_INDEX } from './ops/cross-entropy.ts';
 export { embedding } from './ops/embedding.ts';
 export { attention, type AttentionShape, type AttentionOptions } from './ops/attention.ts';
+export { gemm, matmul, linear, type GemmOperand } from './ops/matmul.ts';
+export { dropout } from './ops/dropout.ts';

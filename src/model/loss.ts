@@ -1,0 +1,34 @@
+// The causal language-modelling loss in Hugging Face's convention: labels have the shape of the input
+// ids and are shifted inside — logits[b, t] is scored against labels[b, t + 1]; −100 is ignored; the
+// loss is the mean over every scored target of the batch.
+import { IGNORE_INDEX, type Tensor, crossEntropy, tensor } from '../tensor/index.ts';
+
+/** Shifted targets (B·T): labels[b][t + 1], and −100 at each row's last position. */
+export function shiftedTargets(labels: number[][], vocabSize: number): number[] {
+  const out: number[] = [];
+  labels.forEach((row, b) => {
+    for (let t = 0; t < row.length; t++) {
+      const target = t + 1 < row.length ? row[t + 1] : IGNORE_INDEX;
+      if (target !== IGNORE_INDEX && !(Number.isInteger(target) && target >= 0 && target < vocabSize)) {
+        throw new RangeError(`label ${target} at row ${b}, position ${t + 1} is neither −100 nor a token id in [0, ${vocabSize})`);
+      }
+      out.push(target);
+    }
+  });
+  return out;
+}
+
+// logits (B, T, V), labels B rows of T → loss ()
+export function causalLmLoss(logits: Tensor, labels: number[][]): Tensor {
+  const V = logits.shape[logits.shape.length - 1];
+  const targets = shiftedTargets(labels, V);
+  if (targets.length * V !== logits.size) {
+    throw new RangeError(`causalLmLoss: labels (${labels.length} × ${labels[0]?.length}) do not match logits ${logits.describe()}`);
+  }
+  return crossEntropy(logits.reshape([targets.length, V]), tensor(targets, [targets.length], 'i32'));
+}
+
+/** How many targets the loss scores (for token-weighted averages across batches). */
+export function scoredTargets(labels: number[][]): number {
+  return labels.reduce((n, row) => n + row.slice(1).filter((l) => l !== IGNORE_INDEX).length, 0);
+}

@@ -1,0 +1,22 @@
+// The llama-tiny fixture (../shared/fixtures/llama-tiny): reference outputs from Hugging Face's own
+// PyTorch LlamaForCausalLM. Tests that need it skip, loudly, where ../shared is absent.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSafetensors } from '../../src/io/safetensors.ts';
+
+export const FIXTURE = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'llama-tiny');
+export const HAVE_FIXTURE = existsSync(join(FIXTURE, 'model.safetensors'));
+if (!HAVE_FIXTURE) console.warn(`SKIPPING fixture tests: ${FIXTURE} is absent (the shared folder ../shared is not mounted)`);
+
+export function fixtureJson<T = any>(name: string): T {
+  return JSON.parse(readFileSync(join(FIXTURE, name), 'utf8'));
+}
+
+/** Every tensor of a fixture safetensors file, widened to f32. */
+export async function fixtureTensors(file: string): Promise<Map<string, Float32Array>> {
+  const f = await openSafetensors(join(FIXTURE, file));
+  const out = new Map<string, Float32Array>();
+  for (const name of f.names) out.set(name, await f.readToCpu(name));
+  await f.close();
+  return out;
+}
