@@ -47,3 +47,20 @@ describe.skipIf(!HAVE_FIXTURE)('Llama-3.2-shaped tiny model against Hugging Face
     model.dispose();
   });
 });
+
+describe.skipIf(!HAVE_FIXTURE)('generation against Hugging Face (llama-tiny fixture)', () => {
+  const reference = fixtureJson('reference.json');
+
+  it('continues the greedy prompt token for token, with a KV cache, alone and in a left-padded batch', async () => {
+    const { generate } = await import('../../src/model/generate.ts');
+    const model = await loadLlama(FIXTURE);
+    const prompt: number[] = reference.greedy.prompt;
+    const expected = reference.greedy.base_tokens;
+    const alone = await generate(model, [prompt], { maxNewTokens: 8, stopIds: [] });
+    expect(alone.tokens[0]).toEqual(expected);
+    // Beside a longer prompt, this one is left-padded: positions and masks must make that invisible.
+    const batch = await generate(model, [[1, 5, 6, 7, 8, 9, 10, 11], prompt], { maxNewTokens: 8, stopIds: [] });
+    expect(batch.tokens[1]).toEqual(expected);
+    model.dispose();
+  });
+});
