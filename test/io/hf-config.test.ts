@@ -1,0 +1,218 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConfigError,
+  type LlamaConfig,
+  type WeightSource,
+  expectedWeights,
+  loadLlamaConfig,
+  parseLlamaConfig,
+  validateWeights,
+  writeLlamaConfig,
+} from '../../src/io/hf-config.ts';
+import { openSafetensors } from '../../src/io/safetensors.ts';
+
+const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/llama-tiny');
+const haveFixture = existsSync(join(FIXTURE, 'config.json'));
+if (!haveFixture) console.warn(`SKIPPING llama-tiny config tests: ${FIXTURE} is absent (shared/ is not checked out next to the project).`);
+
+// meta-llama/Llama-3.2-1B-Instruct's config.json and generation_config.json, as published on the Hub.
+const LLAMA_32_1B = {
+  architectures: ['LlamaForCausalLM'],
+  attention_bias: false,
+  attention_dropout: 0.0,
+  bos_token_id: 128000,
+  eos_token_id: [128001, 128008, 128009],
+  head_dim: 64,
+  hidden_act: 'silu',
+  hidden_size: 2048,
+  initializer_range: 0.02,
+  intermediate_size: 8192,
+  max_position_embeddings: 131072,
+  mlp_bias: false,
+  model_type: 'llama',
+  num_attention_heads: 32,
+  num_hidden_layers: 16,
+  num_key_value_heads: 8,
+  pretraining_tp: 1,
+  rms_norm_eps: 1e-5,
+  rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+  rope_theta: 500000.0,
+  tie_word_embeddings: true,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.45.0.dev0',
+  use_cache: true,
+  vocab_size: 128256,
+};
+const LLAMA_32_GENERATION = { bos_token_id: 128000, do_sample: true, eos_token_id: [128001, 128008, 128009], temperature: 0.6, top_p: 0.9 };
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'hf-config-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function folder(name: string, config: unknown, generation?: unknown): Promise<string> {
+  const d = join(dir, name);
+  await mkdir(d, { recursive: true });
+  await writeFile(join(d, 'config.json'), typeof config === 'string' ? config : JSON.stringify(config));
+  if (generation !== undefined) await writeFile(join(d, 'generation_config.json'), JSON.stringify(generation));
+  return d;
+}
+
+function expectConfigError(fn: () => unknown, ...patterns: RegExp[]): void {
+  let error: unknown = null;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error, 'expected an error').toBeInstanceOf(ConfigError);
+  for (const re of patterns) expect((error as Error).message).toMatch(re);
+}
+
+describe('loadLlamaConfig', () => {
+  it.skipIf(!haveFixture)('reads the llama-tiny config (values from the fixture README)', async () => {
+    const c = await loadLlamaConfig(FIXTURE);
+    expect(c).toEqual({
+      vocabSize: 512,
+      hiddenSize: 64,
+      intermediateSize: 192,
+      numLayers: 2,
+      numHeads: 4,
+      numKvHeads: 2,
+      headDim: 16,
+      rmsNormEps: 1e-5,
+      ropeTheta: 500000,
+      ropeScaling: { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 },
+      maxPositionEmbeddings: 131072,
+      tieWordEmbeddings: true,
+      bosTokenId: 1,
+      eosTokenIds: [2],
+      torchDtype: 'bfloat16',
+    } satisfies LlamaConfig);
+  });
+
+  it('reads Llama-3.2-1B-Instruct and merges generation_config.json EOS ids', async () => {
+    const c = await loadLlamaConfig(await folder('l32', LLAMA_32_1B, LLAMA_32_GENERATION));
+    expect(c).toMatchObject({ vocabSize: 128256, hiddenSize: 2048, numLayers: 16, numHeads: 32, numKvHeads: 8, headDim: 64, bosTokenId: 128000 });
+    expect(c.eosTokenIds).toEqual([128001, 128008, 128009]);
+    const single = await loadLlamaConfig(await folder('l32-single-eos', { ...LLAMA_32_1B, eos_token_id: 128009 }, LLAMA_32_GENERATION));
+    expect(single.eosTokenIds).toEqual([128009, 128001, 128008]);
+    expect(single.padTokenId).toBeUndefined();
+  });
+
+  it("applies transformers' LlamaConfig defaults for optional fields", () => {
+    const c = parseLlamaConfig({ vocab_size: 100, hidden_size: 48, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 6 });
+    expect(c).toMatchObject({
+      numKvHeads: 6,
+      headDim: 8,
+      rmsNormEps: 1e-6,
+      ropeTheta: 10000,
+      ropeScaling: null,
+      maxPositionEmbeddings: 2048,
+      tieWordEmbeddings: false,
+      bosTokenId: 1,
+      eosTokenIds: [2],
+      torchDtype: 'float32',
+    });
+    expect(parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { rope_type: 'default' } }).ropeScaling).toBeNull();
+    expect(parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }).ropeScaling).toMatchObject({ factor: 8 });
+  });
+
+  it('rejects what is not a supported Llama, naming the file and the field', async () => {
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, model_type: 'mistral' }, 'x/config.json'), /x\/config\.json/, /model_type is "mistral"/, /only Llama/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, architectures: ['LlamaForSequenceClassification'] }), /only Llama/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { rope_type: 'yarn', factor: 4 } }), /rope_scaling type "yarn" is not supported/, /llama3/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { type: 'linear', factor: 2 } }), /"linear"/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { ...LLAMA_32_1B.rope_scaling, factor: '32' } }), /rope_scaling\.factor/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, hidden_size: undefined }), /"hidden_size" is missing/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, num_hidden_layers: 2.5 }), /"num_hidden_layers" is 2\.5/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, num_key_value_heads: 5 }), /not a multiple of num_key_value_heads/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, head_dim: undefined, hidden_size: 2050 }), /hidden_size \(2050\) is not a multiple/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, eos_token_id: [128001, 200000] }), /eos_token_id/, /vocab_size 128256/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, hidden_act: 'gelu' }), /hidden_act is "gelu"/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, attention_bias: true }), /attention_bias/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, rms_norm_eps: -1 }), /rms_norm_eps/);
+    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, torch_dtype: 'int8' }), /torch_dtype is "int8"/);
+    await expect(loadLlamaConfig(join(dir, 'nowhere'))).rejects.toThrow(/nowhere\/config\.json: cannot read it \(ENOENT\)/);
+    await expect(loadLlamaConfig(await folder('badjson', '{"vocab_size": 3,'))).rejects.toThrow(/badjson\/config\.json: not valid JSON/);
+  });
+});
+
+describe('expected and present weights', () => {
+  it.skipIf(!haveFixture)('expectedWeights names and shapes equal the fixture checkpoint (HF state_dict less the tied lm_head)', async () => {
+    const config = await loadLlamaConfig(FIXTURE);
+    const files = await openSafetensors(FIXTURE);
+    const expected = expectedWeights(config);
+    expect(new Set(expected.map((w) => w.name))).toEqual(new Set(files.names));
+    for (const w of expected) expect(w.shape, w.name).toEqual(files.info(w.name).shape);
+    expect(validateWeights(config, files)).toEqual({ unused: [] });
+    await files.close();
+  });
+
+  it('an untied model also needs lm_head.weight [V, C]', () => {
+    const c = parseLlamaConfig({ ...LLAMA_32_1B, tie_word_embeddings: false });
+    const names = expectedWeights(c).map((w) => w.name);
+    expect(names.length).toBe(1 + 16 * 9 + 2);
+    expect(expectedWeights(c).at(-1)).toEqual({ name: 'lm_head.weight', shape: [128256, 2048] });
+    expect(expectedWeights(c).find((w) => w.name === 'model.layers.15.self_attn.k_proj.weight')!.shape).toEqual([512, 2048]);
+  });
+
+  it('reports every missing tensor, shape mismatch and bad dtype in one error', () => {
+    const config = parseLlamaConfig({ vocab_size: 10, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1 });
+    type Info = ReturnType<WeightSource['info']>;
+    const tensors = new Map<string, Info>(expectedWeights(config).map((w) => [w.name, { dtype: 'BF16', shape: w.shape, file: 'ckpt/model.safetensors' }]));
+    tensors.delete('model.norm.weight');
+    tensors.delete('lm_head.weight');
+    tensors.set('model.layers.0.self_attn.k_proj.weight', { dtype: 'BF16', shape: [8, 8], file: 'ckpt/model.safetensors' });
+    tensors.set('model.layers.0.mlp.up_proj.weight', { dtype: 'I64' as never, shape: [12, 8], file: 'ckpt/model.safetensors' });
+    tensors.set('model.layers.1.input_layernorm.weight', { dtype: 'BF16', shape: [8], file: 'ckpt/model.safetensors' });
+    tensors.set('model.layers.0.self_attn.rotary_emb.inv_freq', { dtype: 'F32', shape: [2], file: 'ckpt/model.safetensors' });
+    const source: WeightSource = { source: 'ckpt', names: [...tensors.keys()], info: (n) => tensors.get(n)! };
+    expectConfigError(
+      () => validateWeights(config, source),
+      /ckpt: the config and the weights don't match \(5 problem/,
+      /missing tensor "model\.norm\.weight" \(expected shape \[8\]\)/,
+      /missing tensor "lm_head\.weight"/,
+      /"model\.layers\.0\.self_attn\.k_proj\.weight" in ckpt\/model\.safetensors: expected shape \[4, 8\], found \[8, 8\]/,
+      /"model\.layers\.0\.mlp\.up_proj\.weight" .*dtype I64 is not supported/,
+      /"model\.layers\.1\.input_layernorm\.weight" belongs to layer 1, but the config has num_hidden_layers 1/,
+    );
+    tensors.delete('model.layers.1.input_layernorm.weight');
+    tensors.set('model.layers.0.mlp.up_proj.weight', { dtype: 'F16', shape: [12, 8], file: 'ckpt/model.safetensors' });
+    tensors.set('model.layers.0.self_attn.k_proj.weight', { dtype: 'F32', shape: [4, 8], file: 'ckpt/model.safetensors' });
+    tensors.set('model.norm.weight', { dtype: 'BF16', shape: [8], file: 'ckpt/model.safetensors' });
+    tensors.set('lm_head.weight', { dtype: 'BF16', shape: [10, 8], file: 'ckpt/model.safetensors' });
+    const ok: WeightSource = { source: 'ckpt', names: [...tensors.keys()], info: (n) => tensors.get(n)! };
+    expect(validateWeights(config, ok)).toEqual({ unused: ['model.layers.0.self_attn.rotary_emb.inv_freq'] });
+  });
+});
+
+describe('writeLlamaConfig', () => {
+  it.skipIf(!haveFixture)("writes what transformers wrote for the fixture (same fields and values, floats as floats)", async () => {
+    const config = await loadLlamaConfig(FIXTURE);
+    const out = join(dir, 'written');
+    await writeLlamaConfig(out, config);
+    const text = readFileSync(join(out, 'config.json'), 'utf8');
+    const theirs = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8'));
+    delete theirs.transformers_version;
+    expect(JSON.parse(text)).toEqual(theirs);
+    expect(text).toContain('"factor": 32.0');
+    expect(text).toContain('"rope_theta": 500000.0');
+    expect(await loadLlamaConfig(out)).toEqual(config);
+  });
+
+  it('round-trips a config with several EOS ids and a pad id', async () => {
+    const config = { ...parseLlamaConfig(LLAMA_32_1B), padTokenId: 128004 };
+    const out = join(dir, 'written-32');
+    await writeLlamaConfig(out, config);
+    expect(await loadLlamaConfig(out)).toEqual(config);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).eos_token_id).toEqual([128001, 128008, 128009]);
+  });
+});
