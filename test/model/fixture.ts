@@ -13,8 +13,13 @@ export function fixtureJson<T = any>(name: string): T {
 }
 
 /** Every tensor of a fixture safetensors file, widened to f32. */
-export async function fixtureTensors(file: string): Promise<Map<string, Float32Array>> {
-  const f = await openSafetensors(join(FIXTURE, file));
+export function fixtureTensors(file: string): Promise<Map<string, Float32Array>> {
+  return readTensors(join(FIXTURE, file));
+}
+
+/** Every tensor of a safetensors file, widened to f32. */
+export async function readTensors(path: string): Promise<Map<string, Float32Array>> {
+  const f = await openSafetensors(path);
   const out = new Map<string, Float32Array>();
   for (const name of f.names) out.set(name, await f.readToCpu(name));
   await f.close();

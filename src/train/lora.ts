@@ -1,0 +1,216 @@
+// LoRA adapters as PEFT makes them: on each targeted projection W (Cout, Cin), A (r, Cin) initialised
+// Kaiming-uniform (PEFT's `kaiming_uniform_(a=√5)`, i.e. U(−1/√Cin, 1/√Cin)) and B (Cout, r) zero, so the
+// adapted model starts equal to the base; y = W x + (α/r)·B A dropout(x). The base weights stay frozen.
+// Saved and loaded in PEFT's format (adapter_config.json + adapter_model.safetensors with PEFT's names).
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomically } from '../io/atomic-write.ts';
+import { openSafetensors, writeGpuTensors } from '../io/safetensors.ts';
+import { type Llama, PROJECTIONS, type ProjectionName, type Projection } from '../model/llama.ts';
+import { type Tensor, engine, keep, parameter } from '../tensor/index.ts';
+import { Rng } from '../util/random.ts';
+
+export interface LoraConfig {
+  r: number;
+  alpha: number;
+  dropout: number;
+  targets: ProjectionName[];
+}
+
+export const ADAPTER_CONFIG = 'adapter_config.json';
+export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
+
+/** PEFT's name for a projection's A or B matrix. */
+export function peftName(projection: Projection, which: 'A' | 'B'): string {
+  return `base_model.model.${projection.name.replace(/\.weight$/, '')}.lora_${which}.weight`;
+}
+
+export function checkTargets(targets: readonly string[]): ProjectionName[] {
+  if (targets.length === 0) throw new Error('LoRA: no target modules given');
+  for (const t of targets) {
+    if (!(PROJECTIONS as readonly string[]).includes(t)) {
+      throw new Error(`LoRA: target module "${t}" does not exist in a Llama model; choose from ${PROJECTIONS.join(', ')}`);
+    }
+  }
+  return [...new Set(targets)] as ProjectionName[];
+}
+
+interface Slot {
+  projection: Projection;
+  A: Tensor;
+  B: Tensor;
+}
+
+export class LoraAdapter {
+  readonly config: LoraConfig;
+  private readonly slots: Slot[];
+  /** The state reset() returns to (a GPU copy, so a reset is a buffer copy). */
+  private initial: Tensor[] | null = null;
+
+  private constructor(
+    readonly model: Llama,
+    config: LoraConfig,
+  ) {
+    this.config = { ...config, targets: checkTargets(config.targets) };
+    if (!(Number.isInteger(config.r) && config.r > 0)) throw new RangeError(`LoRA: rank ${config.r} must be a positive integer`);
+    if (!(config.dropout >= 0 && config.dropout < 1)) throw new RangeError(`LoRA: dropout ${config.dropout} must be in [0, 1)`);
+    this.slots = model.projections()
+      .filter((p) => this.config.targets.some((t) => p.name.endsWith(`.${t}.weight`)))
+      .map((projection) => {
+        const [Cout, Cin] = projection.weight.shape;
+        const A = keep(parameter([config.r, Cin]));
+        const B = keep(parameter([Cout, config.r]));
+        A.requiresGrad = B.requiresGrad = true;
+        A.name = peftName(projection, 'A');
+        B.name = peftName(projection, 'B');
+        return { projection, A, B };
+      });
+  }
+
+  /** A fresh adapter on `model` (attached), initialised as PEFT does from `seed`. */
+  static create(model: Llama, config: LoraConfig, seed = 0): LoraAdapter {
+    const adapter = new LoraAdapter(model, config);
+    adapter.initialise(seed);
+    adapter.attach();
+    return adapter;
+  }
+
+  /** Loads a PEFT adapter folder onto `model` (attached). */
+  static async load(model: Llama, dir: string): Promise<LoraAdapter> {
+    const config = await readAdapterConfig(dir);
+    const adapter = new LoraAdapter(model, config);
+    const file = join(dir, ADAPTER_WEIGHTS);
+    if (!existsSync(file)) throw new Error(`${dir} has no ${ADAPTER_WEIGHTS}: not a PEFT adapter folder`);
+    const weights = await openSafetensors(file);
+    try {
+      for (const p of adapter.parameters()) {
+        if (!weights.has(p.name!)) throw new Error(`${file}: tensor "${p.name}" is missing (adapter and model do not match)`);
+        const info = weights.info(p.name!);
+        if (info.shape.join() !== p.shape.join()) {
+          throw new Error(`${file}: "${p.name}" has shape [${info.shape}], the model needs [${p.shape}] (adapter and model do not match)`);
+        }
+        p.write(await weights.readToCpu(p.name!));
+      }
+    } catch (e) {
+      adapter.dispose();
+      throw e;
+    } finally {
+      await weights.close();
+    }
+    adapter.attach();
+    return adapter;
+  }
+
+  /** A and B of every adapted projection, in PEFT's module order. */
+  parameters(): Tensor[] {
+    return this.slots.flatMap((s) => [s.A, s.B]);
+  }
+
+  get scale(): number {
+    return this.config.alpha / this.config.r;
+  }
+
+  attach(): void {
+    for (const s of this.slots) s.projection.delta = { A: s.A, B: s.B, scale: this.scale, dropout: this.config.dropout };
+  }
+
+  detach(): void {
+    for (const s of this.slots) delete s.projection.delta;
+  }
+
+  /** PEFT's initialisation: A ~ U(−1/√Cin, 1/√Cin), B = 0. */
+  initialise(seed: number): void {
+    const rng = new Rng(seed);
+    for (const { A, B } of this.slots) {
+      const bound = 1 / Math.sqrt(A.shape[1]);
+      A.write(Float32Array.from({ length: A.size }, () => (2 * rng.uniform() - 1) * bound));
+      B.write(new Float32Array(B.size));
+    }
+    this.snapshot();
+  }
+
+  /** Remembers the current values as the state reset() returns to. */
+  snapshot(): void {
+    this.initial ??= this.parameters().map((p) => keep(parameter(p.shape)));
+    this.parameters().forEach((p, i) => engine().cmd.copy(p.buffer, 0, this.initial![i].buffer, 0, p.bytes));
+  }
+
+  /** Back to the snapshot (a fresh or a given initial state): one buffer copy per tensor, gradients dropped. */
+  reset(): void {
+    if (!this.initial) throw new Error('LoRA: reset() before any initial state was recorded');
+    this.parameters().forEach((p, i) => {
+      engine().cmd.copy(this.initial![i].buffer, 0, p.buffer, 0, p.bytes);
+      p.grad?.dispose();
+      p.grad = null;
+    });
+  }
+
+  /** Writes adapter_config.json and adapter_model.safetensors as PEFT's save_pretrained does. */
+  async save(dir: string, baseModel = ''): Promise<void> {
+    await mkdir(dir, { recursive: true });
+    await writeGpuTensors(join(dir, ADAPTER_WEIGHTS), this.parameters().map((t) => [t.name!, t] as const));
+    await writeFileAtomically(join(dir, ADAPTER_CONFIG), JSON.stringify(peftConfig(this.config, baseModel), null, 2) + '\n');
+  }
+
+  dispose(): void {
+    this.detach();
+    for (const p of this.parameters()) p.dispose();
+    this.initial?.forEach((t) => t.dispose());
+  }
+}
+
+/** adapter_config.json as PEFT v0.13 writes it for a causal-LM LoRA. */
+function peftConfig(c: LoraConfig, baseModel: string) {
+  return {
+    alpha_pattern: {},
+    auto_mapping: null,
+    base_model_name_or_path: baseModel,
+    bias: 'none',
+    fan_in_fan_out: false,
+    inference_mode: true,
+    init_lora_weights: true,
+    layer_replication: null,
+    layers_pattern: null,
+    layers_to_transform: null,
+    loftq_config: {},
+    lora_alpha: c.alpha,
+    lora_dropout: c.dropout,
+    megatron_config: null,
+    megatron_core: 'megatron.core',
+    modules_to_save: null,
+    peft_type: 'LORA',
+    r: c.r,
+    rank_pattern: {},
+    revision: null,
+    target_modules: c.targets,
+    task_type: 'CAUSAL_LM',
+    use_dora: false,
+    use_rslora: false,
+  };
+}
+
+export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
+  const file = join(dir, ADAPTER_CONFIG);
+  if (!existsSync(file)) throw new Error(`No adapter at ${dir}: ${ADAPTER_CONFIG} is missing (pass a folder written by PEFT's save_pretrained or by seal finetune)`);
+  let raw: any;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (raw.peft_type !== undefined && raw.peft_type !== 'LORA') throw new Error(`${file}: peft_type ${raw.peft_type} is not supported (LORA only)`);
+  for (const unsupported of ['use_dora', 'use_rslora']) {
+    if (raw[unsupported]) throw new Error(`${file}: ${unsupported} is not supported`);
+  }
+  if (raw.rank_pattern && Object.keys(raw.rank_pattern).length) throw new Error(`${file}: per-module rank_pattern is not supported`);
+  if (raw.alpha_pattern && Object.keys(raw.alpha_pattern).length) throw new Error(`${file}: per-module alpha_pattern is not supported`);
+  let targets = raw.target_modules;
+  if (typeof targets === 'string') {
+    if (targets === 'all-linear') targets = [...PROJECTIONS];
+    else throw new Error(`${file}: target_modules "${targets}" (a regex) is not supported; list the module names`);
+  }
+  if (!Array.isArray(targets)) throw new Error(`${file}: target_modules must be a list of module names`);
+  const r = Number(raw.r);
+  return { r, alpha: Number(raw.lora_alpha ?? r), dropout: Number(raw.lora_dropout ?? 0), targets: checkTargets(targets) };
+}
