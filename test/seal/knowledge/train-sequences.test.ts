@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { loadSelfEditPassages } from '../../../src/seal/knowledge/squad-data.ts';
+import { buildTrainSequences } from '../../../src/seal/knowledge/train-sequences.ts';
+import { pySplitLines, pyStrip } from '../../../src/seal/knowledge/python-text.ts';
+import { HAVE_SQUAD, SQUAD_DIR } from './shared-data.ts';
+
+const T = { title: 'T', context: ' ctx ' };
+
+describe('buildTrainSequences (SEAL build_train_sequences, split_newlines on)', () => {
+  it('makes one "{title}\\n{line}" per non-empty stripped line and appends the stripped passage', () => {
+    expect(buildTrainSequences('1. a \n\n  2. b\n', T)).toEqual(['T\n1. a', 'T\n2. b', 'T\nctx']);
+  });
+
+  it('drops a preamble line when the second line starts with "1."', () => {
+    expect(buildTrainSequences('Sure:\n1. a\n2. b', T)).toEqual(['T\n1. a', 'T\n2. b', 'T\nctx']);
+    // Only then: a preamble followed by something else stays.
+    expect(buildTrainSequences('Sure:\nHeading\n1. a', T)).toEqual(['T\nSure:', 'T\nHeading', 'T\n1. a', 'T\nctx']);
+  });
+
+  it('splits on --- and drops the separators', () => {
+    expect(buildTrainSequences('a\n---\nb', T)).toEqual(['T\na', 'T\nb', 'T\nctx']);
+  });
+
+  it('keeps a completion of only separators as "---", as SEAL does', () => {
+    expect(buildTrainSequences(' --- ', T)).toEqual(['T\n---', 'T\nctx']);
+  });
+
+  it('splits on every line break Python knows', () => {
+    expect(buildTrainSequences('a\x1cb\x85c\u2028d\r\ne \x1f', T)).toEqual(['T\na', 'T\nb', 'T\nc', 'T\nd', 'T\ne', 'T\nctx']);
+  });
+
+  it('splits a self-QA completion before each "Question N:" and restores "Question 1: "', () => {
+    const completion = 'What is X?\nAnswer: Y\nQuestion 2: What is Z?\nAnswer: W\n\nQuestion 3: Q?\nAnswer: R ---';
+    expect(buildTrainSequences(completion, T)).toEqual([
+      'T\nQuestion 1: What is X?\nAnswer: Y',
+      'T\nQuestion 2: What is Z?\nAnswer: W\n',
+      'T\nQuestion 3: Q?\nAnswer: R ---',
+      'T\nctx',
+    ]);
+  });
+
+  it('without split_newlines keeps whole --- segments', () => {
+    expect(buildTrainSequences('a\n---\nb\n\nc', T, { splitNewlines: false })).toEqual(['T\na', 'T\nb\n\nc', 'T\nctx']);
+  });
+});
+
+describe('Python string semantics', () => {
+  it('strips what Python strips', () => {
+    expect(pyStrip('\x1c\x85 a \u3000')).toBe('a');
+    expect(pyStrip('\ufeffa')).toBe('\ufeffa'); // not whitespace to Python
+    expect(pySplitLines('a\n')).toEqual(['a']);
+    expect(pySplitLines('')).toEqual([]);
+    expect(pySplitLines('a\n\nb')).toEqual(['a', '', 'b']);
+  });
+});
+
+describe.skipIf(!HAVE_SQUAD)("on SEAL's published self-edits", () => {
+  it('base model, Genghis Khan, self-edit 2: ten implications and the passage', () => {
+    const passage = loadSelfEditPassages(`${SQUAD_DIR}/self-edits/base_val.json`)[0];
+    const sequences = buildTrainSequences(passage.completions[1], passage);
+    expect(sequences).toHaveLength(11);
+    expect(sequences[0]).toBe(
+      "Genghis Khan\n1. Internal conflicts within the Shah's army weakened its overall strength and ability to effectively resist the Mongol invasion.",
+    );
+    expect(sequences[9]).toBe(
+      "Genghis Khan\n10. The enslavement of the rest of the population reflects the Mongols' intention to subjugate the conquered territories and maintain control over the local populations.",
+    );
+    expect(sequences[10].startsWith("Genghis Khan\nThe Shah's army was split by diverse internecine feuds")).toBe(true);
+    expect(sequences[10].endsWith('on a small island within his empire.')).toBe(true);
+  });
+
+  it('GPT-4.1, Genghis Khan, self-edit 1: the "**Implications:**" heading is dropped', () => {
+    const passage = loadSelfEditPassages(`${SQUAD_DIR}/self-edits/gpt4_1_val.json`)[0];
+    const sequences = buildTrainSequences(passage.completions[0], passage);
+    expect(sequences).toHaveLength(15);
+    expect(sequences[0]).toBe(
+      'Genghis Khan\n1. The Shah’s army suffered from internal divisions and feuding, weakening their overall effectiveness.',
+    );
+  });
+
+  it('GPT-4.1, European Union law, self-edit 1: --- rules split it, the chatty preamble stays', () => {
+    const passage = loadSelfEditPassages(`${SQUAD_DIR}/self-edits/gpt4_1_val.json`)[1];
+    const sequences = buildTrainSequences(passage.completions[0], passage);
+    expect(sequences).toHaveLength(24);
+    expect(sequences.slice(0, 4)).toEqual([
+      'European Union law\nCertainly! Here is a list of implications directly or indirectly derived from the passage about European Union law and the legal status of Treaties, Regulations, and Directives:',
+      'European Union law\n**Implications:**',
+      'European Union law\n1. **Direct Effect of Treaties and Regulations:**',
+      'European Union law\n- If EU Treaties and Regulations are clear, unconditional, and immediate in their terms, individuals can rely on them directly in their national courts without further national legislation.',
+    ]);
+    expect(sequences[22]).toBe(
+      'European Union law\nIf you would like to explore the five exceptions or discuss any of these implications in further detail, please let me know!',
+    );
+    expect(sequences.some((s) => s.includes('---'))).toBe(false);
+  });
+});
