@@ -1,0 +1,50 @@
+// Folding a LoRA adapter into the base weights (W += scale·B·A, in the weights' dtype, as PEFT's
+// merge_and_unload does) and saving the result as an ordinary Hugging Face folder.
+import { copyFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeLlamaConfig } from '../io/hf-config.ts';
+import { writeGpuTensors } from '../io/safetensors.ts';
+import type { Llama } from '../model/llama.ts';
+import { empty, engine, gemm, noGrad } from '../tensor/index.ts';
+import { Params, groups, k, ranges } from '../tensor/ops/launch.ts';
+import type { LoraAdapter } from './lora.ts';
+
+/** Adds every adapted projection's update into its weight, then detaches the adapter. */
+export function mergeAdapter(model: Llama, adapter: LoraAdapter): void {
+  noGrad(() => {
+    for (const p of model.projections()) {
+      const d = p.delta;
+      if (!d) continue;
+      const W = p.weight;
+      const [Cout, Cin] = W.shape;
+      const r = d.A.shape[0];
+      // delta (Cout, Cin) = B (Cout, r) · A (r, Cin)
+      const delta = empty([Cout, Cin]);
+      gemm({ a: { t: d.B, ld: r }, b: { t: d.A, ld: Cin }, c: { t: delta, ld: Cin }, M: Cout, N: Cin, K: r });
+      const kern = k('merge.wgsl', 'main', { W_F32: W.dtype === 'f32', W_DTYPE: W.dtype });
+      const packed = W.dtype !== 'f32';
+      for (const [s, e] of ranges(W.size, 4, 2)) {
+        const ww = W.bind(s, e);
+        const wd = delta.bind(s, e);
+        const n = e - s;
+        engine().cmd.dispatch(kern, [ww.binding, wd.binding], new Params().u32(n).f32(d.scale).u32(ww.base, wd.base), groups(packed ? Math.ceil(n / 2) : n, 256));
+      }
+      delta.dispose();
+    }
+  });
+  adapter.detach();
+}
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json', 'chat_template.jinja'];
+
+/** Writes the model (weights in their dtype) as an HF folder; tokenizer files are copied from `sourceDir`. */
+export async function saveModel(model: Llama, dir: string, sourceDir?: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeLlamaConfig(dir, model.config);
+  const names = [...model.weights.keys()].filter((n) => !(model.config.tieWordEmbeddings && n === 'lm_head.weight'));
+  await writeGpuTensors(join(dir, 'model.safetensors'), names.map((n) => [n, model.weights.get(n)!] as const));
+  if (sourceDir) {
+    for (const f of TOKENIZER_FILES) if (existsSync(join(sourceDir, f))) await copyFile(join(sourceDir, f), join(dir, f));
+  }
+}

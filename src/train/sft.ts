@@ -1,0 +1,124 @@
+// Supervised fine-tuning: seeded shuffling, right-padded batches, gradient accumulation, AdamW with a
+// schedule and global-norm clipping. Trains whatever parameters it is given (a LoRA adapter's, or a whole
+// model's when pretraining); everything else stays frozen.
+import type { Llama } from '../model/llama.ts';
+import { causalLmLoss, scoredTargets } from '../model/loss.ts';
+import { type Tensor, backward, tensor, tidy } from '../tensor/index.ts';
+import { Rng } from '../util/random.ts';
+import { AdamW } from './adamw.ts';
+import { type Example, collate } from './examples.ts';
+import { type ScheduleName, learningRate } from './schedule.ts';
+
+export interface SftOptions {
+  lr: number;
+  /** Passes over the data (default 1); `steps`, when given, wins. */
+  epochs?: number;
+  /** Optimiser steps to take (the data is reshuffled and reused as needed). */
+  steps?: number;
+  batchSize?: number;
+  /** Micro-batches per optimiser step. */
+  gradAccum?: number;
+  schedule?: ScheduleName;
+  warmupSteps?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  maxGradNorm?: number;
+  seed?: number;
+  /** Token id used for padding (masked everywhere). */
+  pad: number;
+  /** Called after every optimiser step (progress, checkpoints); may be async. */
+  onStep?: (report: StepReport) => void | Promise<void>;
+}
+
+export interface StepReport {
+  step: number; // 1-based
+  totalSteps: number;
+  /** Mean loss over the step's scored tokens. */
+  loss: number;
+  lr: number;
+  /** Tokens (scored and not) processed in this step. */
+  tokens: number;
+  seconds: number;
+}
+
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+  constructor(readonly step: number, readonly loss: number) {
+    super(`The loss became ${loss} at step ${step}; training stopped before that step's update (the parameters are those after step ${step - 1})`);
+  }
+}
+
+/** Optimiser steps that `sft` will take for these examples and options. */
+export function plannedSteps(examples: number, opts: Pick<SftOptions, 'epochs' | 'steps' | 'batchSize' | 'gradAccum'>): number {
+  if (opts.steps !== undefined) return opts.steps;
+  const batches = Math.ceil(examples / (opts.batchSize ?? 1));
+  return Math.ceil(batches / (opts.gradAccum ?? 1)) * (opts.epochs ?? 1);
+}
+
+/**
+ * Micro-batches grouped per optimiser step: each epoch a fresh seeded shuffle cut into batches; an epoch's
+ * last step may have fewer micro-batches (as Hugging Face's Trainer steps at the end of an epoch).
+ */
+export function stepPlan(n: number, opts: SftOptions): number[][][] {
+  const bs = opts.batchSize ?? 1;
+  const accum = opts.gradAccum ?? 1;
+  const total = plannedSteps(n, opts);
+  const rng = new Rng(opts.seed ?? 0);
+  const steps: number[][][] = [];
+  while (steps.length < total) {
+    const order = rng.shuffle([...Array(n).keys()]);
+    const batches: number[][] = [];
+    for (let i = 0; i < n; i += bs) batches.push(order.slice(i, i + bs));
+    for (let i = 0; i < batches.length && steps.length < total; i += accum) steps.push(batches.slice(i, i + accum));
+  }
+  return steps;
+}
+
+/** Fine-tunes `params` (which must require grad) of `model` on `examples`; returns each step's loss. */
+export async function sft(model: Llama, params: Tensor[], examples: Example[], opts: SftOptions): Promise<number[]> {
+  if (examples.length === 0) throw new Error('sft: no training examples');
+  const plan = stepPlan(examples.length, opts);
+  const optimizer = new AdamW(params, {
+    lr: opts.lr,
+    betas: opts.betas,
+    eps: opts.eps,
+    weightDecay: opts.weightDecay,
+    maxGradNorm: opts.maxGradNorm,
+  });
+  const losses: number[] = [];
+  try {
+    for (let s = 0; s < plan.length; s++) {
+      const started = performance.now();
+      const micro = plan[s].map((batch) => collate(batch.map((i) => examples[i]), opts.pad));
+      const scored = micro.map((b) => scoredTargets(b.labels));
+      const total = scored.reduce((a, b) => a + b, 0);
+      // Each micro-batch's mean loss, weighted by its share of the step's scored tokens: the accumulated
+      // gradient is that of the mean over every scored token of the step, as one big batch would give.
+      const parts = micro.map((b, j) =>
+        tidy(() => {
+          const logits = model.forward({ ids: b.ids, attentionMask: b.attentionMask, train: true, seed: (opts.seed ?? 0) * 7919 + s * 31 + j });
+          const loss = causalLmLoss(logits, b.labels);
+          if (scored[j] > 0) backward(loss, tensor([scored[j] / total], []));
+          return loss;
+        }),
+      );
+      let loss = 0;
+      for (let j = 0; j < parts.length; j++) {
+        loss += ((await parts[j].item()) * scored[j]) / Math.max(1, total);
+        parts[j].dispose();
+      }
+      if (!Number.isFinite(loss)) throw new TrainingDivergedError(s + 1, loss);
+      const lr = learningRate(opts.schedule ?? 'constant', opts.lr, s, plan.length, opts.warmupSteps ?? 0);
+      optimizer.update(lr);
+      optimizer.zeroGrad();
+      losses.push(loss);
+      const tokens = micro.reduce((n, b) => n + b.ids.length * b.ids[0].length, 0);
+      await opts.onStep?.({ step: s + 1, totalSteps: plan.length, loss, lr, tokens, seconds: (performance.now() - started) / 1000 });
+    }
+  } finally {
+    optimizer.zeroGrad();
+    optimizer.dispose();
+  }
+  return losses;
+}
