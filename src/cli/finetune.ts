@@ -1,0 +1,90 @@
+// seal finetune: LoRA fine-tuning with AdamW on a JSONL dataset; writes a PEFT adapter folder.
+import { join } from 'node:path';
+import { PROJECTIONS } from '../model/llama.ts';
+import { readExamples } from '../train/examples.ts';
+import { LoraAdapter, checkTargets } from '../train/lora.ts';
+import { SCHEDULES } from '../train/schedule.ts';
+import { TrainingDivergedError, plannedSteps, sft } from '../train/sft.ts';
+import { Progress } from '../util/progress.ts';
+import type { Command } from './args.ts';
+import { loadModel } from './common.ts';
+
+export const finetuneCommand: Command = {
+  name: 'finetune',
+  summary: 'Fine-tune a LoRA adapter with AdamW on a JSONL dataset and save it in PEFT format.',
+  usage: 'seal finetune --model <dir> --data <file.jsonl> --out <adapter dir> [flags]',
+  flags: [
+    { name: 'model', type: 'string', required: true, help: 'Hugging Face model folder' },
+    { name: 'data', type: 'string', required: true, help: 'JSONL: text, chat {"messages"}, prompt/completion, or pre-tokenised ids with labels' },
+    { name: 'out', type: 'string', required: true, help: 'folder for the adapter (adapter_config.json + adapter_model.safetensors)' },
+    { name: 'rank', type: 'int', default: 16, help: 'LoRA rank r' },
+    { name: 'alpha', type: 'number', default: 32, help: 'LoRA alpha (scale alpha/r)' },
+    { name: 'dropout', type: 'number', default: 0, help: 'LoRA dropout' },
+    { name: 'targets', type: 'list', default: ['q_proj', 'v_proj'], help: `modules to adapt, from ${PROJECTIONS.join(',')}` },
+    { name: 'init-adapter', type: 'string', help: 'start from this PEFT adapter instead of a fresh one' },
+    { name: 'lr', type: 'number', default: 1e-4, help: 'peak learning rate' },
+    { name: 'epochs', type: 'number', default: 1, help: 'passes over the data' },
+    { name: 'steps', type: 'int', help: 'optimiser steps (overrides --epochs)' },
+    { name: 'batch-size', type: 'int', default: 1, help: 'examples per micro-batch' },
+    { name: 'grad-accum', type: 'int', default: 1, help: 'micro-batches per optimiser step' },
+    { name: 'schedule', type: 'string', default: 'linear', choices: SCHEDULES, help: 'learning-rate schedule' },
+    { name: 'warmup', type: 'int', default: 0, help: 'warmup steps' },
+    { name: 'loss', type: 'string', default: 'all', choices: ['all', 'completion'], help: 'train on every token, or only on completions / assistant turns (pre-tokenised −100s are always kept)' },
+    { name: 'betas', type: 'list', default: ['0.9', '0.999'], help: 'AdamW betas b1,b2' },
+    { name: 'eps', type: 'number', default: 1e-8, help: 'AdamW epsilon' },
+    { name: 'weight-decay', type: 'number', default: 0, help: 'AdamW decoupled weight decay' },
+    { name: 'max-grad-norm', type: 'number', default: 1, help: 'clip the global gradient norm (0: off)' },
+    { name: 'seed', type: 'int', default: 0, help: 'seed of the adapter initialisation, shuffling and dropout' },
+    { name: 'save-every', type: 'int', default: 0, help: 'also write step-N/ adapters every N steps (0: off)' },
+  ],
+  async run(f) {
+    const betas = f.betas.map(Number);
+    if (betas.length !== 2 || betas.some((b: number) => !(b >= 0 && b < 1))) throw new Error(`seal finetune: --betas takes two numbers in [0, 1), got ${f.betas.join(',')}`);
+    const targets = checkTargets(f.targets);
+    const loaded = await loadModel(f.model);
+    const { model, tokenizer } = loaded;
+    const adapter = f.initAdapter
+      ? await LoraAdapter.load(model, f.initAdapter)
+      : LoraAdapter.create(model, { r: f.rank, alpha: f.alpha, dropout: f.dropout, targets }, f.seed);
+    const examples = await readExamples(f.data, tokenizer, { loss: f.loss, appendEos: true });
+    const pad = tokenizer?.padId ?? model.config.eosTokenIds[0] ?? 0;
+    const options = {
+      lr: f.lr,
+      epochs: f.epochs,
+      steps: f.steps,
+      batchSize: f.batchSize,
+      gradAccum: f.gradAccum,
+      schedule: f.schedule,
+      warmupSteps: f.warmup,
+      betas: betas as [number, number],
+      eps: f.eps,
+      weightDecay: f.weightDecay,
+      maxGradNorm: f.maxGradNorm,
+      seed: f.seed,
+      pad,
+    };
+    const progress = new Progress({ label: 'finetune', total: plannedSteps(examples.length, options) });
+    try {
+      await sft(model, adapter.parameters(), examples, {
+        ...options,
+        onStep: async (r) => {
+          progress.update(r.step, { loss: r.loss.toFixed(4), lr: r.lr.toExponential(2), 'tok/s': Math.round(r.tokens / r.seconds) });
+          if (f.saveEvery > 0 && r.step % f.saveEvery === 0) await adapter.save(join(f.out, `step-${r.step}`), f.model);
+        },
+      });
+      progress.done();
+      await adapter.save(f.out, f.model);
+      console.error(`adapter written to ${f.out}`);
+    } catch (e) {
+      progress.done();
+      if (e instanceof TrainingDivergedError) {
+        await adapter.save(f.out, f.model);
+        throw new Error(`${e.message}. The last good adapter is in ${f.out}; try a lower --lr or --max-grad-norm.`);
+      }
+      throw e;
+    } finally {
+      adapter.dispose();
+      model.dispose();
+    }
+  },
+};
