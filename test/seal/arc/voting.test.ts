@@ -58,7 +58,8 @@ describe('vote: top 3 per category, then top 2 overall', () => {
 
   it("on a tie for second with equal untransformed votes, SEAL's rule takes the third candidate", () => {
     const attempts = vote(predictions('identity', A, A, B, C));
-    // Candidates: all → A B C, identity → A B C: every one twice; B and C have one identity vote each.
+    // Candidates: all → A B C, identity → A B C: every one twice, ranked by first appearance (SEAL's order
+    // here is Python's set order); B and C have one identity vote each, so C replaces B.
     expect(attempts).toEqual([A, C]);
   });
 
