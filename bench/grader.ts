@@ -13,6 +13,7 @@ type Verdict = (gold: string, prediction: string) => boolean;
 
 const ABLATIONS: Array<[string, ContainmentOptions]> = [
   ['without number words', { numbers: false }],
+  ['without unit names', { units: false }],
   ['without British→American spelling', { spelling: false }],
   ['without stemming', { stem: false }],
   ['without gold alternatives', { alternatives: false }],

@@ -9,7 +9,8 @@
 //     possessive 's goes and an inner apostrophe joins ("don't" = "dont");
 //   - numbers: thousands separators dropped ("10,000" = "10000"), decimals kept ("3.5"), number words and
 //     ordinals as digits ("ten million" = "10 million" = "10000000", "nineteenth" = "19th" = "19"),
-//     % as "percent", & as "and", currency symbols dropped;
+//     % as "percent", & as "and", currency symbols dropped, unit abbreviations after a number spelled out
+//     ("5 km" = "5 kilometres", "6 ft" = "6 feet");
 //   - British spellings as American ("programme" = "program", "colour" = "color", "organise" = "organize");
 //   - Porter stemming ("hospitals" = "hospital", "diverges" ≈ "divergence").
 import { numberWordsToDigits } from './number-words.ts';
@@ -35,6 +36,8 @@ export interface TokenOptions {
   spelling?: boolean;
   /** Porter stemming (default true). */
   stem?: boolean;
+  /** Unit abbreviations after a number spelled out ("5 km" = "5 kilometres") (default true). */
+  units?: boolean;
 }
 
 // Letters that NFKD does not decompose but that readers treat as their base letters.
@@ -60,7 +63,7 @@ export function foldUnicode(text: string): string {
 }
 
 /** The answer as a list of normalised words (see the rules above). */
-export function answerTokens(text: string, { numbers = true, spelling = true, stem = true }: TokenOptions = {}): string[] {
+export function answerTokens(text: string, { numbers = true, spelling = true, stem = true, units = true }: TokenOptions = {}): string[] {
   const folded = foldUnicode(text)
     .replace(/(\d),(?=\d{3}(?!\d))/g, '$1') // 10,000,000 → 10000000 (a comma before exactly three digits)
     .replace(/%/g, ' percent ')
@@ -72,10 +75,34 @@ export function answerTokens(text: string, { numbers = true, spelling = true, st
   // Words are runs of letters and digits; a decimal point between digits stays inside the number.
   let tokens: string[] = folded.match(/\d+(?:\.\d+)+|[\p{L}\p{N}]+/gu) ?? [];
   if (numbers) tokens = numberWordsToDigits(tokens);
+  if (units) tokens = spellOutUnits(tokens);
   tokens = tokens.filter((token) => !ARTICLES.has(token));
   if (spelling) tokens = tokens.map(americanSpelling);
   if (stem) tokens = tokens.map(porterStem);
   return tokens;
+}
+
+// Unambiguous unit abbreviations, and irregular unit plurals, as the unit's (American) singular name.
+// Only after a number: "in" or "m" alone are words, "5 m" is not certain enough either, so they are left out.
+const UNIT_NAMES: Record<string, string> = {
+  km: 'kilometer', kms: 'kilometer', cm: 'centimeter', mm: 'millimeter', mi: 'mile', ft: 'foot', feet: 'foot',
+  yd: 'yard', yds: 'yard', kg: 'kilogram', kgs: 'kilogram', mg: 'milligram', lb: 'pound', lbs: 'pound',
+  oz: 'ounce', mph: 'mile per hour', kph: 'kilometer per hour', kmh: 'kilometer per hour', sq: 'square',
+  ha: 'hectare', hr: 'hour', hrs: 'hour', min: 'minute', mins: 'minute', sec: 'second', secs: 'second',
+  yr: 'year', yrs: 'year', mw: 'megawatt', kw: 'kilowatt', gw: 'gigawatt', kwh: 'kilowatt hour',
+  ghz: 'gigahertz', mhz: 'megahertz', khz: 'kilohertz', c: 'celsius', f: 'fahrenheit', deg: 'degree',
+  bn: 'billion',
+};
+
+/** Replaces a unit abbreviation right after a number by the unit's name (possibly several words). */
+function spellOutUnits(tokens: readonly string[]): string[] {
+  const out: string[] = [];
+  tokens.forEach((token, i) => {
+    const name = i > 0 && /^\d+(\.\d+)?$/.test(tokens[i - 1]) ? UNIT_NAMES[token] : undefined;
+    if (name === undefined) out.push(token);
+    else out.push(...name.split(' '));
+  });
+  return out;
 }
 
 /**

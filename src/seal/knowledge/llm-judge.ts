@@ -33,8 +33,10 @@ export interface LlmJudgeOptions {
   /** The local model: prompt in, completion text out. */
   generate: (prompt: string) => Promise<string>;
   /**
-   * Wraps SEAL's plain prompt for the model, e.g. in an instruct model's chat template. GPT-4.1 got the
-   * prompt as a single user message, so a chat wrapper is the faithful choice for an instruct model.
+   * Wraps SEAL's plain prompt for the model. GPT-4.1 got the prompt as a single user message, so for an
+   * instruct model the faithful choice is its chat template with one user turn, e.g.
+   * `(p) => chatTemplate.render([{ role: 'user', content: p }], { addGenerationPrompt: true })`
+   * (src/io/chat-template.ts). Default: the prompt as it is.
    */
   formatPrompt?: (prompt: string) => string;
 }

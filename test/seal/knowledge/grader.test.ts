@@ -50,7 +50,7 @@ describe('answer tokens', () => {
   });
   it('splits on hyphens, keeps decimals, drops thousands separators, reads % as percent', () => {
     expect(answerTokens('polynomial-time', { stem: false })).toEqual(['polynomial', 'time']);
-    expect(answerTokens('3.5 km and 10,000 and 46%', { stem: false })).toEqual(['3.5', 'km', 'and', '10000', 'and', '46', 'percent']);
+    expect(answerTokens('3.5 km and 10,000 and 46%', { stem: false, units: false })).toEqual(['3.5', 'km', 'and', '10000', 'and', '46', 'percent']);
   });
   it('spells British words the American way', () => {
     expect(answerTokens('the television programme in the centre', { stem: false })).toEqual(['television', 'program', 'in', 'center']);
@@ -69,6 +69,12 @@ describe('the deterministic grader', () => {
     expect(gradeByContainment('nineteenth', 'The 19th century.')).toBe(true);
     expect(gradeByContainment('up to a thousand times', 'up to 1000 times higher')).toBe(true);
     expect(gradeByContainment('$50,000', '50,000 dollars')).toBe(true);
+  });
+  it('accepts unit abbreviations after a number', () => {
+    expect(gradeByContainment('5 kilometres', 'about 5 km away')).toBe(true);
+    expect(gradeByContainment('six feet', 'It is 6 ft tall.')).toBe(true);
+    expect(gradeByContainment('60 mph', 'sixty miles per hour')).toBe(true);
+    expect(answerTokens('in km', { stem: false })).toEqual(['in', 'km']); // not after a number: left alone
   });
   it('accepts diacritics, hyphenation, inflection and spelling variants', () => {
     expect(gradeByContainment('Ögedei Khan', 'Ogedei Khan')).toBe(true);
