@@ -5,6 +5,7 @@
 //     for how short answers are written. Each rule can be switched off, to measure what it contributes.
 import { pyStrip } from './python-text.ts';
 import { answerTokens, foldUnicode, squadNormalise, type TokenOptions } from './answer-normalise.ts';
+import type { Grader } from './llm-judge.ts';
 import { porterStem } from './porter-stemmer.ts';
 
 export interface ContainmentOptions extends TokenOptions {
@@ -55,6 +56,11 @@ export function gradeByContainment(gold: string, prediction: string, options: Co
   const golds = alternatives ? goldAlternatives(gold) : [gold];
   if (golds.some((alternative) => givesGold(answer, predicted, alternative, words(alternative), options))) return true;
   return answerInGold && isShortAnswerInGold(predicted, golds.map(words));
+}
+
+/** The deterministic grader with the LLM judge's signature, so the loop can use either. */
+export function makeContainmentGrader(options: ContainmentOptions = {}): Grader {
+  return async (_question, gold, prediction) => gradeByContainment(gold, prediction, options);
 }
 
 function givesGold(answer: string, predicted: readonly string[], gold: string, wanted: readonly string[], options: ContainmentOptions): boolean {

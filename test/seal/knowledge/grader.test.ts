@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { answerTokens, squadNormalise } from '../../../src/seal/knowledge/answer-normalise.ts';
-import { cutRunOn, goldAlternatives, gradeByContainment, plainContainment } from '../../../src/seal/knowledge/containment-grader.ts';
+import { cutRunOn, goldAlternatives, gradeByContainment, makeContainmentGrader, plainContainment } from '../../../src/seal/knowledge/containment-grader.ts';
 import { numberWordsToDigits } from '../../../src/seal/knowledge/number-words.ts';
 import { porterStem } from '../../../src/seal/knowledge/porter-stemmer.ts';
 
@@ -109,6 +109,11 @@ describe('the deterministic grader', () => {
     expect(gradeByContainment('Otrar', 'Bukhara\n\nQuestion: Which town was razed?\nAnswer: Otrar')).toBe(false);
     expect(cutRunOn('Bukhara\nQ: next?')).toBe('Bukhara');
     expect(gradeByContainment('Otrar', '   ')).toBe(false);
+  });
+  it("has the LLM judge's signature as a Grader", async () => {
+    const grade = makeContainmentGrader();
+    expect(await grade('Topic: T\nWhat metal?', 'silver', 'It was silver.')).toBe(true);
+    expect(await grade('Topic: T\nWhat metal?', 'silver', 'It was iron.')).toBe(false);
   });
   it('switches rules off on request', () => {
     expect(gradeByContainment('ten million', '10 million', { numbers: false })).toBe(false);
