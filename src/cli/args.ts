@@ -17,6 +17,8 @@ export interface Command {
   summary: string;
   usage: string;
   flags: Flag[];
+  /** False for commands that never touch the GPU (dry runs): the engine is not started. */
+  gpu?: boolean;
   run(flags: Record<string, any>, positional: string[]): Promise<void>;
 }
 

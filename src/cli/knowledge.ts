@@ -1,0 +1,238 @@
+// seal knowledge <render|run|eval>: SEAL's knowledge-incorporation domain.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadTokenizer } from '../io/tokenizer.ts';
+import { generate } from '../model/generate.ts';
+import { loadLlama } from '../model/load.ts';
+import { PROJECTIONS } from '../model/llama.ts';
+import { type InnerLoopConfig, type KnowledgeFormat, SEAL_INNER_LOOP, containmentGrader, sealFormat } from '../seal/knowledge/domain.ts';
+import { type Grader, makeLlmJudge } from '../seal/knowledge/llm-judge.ts';
+import { KnowledgeRun, type KnowledgeRunConfig } from '../seal/knowledge/run.ts';
+import { SELF_EDIT_PROMPT_KINDS, type SelfEditPromptKind } from '../seal/knowledge/self-edit-prompts.ts';
+import { loadSelfEditPassages, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
+import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
+import { Policy } from '../seal/policy.ts';
+import { type JsonValue, RunDir } from '../seal/run-dir.ts';
+import { checkTargets } from '../train/lora.ts';
+import { Progress } from '../util/progress.ts';
+import { svgPlot } from '../util/svg-plot.ts';
+import type { Command, Flag } from './args.ts';
+
+const renderCommand: Command = {
+  name: 'knowledge render',
+  summary: 'Dry run: print the self-edit prompt for passage I exactly as the model sees it, and the training sequences a completion becomes.',
+  usage: 'seal knowledge render --data <file> --index I [--prompt implications] [--completion <file>]',
+  gpu: false,
+  flags: [
+    { name: 'data', type: 'string', required: true, help: 'passages in SEAL\'s layout [{title, context, questions}]' },
+    { name: 'index', type: 'int', default: 0, help: 'which passage' },
+    { name: 'prompt', type: 'string', default: 'implications', choices: SELF_EDIT_PROMPT_KINDS, help: 'self-edit prompt' },
+    { name: 'completion', type: 'string', help: 'a text file with a completion to turn into training sequences' },
+  ],
+  async run(f) {
+    const passages = loadSquadPassages(f.data);
+    const passage = passages[f.index];
+    if (!passage) throw new Error(`${f.data} has ${passages.length} passages; --index ${f.index} is out of range`);
+    const format = sealFormat(f.prompt as SelfEditPromptKind);
+    process.stdout.write(`=== self-edit prompt (passage ${f.index}: ${passage.title}) ===\n${format.selfEditPrompt(passage)}\n`);
+    if (f.completion) {
+      const sequences = buildTrainSequences(readFileSync(f.completion, 'utf8'), passage);
+      process.stdout.write(`=== ${sequences.length} training sequences ===\n`);
+      sequences.forEach((s, i) => process.stdout.write(`--- [${i}] ---\n${s}\n`));
+    }
+    process.stdout.write(`=== ${passage.questions.length} evaluation prompts ===\n`);
+    passage.questions.forEach((q, i) => process.stdout.write(`--- [${i}] gold: ${q.answer} ---\n${format.answerPrompt(passage, q)}\n`));
+  },
+};
+
+/** Flags shared by `run` and `eval`; every number of the experiment is one, and all go into config.json. */
+const experimentFlags: Flag[] = [
+  { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama folder (e.g. weights/Llama-3.2-1B-Instruct)' },
+  { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout)' },
+  { name: 'eval-data', type: 'string', required: true, help: "evaluation passages (SEAL: naive_val.json, first 200)" },
+  { name: 'run', type: 'string', required: true, help: 'run directory (config, log, adapters, models, summary); re-running resumes it' },
+  { name: 'eval-count', type: 'int', default: 200, help: 'evaluation passages (the first N)' },
+  { name: 'eval-offset', type: 'int', default: 0, help: 'skip this many evaluation passages first' },
+  { name: 'eval-seeds', type: 'int', default: 1, help: 'seeds per condition (mean ± std over them)' },
+  { name: 'conditions', type: 'list', help: 'conditions in table order: base, passage, self-edits:<name>, round-<r>, repeated:<c>, cpt:<c>' },
+  { name: 'self-edits', type: 'list', default: [], help: 'self-edit files to replay, as name=path (e.g. gpt4=../shared/data/squad/self-edits/gpt4_1_val.json)' },
+  { name: 'rounds', type: 'int', default: 2, help: 'ReST-EM rounds' },
+  { name: 'passages-per-round', type: 'int', default: 50, help: 'fresh training passages per round' },
+  { name: 'samples', type: 'int', default: 5, help: 'self-edits sampled per passage (M)' },
+  { name: 'seeds', type: 'int', default: 3, help: 'inner-loop seeds per self-edit (S); the reward is their mean' },
+  { name: 'prompt', type: 'string', default: 'implications', choices: SELF_EDIT_PROMPT_KINDS, help: 'self-edit prompt' },
+  { name: 'temperature', type: 'number', default: 1, help: 'self-edit sampling temperature' },
+  { name: 'top-p', type: 'number', default: 0.95, help: 'self-edit nucleus mass' },
+  { name: 'max-new-tokens', type: 'int', default: 1024, help: 'self-edit length limit (SEAL: 8192)' },
+  { name: 'inner-rank', type: 'int', default: SEAL_INNER_LOOP.lora.r, help: 'inner-loop LoRA rank' },
+  { name: 'inner-alpha', type: 'number', default: SEAL_INNER_LOOP.lora.alpha, help: 'inner-loop LoRA alpha' },
+  { name: 'inner-targets', type: 'list', default: SEAL_INNER_LOOP.lora.targets, help: `inner-loop LoRA modules (${PROJECTIONS.join(',')})` },
+  { name: 'inner-lr', type: 'number', default: SEAL_INNER_LOOP.lr, help: 'inner-loop learning rate (linear decay to 0)' },
+  { name: 'inner-epochs', type: 'number', default: SEAL_INNER_LOOP.epochs, help: 'inner-loop epochs' },
+  { name: 'inner-batch-size', type: 'int', default: SEAL_INNER_LOOP.batchSize, help: 'inner-loop batch size' },
+  { name: 'answer-tokens', type: 'int', default: SEAL_INNER_LOOP.answerTokens, help: 'new tokens per answer (greedy, stop at EOS)' },
+  { name: 'mstep-rank', type: 'int', default: 64, help: 'M-step LoRA rank' },
+  { name: 'mstep-alpha', type: 'number', default: 128, help: 'M-step LoRA alpha' },
+  { name: 'mstep-targets', type: 'list', default: [...PROJECTIONS], help: 'M-step LoRA modules' },
+  { name: 'mstep-lr', type: 'number', default: 3e-4, help: 'M-step learning rate' },
+  { name: 'mstep-epochs', type: 'number', default: 2, help: 'M-step epochs' },
+  { name: 'mstep-batch-size', type: 'int', default: 2, help: 'M-step micro-batch size' },
+  { name: 'mstep-grad-accum', type: 'int', default: 5, help: 'M-step micro-batches per step (effective batch 10 as SEAL)' },
+  { name: 'judge-model', type: 'string', help: "grade with SEAL's yes/no prompt on this local model instead of the deterministic grader" },
+  { name: 'seed', type: 'int', default: 0, help: 'run seed (sampling, inner loops, M-step)' },
+  { name: 'force', type: 'boolean', default: false, help: 'accept a config that differs from the run directory\'s' },
+];
+
+function experimentCommand(name: 'run' | 'eval'): Command {
+  return {
+    name: `knowledge ${name}`,
+    summary:
+      name === 'run'
+        ? 'The whole experiment: baselines, ReST-EM rounds (E-step, selection, M-step) and SEAL after each round, with a table and an SVG plot.'
+        : 'Score conditions only (no RL), e.g. base, passage, self-edits:<name>, cpt:self-edits:<name>, round-0.',
+    usage: `seal knowledge ${name} --model <dir> --eval-data <file> --run <dir> [flags]`,
+    flags: experimentFlags,
+    async run(f) {
+      await runExperiment(f, name === 'eval' ? 0 : f.rounds);
+    },
+  };
+}
+
+export const knowledgeCommands: Command[] = [renderCommand, experimentCommand('run'), experimentCommand('eval')];
+
+async function runExperiment(f: Record<string, any>, rounds: number): Promise<void> {
+  const selfEditFiles = Object.fromEntries(
+    (f.selfEdits as string[]).map((spec) => {
+      const [name, path] = spec.split('=');
+      if (!name || !path) throw new Error(`--self-edits takes name=path entries, got "${spec}"`);
+      return [name, loadSelfEditPassages(path)];
+    }),
+  );
+  const conditions: string[] = f.conditions ?? [
+    'base',
+    'passage',
+    ...Object.keys(selfEditFiles).map((n) => `self-edits:${n}`),
+    ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`),
+  ];
+  if (rounds > 0 && !f.data) throw new Error('seal knowledge run: --data (the training passages) is required for RL rounds');
+  const config: Record<string, JsonValue> = { command: `knowledge`, ...JSON.parse(JSON.stringify(f)), rounds, conditions };
+  delete config.force;
+  const run = RunDir.open(f.run, config, { force: f.force });
+  try {
+    if (run.isDone()) {
+      process.stdout.write(`${run.dir} is finished; its results:\n\n${readFileSync(run.path('results.md'), 'utf8')}`);
+      return;
+    }
+    const tokenizer = await loadTokenizer(f.model);
+    let model = await loadLlama(f.model);
+    const stopIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])];
+    const policy = new Policy(model, tokenizer, f.model, stopIds);
+    const grader = f.judgeModel ? await localJudge(f.judgeModel) : containmentGrader;
+    const inner: InnerLoopConfig = {
+      ...SEAL_INNER_LOOP,
+      lora: { r: f.innerRank, alpha: f.innerAlpha, dropout: 0, targets: checkTargets(f.innerTargets) },
+      lr: f.innerLr,
+      epochs: f.innerEpochs,
+      batchSize: f.innerBatchSize,
+      answerTokens: f.answerTokens,
+    };
+    const format: KnowledgeFormat = sealFormat(f.prompt);
+    const evalPassages = loadSquadPassages(f.evalData).slice(f.evalOffset, f.evalOffset + f.evalCount);
+    const cfg: KnowledgeRunConfig = {
+      trainPassages: f.data ? loadSquadPassages(f.data) : [],
+      evalPassages,
+      passagesPerRound: f.passagesPerRound,
+      conditions,
+      evalSeeds: f.evalSeeds,
+      selfEditFiles,
+      restEm: {
+        rounds,
+        samples: f.samples,
+        seeds: f.seeds,
+        sampling: { temperature: f.temperature, topP: f.topP, maxNewTokens: f.maxNewTokens },
+        imitation: {
+          lora: { r: f.mstepRank, alpha: f.mstepAlpha, dropout: 0, targets: checkTargets(f.mstepTargets) },
+          lr: f.mstepLr,
+          epochs: f.mstepEpochs,
+          batchSize: f.mstepBatchSize,
+          gradAccum: f.mstepGradAccum,
+          schedule: 'linear',
+          warmupSteps: 0,
+          maxGradNorm: 1,
+          seed: f.seed,
+        },
+        seed: f.seed,
+      },
+    };
+    const ui = progressUi();
+    const experiment = new KnowledgeRun(policy, format, inner, grader, cfg, run, ui, async (dir) => {
+      model.dispose();
+      model = await loadLlama(dir);
+      policy.model = model;
+      policy.dir = dir;
+    });
+    const results = await experiment.all();
+    ui.finish();
+    await writeResults(run, experiment, results);
+    policy.model.dispose();
+  } finally {
+    run.close();
+  }
+}
+
+/** SEAL's GPT-4.1 grading prompt, on a local model (its chat template when it has one), greedy. */
+async function localJudge(dir: string): Promise<Grader> {
+  const tokenizer = await loadTokenizer(dir);
+  const model = await loadLlama(dir);
+  const stopIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])];
+  return makeLlmJudge({
+    formatPrompt: (p) => (tokenizer.hasChatTemplate ? tokenizer.applyChatTemplate([{ role: 'user', content: p }], { addGenerationPrompt: true }) : p),
+    generate: async (prompt) => {
+      const ids = tokenizer.hasChatTemplate ? tokenizer.encode(prompt, { addBos: false }) : tokenizer.encode(prompt);
+      const { tokens } = await generate(model, [ids], { maxNewTokens: 8, stopIds });
+      return tokenizer.decode(tokens[0], { skipSpecial: true });
+    },
+  });
+}
+
+/** One progress bar per phase, replaced when the phase changes. */
+function progressUi() {
+  let bar: Progress | null = null;
+  let label = '';
+  const show = (name: string, done: number, total: number, fields?: Record<string, string | number>) => {
+    if (name !== label || !bar) {
+      bar?.done();
+      bar = new Progress({ label: name, total });
+      label = name;
+    }
+    bar.update(done, fields);
+    if (done >= total) {
+      bar.done();
+      bar = null;
+      label = '';
+    }
+  };
+  return {
+    onProgress: (what: string, done: number, total: number, info?: Record<string, string | number>) => show(what === 'inner-loop' ? 'E-step inner loops' : what === 'sample' ? 'E-step sampling' : 'M-step', done, total, info),
+    evalProgress: (condition: string, done: number, total: number) => show(`eval ${condition}`, done, total),
+    log: (message: string) => (bar ? bar.log(message) : console.error(message)),
+    finish: () => bar?.done(),
+  };
+}
+
+async function writeResults(run: RunDir, experiment: KnowledgeRun, results: Awaited<ReturnType<KnowledgeRun['all']>>): Promise<void> {
+  const { rows, markdown } = experiment.table(results);
+  writeFileSync(run.path('results.md'), markdown);
+  const rounds = results.filter((r) => /^round-\d+$/.test(r.label));
+  const baselines = results.filter((r) => !/^round-\d+$/.test(r.label) && !r.label.includes(':round-'));
+  const series = [
+    ...(rounds.length ? [{ name: 'SEAL (policy writes the self-edit)', points: rounds.map((r) => ({ x: r.label.replace('-', ' '), y: mean(r.perSeed), error: std(r.perSeed) })) }] : []),
+    ...baselines.map((b) => ({ name: b.label, points: (rounds.length ? rounds : [b]).map((r) => ({ x: r.label.replace('-', ' '), y: mean(b.perSeed), error: std(b.perSeed) })) })),
+  ];
+  writeFileSync(run.path('accuracy.svg'), svgPlot(series, { title: 'No-context QA accuracy after adaptation', xLabel: 'policy', yLabel: 'accuracy', percent: true }));
+  run.writeSummary({ results: results.map((r, i) => ({ ...r, mean: rows[i].mean, std: rows[i].std })) as unknown as JsonValue });
+  run.markDone();
+  process.stdout.write(`\n${markdown}\nresults: ${run.path('results.md')}, plot: ${run.path('accuracy.svg')}, log: ${run.path('log.jsonl')}\n`);
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));

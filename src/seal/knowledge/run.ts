@@ -1,0 +1,252 @@
+// A knowledge-incorporation experiment, as in the paper's Table 2: baselines and SEAL's rounds, each
+// scored on the same evaluation passages (questions answered without the passage), mean ± std over seeds.
+//
+// Conditions (evaluated per seed s and passage p, each a logged, resumable unit `eval/<label>/s<s>/p<i>`):
+//   base                no adaptation
+//   passage             fine-tune on the passage alone
+//   self-edits:<file>   fine-tune on the passage + the first self-edit stored for it in a file (e.g. GPT-4.1's)
+//   round-<r>           the round-r policy writes a self-edit (round-0 = before RL), then fine-tune on it
+//   repeated:<label>    the passage repeated to as many tokens as <label>'s training data (equal-token control)
+//   cpt:<label>         continued pretraining: one adapter on every passage's <label> self-edit at once
+import type { Grader } from './llm-judge.ts';
+import type { JsonValue, RunDir } from '../run-dir.ts';
+import { type Domain, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
+import type { Policy } from '../policy.ts';
+import { type IndexedPassage, KnowledgeDomain, type KnowledgeFormat, type InnerLoopConfig } from './domain.ts';
+import { type ResultRow, renderResultsTable, resultRow } from './results-table.ts';
+import { meanStd } from './scoring.ts';
+import type { SelfEditPassage, SquadPassage } from './squad-data.ts';
+
+export interface KnowledgeRunConfig {
+  /** Passages the RL rounds train on (fresh ones each round) and those the conditions are scored on. */
+  trainPassages: SquadPassage[];
+  evalPassages: SquadPassage[];
+  /** Training passages per round. */
+  passagesPerRound: number;
+  /** Conditions to score, in table order (see above); `round-<r>` for r ≤ rounds. */
+  conditions: string[];
+  /** Seeds per evaluation condition (mean ± std over them). */
+  evalSeeds: number;
+  restEm: RestEmConfig;
+  /** Self-edit files by the name used in `self-edits:<name>` conditions. */
+  selfEditFiles: Record<string, SelfEditPassage[]>;
+}
+
+export interface ConditionResult {
+  label: string;
+  /** Macro accuracy over the evaluation passages, per seed. */
+  perSeed: number[];
+  /** Tokens of training data per passage, averaged (0 for base). */
+  trainTokens: number;
+}
+
+export interface KnowledgeUi extends Partial<Pick<LoopEvents, 'onProgress' | 'log'>> {
+  evalProgress?(label: string, done: number, total: number): void;
+}
+
+export class KnowledgeRun {
+  readonly domain: KnowledgeDomain;
+
+  constructor(
+    readonly policy: Policy,
+    format: KnowledgeFormat,
+    inner: InnerLoopConfig,
+    grader: Grader,
+    readonly config: KnowledgeRunConfig,
+    readonly run: RunDir,
+    readonly ui: KnowledgeUi = {},
+    /** Reloads the policy from a saved folder (resume after an M-step). */
+    readonly loadPolicy: (dir: string) => Promise<void> = async () => {
+      throw new Error('this run cannot reload a saved policy');
+    },
+  ) {
+    this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader);
+  }
+
+  /** Everything: the conditions before RL, the rounds (scoring round-r conditions after each), the table. */
+  async all(): Promise<ConditionResult[]> {
+    const rounds = this.config.restEm.rounds;
+    const roundOf = (label: string) => (/^round-(\d+)$/.exec(label) ? Number(label.slice(6)) : 0);
+    // Conditions that need round r's policy run right after round r; the rest before RL.
+    for (const label of this.config.conditions) if (roundOf(label) === 0 && !dependsOnLaterRounds(label)) await this.condition(label);
+    if (rounds > 0) {
+      const contexts = (round: number): IndexedPassage[] =>
+        this.config.trainPassages
+          .slice((round - 1) * this.config.passagesPerRound, round * this.config.passagesPerRound)
+          .map((passage, i) => ({ index: (round - 1) * this.config.passagesPerRound + i, passage }));
+      const needed = rounds * this.config.passagesPerRound;
+      if (this.config.trainPassages.length < needed) {
+        throw new Error(`${rounds} rounds × ${this.config.passagesPerRound} passages need ${needed} training passages; the data has ${this.config.trainPassages.length}`);
+      }
+      await restEm(this.policy, this.domain as Domain<IndexedPassage>, contexts, this.config.restEm, this.run, {
+        onProgress: this.ui.onProgress,
+        log: this.ui.log,
+        loadPolicy: this.loadPolicy,
+        afterRound: async (round) => {
+          for (const label of this.config.conditions) if (roundOf(label) === round || dependsOn(label, round)) await this.condition(label);
+        },
+      });
+    }
+    return this.config.conditions.map((label) => this.result(label));
+  }
+
+  /** Scores one condition (skipping logged units) and returns its result. */
+  async condition(label: string): Promise<ConditionResult> {
+    const passages = this.config.evalPassages;
+    const total = this.config.evalSeeds * (label.startsWith('cpt:') ? 1 : passages.length);
+    let done = 0;
+    for (let s = 0; s < this.config.evalSeeds; s++) {
+      if (label.startsWith('cpt:')) {
+        await this.unit(`eval/${label}/s${s}`, () => this.continuedPretraining(label.slice(4), s));
+        this.ui.evalProgress?.(label, ++done, total);
+        continue;
+      }
+      for (let i = 0; i < passages.length; i++) {
+        await this.unit(`eval/${label}/s${s}/p${i}`, () => this.evaluateOne(label, s, i));
+        this.ui.evalProgress?.(label, ++done, total);
+      }
+    }
+    return this.result(label);
+  }
+
+  /** A condition's result from the log (all its units must be done). */
+  result(label: string): ConditionResult {
+    const perSeed: number[] = [];
+    let tokens = 0;
+    let units = 0;
+    for (let s = 0; s < this.config.evalSeeds; s++) {
+      if (label.startsWith('cpt:')) {
+        const r = this.run.get(`eval/${label}/s${s}`);
+        if (!r) throw new Error(`condition ${label} is not finished (seed ${s})`);
+        perSeed.push(Number(r.accuracy));
+        tokens += Number(r.trainTokens);
+        units++;
+        continue;
+      }
+      const accuracies = this.config.evalPassages.map((_, i) => {
+        const r = this.run.get(`eval/${label}/s${s}/p${i}`);
+        if (!r) throw new Error(`condition ${label} is not finished (seed ${s}, passage ${i})`);
+        tokens += Number(r.trainTokens);
+        units++;
+        return Number(r.accuracy);
+      });
+      perSeed.push(meanStd(accuracies).mean);
+    }
+    return { label, perSeed, trainTokens: tokens / Math.max(1, units) };
+  }
+
+  private async unit(key: string, work: () => Promise<Record<string, JsonValue>>): Promise<void> {
+    if (this.run.has(key)) return;
+    const started = performance.now();
+    const fields = await work();
+    this.run.append({ kind: 'evaluation', key, ...fields, seconds: (performance.now() - started) / 1000 });
+  }
+
+  /** The training texts a condition uses for one passage, and the self-edit behind them. */
+  async trainingTexts(label: string, seed: number, index: number): Promise<{ texts: string[] | null; selfEdit?: string }> {
+    const c: IndexedPassage = { index, passage: this.config.evalPassages[index] };
+    if (label === 'base') return { texts: null };
+    if (label === 'passage') return { texts: [this.domain.format.passageSequence(c.passage)] };
+    if (label.startsWith('self-edits:')) {
+      const selfEdit = this.storedSelfEdit(label.slice(11), index);
+      return { texts: this.domain.sequences(c, selfEdit), selfEdit };
+    }
+    if (/^round-\d+$/.test(label)) {
+      const selfEdit = await this.policySelfEdit(label, seed, index);
+      return { texts: this.domain.sequences(c, selfEdit), selfEdit };
+    }
+    if (label.startsWith('repeated:')) {
+      // The passage alone, repeated until it has as many tokens as the other condition's training texts.
+      const other = await this.trainingTexts(label.slice(9), seed, index);
+      const passage = this.domain.format.passageSequence(c.passage);
+      const target = this.tokens(other.texts ?? []);
+      const copies = Math.max(1, Math.round(target / this.tokens([passage])));
+      return { texts: new Array(copies).fill(passage) };
+    }
+    throw new Error(`unknown condition "${label}": use base, passage, self-edits:<name>, round-<r>, repeated:<condition> or cpt:<condition>`);
+  }
+
+  private async evaluateOne(label: string, seed: number, index: number): Promise<Record<string, JsonValue>> {
+    const { texts, selfEdit } = await this.trainingTexts(label, seed, index);
+    const result = await this.domain.adaptAndAnswer(this.policy, this.config.evalPassages[index], texts, unitSeed(this.config.restEm.seed, 'eval', seed, index));
+    return {
+      condition: label,
+      seed,
+      passage: index,
+      selfEdit: selfEdit ?? null,
+      trainSequences: texts?.length ?? 0,
+      trainTokens: this.tokens(texts ?? []),
+      answers: result.answers,
+      verdicts: result.verdicts,
+      accuracy: result.accuracy,
+    };
+  }
+
+  /** One adapter fitted to every evaluation passage's self-edit (each whole, plus its passage) at once. */
+  private async continuedPretraining(source: string, seed: number): Promise<Record<string, JsonValue>> {
+    const texts: string[] = [];
+    for (let i = 0; i < this.config.evalPassages.length; i++) {
+      const p = this.config.evalPassages[i];
+      const { selfEdit } = await this.trainingTexts(source, seed, i);
+      if (selfEdit !== undefined) texts.push(`${p.title}\n${selfEdit.trim()}`);
+      texts.push(this.domain.format.passageSequence(p));
+    }
+    const result = await this.domain.adaptAndAnswer(this.policy, this.config.evalPassages, texts, unitSeed(this.config.restEm.seed, 'cpt', seed));
+    return { condition: `cpt:${source}`, seed, trainSequences: texts.length, trainTokens: this.tokens(texts), answers: result.answers, verdicts: result.verdicts, accuracy: result.accuracy };
+  }
+
+  /** The self-edit the round-r policy writes for evaluation passage `index` under seed `seed` (logged once). */
+  private async policySelfEdit(label: string, seed: number, index: number): Promise<string> {
+    const key = `eval-self-edit/${label}/s${seed}/p${index}`;
+    if (!this.run.has(key)) {
+      const round = Number(label.slice(6));
+      const current = this.currentRound();
+      if (round !== current) throw new Error(`${label} needs the round-${round} policy, but the policy in memory is round ${current}'s`);
+      const c: IndexedPassage = { index, passage: this.config.evalPassages[index] };
+      const [[text]] = await this.policy.sample([this.domain.prompt(c)], 1, this.config.restEm.sampling, unitSeed(this.config.restEm.seed, label, seed, index));
+      this.run.append({ kind: 'eval-self-edit', key, condition: label, seed, passage: index, text });
+    }
+    return String(this.run.get(key)!.text);
+  }
+
+  private currentRound(): number {
+    let r = 0;
+    while (this.run.has(`r${r + 1}/m-step`)) r++;
+    return r;
+  }
+
+  private storedSelfEdit(name: string, index: number): string {
+    const file = this.config.selfEditFiles[name];
+    if (!file) throw new Error(`condition self-edits:${name}: no self-edit file was given under that name`);
+    const p = this.config.evalPassages[index];
+    const entry = file.find((e) => e.title === p.title && e.context === p.context) ?? file[index];
+    if (!entry || entry.context !== p.context) throw new Error(`self-edit file "${name}" has no entry for evaluation passage ${index} ("${p.title}")`);
+    const text = entry.completions.find((c) => c.trim() !== '');
+    if (text === undefined) throw new Error(`self-edit file "${name}": passage ${index} ("${p.title}") has no non-empty completion`);
+    return text;
+  }
+
+  private tokens(texts: string[]): number {
+    return texts.reduce((n, t) => n + this.policy.tokenizer.encode(t).length + 1, 0);
+  }
+
+  /** The results table (markdown) with the table rows. */
+  table(results: ConditionResult[]): { rows: ResultRow[]; markdown: string } {
+    const rows = results.map((r) => resultRow(r.label, r.perSeed));
+    return { rows, markdown: renderResultsTable(rows, { countLabel: 'seeds' }) };
+  }
+}
+
+// repeated:/cpt: conditions inherit the round their source condition needs.
+function sourceOf(label: string): string | null {
+  const m = /^(repeated|cpt):(.*)$/.exec(label);
+  return m ? m[2] : null;
+}
+function dependsOn(label: string, round: number): boolean {
+  const source = sourceOf(label);
+  return source !== null && (source === `round-${round}` || dependsOn(source, round));
+}
+function dependsOnLaterRounds(label: string): boolean {
+  const source = sourceOf(label);
+  return source !== null && ((/^round-([1-9]\d*)$/.test(source)) || dependsOnLaterRounds(source));
+}

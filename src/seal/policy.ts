@@ -1,0 +1,95 @@
+// The policy: the model that writes self-edits. It samples them, and in the M-step it imitates the kept
+// ones — a LoRA fine-tune on (prompt → self-edit), loss on the self-edit tokens and EOS only — merged into
+// its weights and saved as a Hugging Face folder, which is the next round's policy.
+import type { Tokenizer } from '../io/tokenizer.ts';
+import { generate } from '../model/generate.ts';
+import type { Llama } from '../model/llama.ts';
+import { IGNORE_INDEX } from '../tensor/index.ts';
+import type { Example } from '../train/examples.ts';
+import { type LoraConfig, LoraAdapter } from '../train/lora.ts';
+import { mergeAdapter, saveModel } from '../train/merge.ts';
+import type { ScheduleName } from '../train/schedule.ts';
+import { sft, type StepReport } from '../train/sft.ts';
+
+export interface SamplingConfig {
+  temperature: number;
+  topP: number;
+  maxNewTokens: number;
+}
+
+export interface ImitationConfig {
+  lora: LoraConfig;
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  gradAccum: number;
+  schedule: ScheduleName;
+  warmupSteps: number;
+  maxGradNorm: number;
+  seed: number;
+}
+
+/** A prompt and the self-edit the policy should learn to write for it. */
+export interface Demonstration {
+  prompt: number[];
+  selfEdit: string;
+}
+
+export class Policy {
+  constructor(
+    public model: Llama,
+    readonly tokenizer: Tokenizer,
+    /** The folder the weights came from (tokenizer files are copied from it when saving). */
+    public dir: string,
+    /** Ids that end a self-edit. */
+    readonly stopIds: number[],
+  ) {}
+
+  /** `n` self-edits for each prompt, sampled in one batch per prompt; texts without the stop token. */
+  async sample(prompts: number[][], n: number, sampling: SamplingConfig, seed: number): Promise<string[][]> {
+    const out: string[][] = [];
+    for (let i = 0; i < prompts.length; i++) {
+      const { tokens } = await generate(this.model, new Array(n).fill(prompts[i]), {
+        ...sampling,
+        stopIds: this.stopIds,
+        seed: seed * 1_000_003 + i,
+      });
+      out.push(tokens.map((t) => this.tokenizer.decode(t, { skipSpecial: true })));
+    }
+    return out;
+  }
+
+  /** The training example for one demonstration: loss on the self-edit and the EOS that ends it. */
+  example(d: Demonstration): Example {
+    const completion = [...this.tokenizer.encode(d.selfEdit, { addBos: false }), this.stopIds[0]];
+    return { ids: [...d.prompt, ...completion], labels: [...d.prompt.map(() => IGNORE_INDEX), ...completion] };
+  }
+
+  /**
+   * The M-step: fine-tune a fresh LoRA on the demonstrations, merge it into the weights, and save the
+   * result to `outDir`, which becomes the policy's folder.
+   */
+  async imitate(demos: Demonstration[], config: ImitationConfig, outDir: string, onStep?: (r: StepReport) => void): Promise<number[]> {
+    const adapter = LoraAdapter.create(this.model, config.lora, config.seed);
+    try {
+      const losses = await sft(this.model, adapter.parameters(), demos.map((d) => this.example(d)), {
+        lr: config.lr,
+        epochs: config.epochs,
+        batchSize: config.batchSize,
+        gradAccum: config.gradAccum,
+        schedule: config.schedule,
+        warmupSteps: config.warmupSteps,
+        maxGradNorm: config.maxGradNorm,
+        seed: config.seed,
+        pad: this.stopIds[0],
+        onStep,
+      });
+      mergeAdapter(this.model, adapter);
+      await saveModel(this.model, outDir, this.dir);
+      this.dir = outDir;
+      return losses;
+    } finally {
+      adapter.dispose();
+    }
+  }
+}

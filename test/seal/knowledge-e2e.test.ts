@@ -1,0 +1,108 @@
+// End to end on the llama-tiny fixture (with a byte-level tokenizer): `seal knowledge run` with 2
+// passages × 2 self-edits × 1 seed and a few steps. The loop runs, rewards are logged, the M-step changes
+// the weights, the merged model loads, and a run killed mid-way and resumed logs what an uninterrupted one does.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadLlama } from '../../src/model/load.ts';
+import { readTensors } from '../model/fixture.ts';
+import { FIXTURE, HAVE_FIXTURE } from '../model/fixture.ts';
+import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+const passages = [
+  { title: 'Zorblat', context: 'Zorblat is a city in Quux. It was founded in 1820.', questions: [{ question: 'Where is Zorblat?', answer: 'Quux' }, { question: 'When was it founded?', answer: '1820' }] },
+  { title: 'Mira', context: 'Mira is a red star. Its moon is Tob.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
+];
+
+function seal(args: string[]): ChildProcess {
+  return spawn(process.execPath, [join(ROOT, 'bin', 'seal.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function finished(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.resume();
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+}
+
+/** The log without what legitimately differs between runs (wall-clock times). */
+function logOf(run: string): Record<string, unknown>[] {
+  return readFileSync(join(run, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const { at, seconds, ...rest } = JSON.parse(line);
+      return rest;
+    });
+}
+
+describe.skipIf(!HAVE_FIXTURE)('seal knowledge run on the tiny fixture', () => {
+  const work = mkdtempSync(join(tmpdir(), 'seal-ki-'));
+  const data = join(work, 'passages.json');
+  writeFileSync(data, JSON.stringify(passages));
+  const model = withByteTokenizer(FIXTURE);
+  const args = (run: string) => [
+    'knowledge', 'run', '--model', model, '--data', data, '--eval-data', data, '--run', run,
+    '--eval-count', '2', '--rounds', '1', '--passages-per-round', '2', '--samples', '2', '--seeds', '1',
+    '--max-new-tokens', '16', '--inner-epochs', '2', '--answer-tokens', '6', '--mstep-epochs', '1',
+    '--mstep-batch-size', '2', '--mstep-grad-accum', '1', '--conditions', 'base,round-0,round-1',
+  ];
+
+  it('runs the loop, logs rewards, and the M-step writes a changed model that loads', async () => {
+    const run = join(work, 'whole');
+    const result = await finished(seal(args(run)));
+    expect(result.code, result.stderr).toBe(0);
+    const log = logOf(run);
+    const inner = log.filter((r) => r.kind === 'inner-loop');
+    expect(inner).toHaveLength(4); // 2 passages × 2 self-edits × 1 seed
+    for (const r of inner) expect(typeof r.score).toBe('number');
+    const selections = log.filter((r) => r.kind === 'selection');
+    expect(selections.map((s) => (s.rewards as number[]).length)).toEqual([2, 2]);
+    const mstep = log.find((r) => r.kind === 'm-step')!;
+    expect(mstep.examples).toBe(2);
+    const merged = String(mstep.model);
+    const before = await readTensors(join(FIXTURE, 'model.safetensors'));
+    const after = await readTensors(join(merged, 'model.safetensors'));
+    const name = 'model.layers.0.self_attn.q_proj.weight';
+    expect(after.get(name)!.some((v, i) => v !== before.get(name)![i])).toBe(true);
+    const reloaded = await loadLlama(merged);
+    reloaded.dispose();
+    expect(existsSync(join(run, 'results.md')) && existsSync(join(run, 'accuracy.svg')) && existsSync(join(run, 'done'))).toBe(true);
+
+    // A finished run re-run does nothing: the log stays as it is.
+    const again = await finished(seal(args(run)));
+    expect(again.code, again.stderr).toBe(0);
+    expect(logOf(run)).toEqual(log);
+  });
+
+  it('resumes a killed run and ends with the same log as an uninterrupted one', async () => {
+    const whole = logOf(join(work, 'whole'));
+    const run = join(work, 'killed');
+    const child = seal(args(run));
+    const exit = finished(child);
+    // Kill it in the middle of the E-step, once some inner loops are logged.
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        const path = join(run, 'log.jsonl');
+        const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0;
+        if (lines >= 6 || child.exitCode !== null) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 20);
+    });
+    expect((await exit).signal).toBe('SIGKILL');
+    expect(logOf(run).length).toBeLessThan(whole.length);
+    const resumed = await finished(seal(args(run)));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const after = logOf(run);
+    // The same units with the same results; only the paths inside the run directory differ.
+    const normalise = (log: Record<string, unknown>[], dir: string) => JSON.parse(JSON.stringify(log).split(dir).join('<run>'));
+    expect(normalise(after, run)).toEqual(normalise(whole, join(work, 'whole')));
+  });
+});
