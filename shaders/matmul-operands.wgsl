@@ -19,11 +19,22 @@ struct Params {
   c_base: u32, c_ld: u32, c_s0: u32, c_s1: u32,
 }
 
+// VEC4: A read four f32 at a time, B four elements at a time (vec4<f32>, or vec2<u32> of packed halves);
+// the host picks it only when every base, ld and stride is a multiple of 4 elements.
+#if VEC4
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+#if B_F32
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+#else
+@group(0) @binding(1) var<storage, read> b: array<vec2<u32>>;
+#endif
+#else
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 #if B_F32
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 #else
 @group(0) @binding(1) var<storage, read> b: array<u32>;
+#endif
 #endif
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
@@ -59,6 +70,7 @@ fn b_at(k: u32, n: u32) -> u32 {
 #endif
 }
 
+#if !VEC4
 // One element of B at absolute element index `e` of its binding, widened to f32.
 fn load_b(e: u32) -> f32 {
 #if B_BF16
@@ -69,6 +81,26 @@ fn load_b(e: u32) -> f32 {
   return b[e];
 #endif
 }
+#else
+// Four consecutive elements of B from element index `e` (a multiple of 4), widened to f32.
+fn load_b4(e: u32) -> vec4<f32> {
+#if B_BF16
+  let w = b[e >> 2u];
+  return vec4<f32>(bitcast<f32>(w.x << 16u), bitcast<f32>(w.x & 0xffff0000u),
+                   bitcast<f32>(w.y << 16u), bitcast<f32>(w.y & 0xffff0000u));
+#elif B_F16
+  let w = b[e >> 2u];
+  return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
+#else
+  return b[e >> 2u];
+#endif
+}
+
+// Four consecutive elements of A from element index `e` (a multiple of 4).
+fn load_a4(e: u32) -> vec4<f32> {
+  return a[e >> 2u];
+}
+#endif
 
 // Writes one result: alpha·acc, plus the old value when accumulating.
 fn store_c(e: u32, acc: f32) {

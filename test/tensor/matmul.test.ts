@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference-matmul.ts';
 import { type DType, decode, encode } from '../../src/tensor/dtype.ts';
 import { backward, engine, f32ToBf16, fill, fromBytes, tensor, tidy } from '../../src/tensor/index.ts';
-import { chooseVariant, forceGemmVariant } from '../../src/tensor/ops/matmul-kernels.ts';
+import { VARIANTS, chooseVariant, forceGemmVariant, hasSubgroupsOf8 } from '../../src/tensor/ops/matmul-kernels.ts';
 import { gemm, linear, matmul } from '../../src/tensor/ops/matmul.ts';
 import { Rng } from '../../src/util/random.ts';
 import { checkOp, expectAllClose, f32Bound } from '../helpers/check.ts';
@@ -153,11 +153,17 @@ interface GemmCase {
   };
 }
 
-/** Runs one gemm on the GPU and on the float64 reference; compares all of C, untouched elements included. */
-async function checkGemm(g: GemmCase, seed = 7): Promise<void> {
+/**
+ * Runs one gemm on the GPU and on the float64 reference; compares all of C, untouched elements included.
+ * `poison` marks elements of A and B that the product must not read: they are set to Inf, so any read
+ * that is not masked away turns results into Inf or NaN.
+ */
+async function checkGemm(g: GemmCase, seed = 7, poison?: { a?: (e: number) => boolean; b?: (e: number) => boolean }): Promise<void> {
   const rng = new Rng(seed);
   const av = values(g.aSize, rng);
   const bv = values(g.bSize, rng, g.bDtype ?? 'f32');
+  for (let e = 0; poison?.a && e < av.length; e++) if (poison.a(e)) av[e] = Infinity;
+  for (let e = 0; poison?.b && e < bv.length; e++) if (poison.b(e)) bv[e] = Infinity;
   const cv = values(g.cSize, rng);
   const expected = Float64Array.from(cv);
   ref.gemm({ ...g.desc, a: { ...g.desc.a, data: av }, b: { ...g.desc.b, data: bv }, c: { ...g.desc.c, data: expected } });
@@ -405,4 +411,59 @@ describe('limits', () => {
     expect(wrong, 'first wrong element of the tall product').toBe(-1);
     [a, b, tall, w].forEach((t) => t.dispose());
   });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Every kernel variant (the production choice differs per adapter: test them all on this one). Shapes with
+// lds that are multiples of 4 take the VEC4 form of a kernel; others the element-wise one.
+
+describe('every kernel variant', () => {
+  for (const name of Object.keys(VARIANTS)) {
+    it(`${name}: transposes at unaligned and aligned shapes, K tails, strided attention, half B`, async (ctx) => {
+      if (name.startsWith('subgroup') && !hasSubgroupsOf8(engine().gpu)) ctx.skip(); // needs 8-lane subgroups
+      forceGemmVariant(name);
+      for (const [M, N, K] of [[33, 65, 17], [36, 68, 20], [9, 4, 8]] as const) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) await checkMatmul({ batch: 0, M, N, K, transA, transB });
+        }
+      }
+      await checkMatmul({ batch: 2, M: 12, N: 40, K: 24, transA: false, transB: true, sharedB: true });
+      for (const c of attentionCases(2, 13, 4, 2, 8)) await checkGemm(c);
+      // Aligned lds with K = 37: the last chunk of four k reaches three padding columns holding Inf.
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          const [M, N, K, ldA, ldB] = [13, 29, 37, transA ? 16 : 40, transB ? 40 : 32];
+          await checkGemm(
+            {
+              name: `K tail ${transA ? 'Aᵀ' : 'A'} ${transB ? 'Bᵀ' : 'B'}`,
+              aSize: (transA ? K + 3 : M) * ldA,
+              bSize: (transB ? N : K + 3) * ldB,
+              cSize: M * 32,
+              desc: { a: { ld: ldA, trans: transA }, b: { ld: ldB, trans: transB }, c: { ld: 32 }, M, N, K, alpha: 0.5, accumulate: true },
+            },
+            5,
+            {
+              a: (e) => (transA ? Math.floor(e / ldA) >= K || e % ldA >= M : e % ldA >= K),
+              b: (e) => (transB ? e % ldB >= K : Math.floor(e / ldB) >= K || e % ldB >= N),
+            },
+          );
+        }
+      }
+      for (const dtype of ['bf16', 'f16'] as const) {
+        for (const trans of [false, true]) {
+          for (const offset of [0, 1]) {
+            // offset 0 with lds of 48: aligned (VEC4 reads of packed halves); offset 1: element-wise.
+            await checkGemm({
+              name: `${name} ${dtype} B trans=${trans} offset=${offset}`,
+              aSize: 19 * 48,
+              bSize: offset + 48 * 48,
+              cSize: 19 * 35,
+              bDtype: dtype,
+              desc: { a: { ld: 48 }, b: { offset, ld: 48, trans }, c: { ld: 35 }, M: 19, N: 35, K: 45 },
+            });
+          }
+        }
+      }
+    });
+  }
 });

@@ -1,4 +1,11 @@
-// The GEMM kernels (shaders/matmul-*.wgsl) and the choice between them per adapter.
+// The GEMM kernels (shaders/matmul-*.wgsl) and the choice between them per adapter and problem.
+//
+//   naive     one invocation per output; correct everywhere, the baseline of the benchmarks.
+//   tiled     workgroup-memory tiling: what GPUs want.
+//   subgroup  CPU adapters (lavapipe) with 8-lane subgroups: loads are what costs there, so each value
+//             is loaded once per subgroup and shared by subgroupBroadcast (see the shader's comment).
+//             Workgroup memory only adds loads on a CPU, which is why tiling loses there.
+import type { Gpu } from '../../gpu/device.ts';
 import type { Defines } from '../../gpu/pipelines.ts';
 import type { DType } from '../dtype.ts';
 import type { GemmPiece, Operand } from './matmul-plan.ts';
@@ -11,24 +18,57 @@ export interface GemmVariant {
   rows: number;
   cols: number;
   defines?: Defines;
+  /** Has a VEC4 form, used when every base, ld and stride of A and B is a multiple of 4 elements. */
+  vec4?: boolean;
 }
 
 export const NAIVE: GemmVariant = { name: 'naive', file: 'matmul-naive.wgsl', rows: 16, cols: 16 };
+export const TILED: GemmVariant = { name: 'tiled', file: 'matmul-tiled.wgsl', rows: 64, cols: 64 };
+
+/** The subgroup kernel with RQ row groups of 8 per subgroup and SGS subgroups per workgroup. */
+function subgroupVariant(rq: 1 | 2, sgs: number): GemmVariant {
+  return {
+    name: `subgroup-${8 * rq * sgs}x32`,
+    file: 'matmul-subgroup.wgsl',
+    rows: 8 * rq * sgs,
+    cols: 32,
+    defines: { RQ: rq, RQ2: rq === 2, SGS: sgs },
+    vec4: true,
+  };
+}
+
+// Tall tiles share each loaded B value among more rows; short ones waste less on a short M (decoding).
+const SUBGROUP_TALL = subgroupVariant(2, 4);
+const SUBGROUP_SHORT = subgroupVariant(1, 1);
 
 /** Every variant by name, for tests and benchmarks that force one. */
-export const VARIANTS: Record<string, GemmVariant> = { naive: NAIVE };
+export const VARIANTS: Record<string, GemmVariant> = {
+  naive: NAIVE,
+  tiled: TILED,
+  subgroup: SUBGROUP_TALL,
+  'subgroup-short': SUBGROUP_SHORT,
+};
 
 let forced: GemmVariant | null = null;
 
-/** Makes every gemm use `name` (tests and benchmarks); null restores the per-adapter choice. */
-export function forceGemmVariant(name: string | null): void {
-  if (name !== null && !VARIANTS[name]) throw new Error(`gemm: no variant "${name}" (have ${Object.keys(VARIANTS).join(', ')})`);
-  forced = name === null ? null : VARIANTS[name];
+/** Makes every gemm use a variant (by name, or a lab kernel); null restores the per-adapter choice. */
+export function forceGemmVariant(v: string | GemmVariant | null): void {
+  if (typeof v === 'string' && !VARIANTS[v]) throw new Error(`gemm: no variant "${v}" (have ${Object.keys(VARIANTS).join(', ')})`);
+  forced = typeof v === 'string' ? VARIANTS[v] : v;
 }
 
-/** The variant for this adapter and problem. */
-export function chooseVariant(): GemmVariant {
-  return forced ?? NAIVE;
+/** Whether the subgroup kernel can run: it hard-codes 8 lanes, so the subgroup size must be exactly 8. */
+export function hasSubgroupsOf8(gpu: Gpu): boolean {
+  const info = gpu.device.adapterInfo;
+  return gpu.hasSubgroups && info?.subgroupMinSize === 8 && info?.subgroupMaxSize === 8;
+}
+
+/** The variant for this adapter and an M-row problem. */
+export function chooseVariant(M = Infinity): GemmVariant {
+  if (forced) return forced;
+  const { gpu } = engine();
+  if (!gpu.report.isCpu || !hasSubgroupsOf8(gpu)) return TILED;
+  return M <= 8 ? SUBGROUP_SHORT : SUBGROUP_TALL;
 }
 
 const B_DEFINE: Record<string, string> = { f32: 'B_F32', bf16: 'B_BF16', f16: 'B_F16' };
@@ -49,12 +89,22 @@ export function dispatchGemm(
   const batches = (piece.o[1] - piece.o[0]) * inner;
   const tilesM = Math.ceil(M / v.rows);
   const tilesN = Math.ceil(N / v.cols);
-  // An empty K range still writes C (zeros, or C unchanged when accumulating): bind a token window.
-  const bind = (x: Operand, span: [number, number] | null) =>
-    span ? x.t.bind(span[0], span[1] + 1) : x.t.bind(0, Math.min(1, x.t.size));
+  // Windows end on a 16-byte boundary (when the buffer allows), so that vec4 reads reach every element;
+  // an empty K range still writes C (zeros, or C unchanged when accumulating): bind a token window.
+  const bind = (x: Operand, span: [number, number] | null) => {
+    if (!span) return x.t.bind(0, Math.min(1, x.t.size));
+    const perVec = x.t.dtype === 'f32' ? 4 : 8;
+    return x.t.bind(span[0], Math.ceil((span[1] + 1) / perVec) * perVec);
+  };
   const wa = bind(ops.a, spans.a);
   const wb = bind(ops.b, spans.b);
   const wc = bind(ops.c, spans.c);
+  const quad = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+  const vec4 =
+    !!v.vec4 &&
+    quad(wa.base, ops.a.ld, ...ops.a.strides, wb.base, ops.b.ld, ...ops.b.strides) &&
+    // A windowed binding starts on the offset alignment: vec4 indices need it to be a multiple of 16 bytes.
+    engine().gpu.limits.minStorageBufferOffsetAlignment % 16 === 0;
   const p = new Params()
     .u32(M, N, K, inner, batches, tilesM, tilesN, piece.accumulate ? 1 : 0)
     .f32(alpha)
@@ -66,6 +116,7 @@ export function dispatchGemm(
     [B_DEFINE[bDtype]]: true,
     TRANS_A: ops.a.trans,
     TRANS_B: ops.b.trans,
+    VEC4: vec4,
   });
   engine().cmd.dispatch(kern, [wa.binding, wb.binding, wc.binding], p, batches * tilesM * tilesN);
 }

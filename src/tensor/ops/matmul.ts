@@ -76,9 +76,9 @@ export function gemm(d: GemmDesc): void {
 
   const { limits } = engine().gpu;
   const bindingLimit = limits.maxStorageBufferBindingSize;
-  // A window starts up to one alignment before its first byte, and ends on a 4-byte boundary.
-  const budget = bindingLimit - limits.minStorageBufferOffsetAlignment - 4;
-  const variant = chooseVariant();
+  // A window starts up to one alignment before its first byte, and its end is rounded up to 16 bytes.
+  const budget = bindingLimit - limits.minStorageBufferOffsetAlignment - 16;
+  const variant = chooseVariant(M);
   const alpha = d.alpha ?? 1;
   for (const piece of planGemm(operands, whole, bindingLimit, budget)) {
     const spans = {

@@ -1,0 +1,86 @@
+// GEMM throughput: square f32 products, and the Linear layers of Llama-3.2-1B with bf16 weights (forward
+// x·Wᵀ and the backward dX = dY·W), each against the naive 16×16 kernel measured in the same run.
+//   npm run bench -- matmul [square|llama|<n>...]     (default: everything)
+import { engine } from '../src/gpu/engine.ts';
+import { type DType, type Tensor, empty } from '../src/tensor/index.ts';
+import { chooseVariant, forceGemmVariant } from '../src/tensor/ops/matmul-kernels.ts';
+import { gemm } from '../src/tensor/ops/matmul.ts';
+import { type BenchOptions, note, randomTensor, report, round, timeGpu } from './lib.ts';
+
+interface Shape {
+  label: string;
+  M: number;
+  N: number;
+  K: number;
+  bDtype: DType;
+  transB: boolean;
+}
+
+const SQUARE = [256, 512, 1024, 2048];
+const TOKENS = 128;
+// Llama-3.2-1B: hidden 2048, MLP 8192 (q/o projections are 2048 × 2048; k/v 512 × 2048).
+const LLAMA: Shape[] = [
+  { label: 'mlp up/gate x·Wᵀ', M: TOKENS, N: 8192, K: 2048, bDtype: 'bf16', transB: true },
+  { label: 'mlp down x·Wᵀ', M: TOKENS, N: 2048, K: 8192, bDtype: 'bf16', transB: true },
+  { label: 'q/o proj x·Wᵀ', M: TOKENS, N: 2048, K: 2048, bDtype: 'bf16', transB: true },
+  { label: 'mlp up backward dY·W', M: TOKENS, N: 2048, K: 8192, bDtype: 'bf16', transB: false },
+  { label: 'q/o proj backward dY·W', M: TOKENS, N: 2048, K: 2048, bDtype: 'bf16', transB: false },
+];
+
+function shapes(args: string[]): Shape[] {
+  const square = (n: number): Shape => ({ label: `square ${n}`, M: n, N: n, K: n, bDtype: 'f32', transB: false });
+  if (!args.length) return [...SQUARE.map(square), ...LLAMA];
+  return args.flatMap((a) => {
+    if (a === 'square') return SQUARE.map(square);
+    if (a === 'llama') return LLAMA;
+    if (/^\d+$/.test(a)) return [square(Number(a))];
+    throw new Error(`matmul bench: unknown argument "${a}" (square, llama or a size)`);
+  });
+}
+
+/** Seconds per product with the given variant (null: the production choice). */
+async function seconds(variant: string | null, a: Tensor, b: Tensor, c: Tensor, s: Shape, flop: number): Promise<number> {
+  forceGemmVariant(variant);
+  try {
+    const run = () =>
+      gemm({ a: { t: a, ld: s.K }, b: { t: b, ld: s.transB ? s.K : s.N, trans: s.transB }, c: { t: c, ld: s.N }, M: s.M, N: s.N, K: s.K });
+    // The naive kernel needs seconds for the big shapes: fewer repetitions there.
+    const slow = variant === 'naive' && flop > 2e9;
+    return await timeGpu(run, { reps: slow ? 1 : 3, batchSeconds: slow ? 0 : 0.5 });
+  } finally {
+    forceGemmVariant(null);
+  }
+}
+
+export async function run(opts: BenchOptions): Promise<void> {
+  const { gpu } = engine();
+  note(opts, `adapter: ${gpu.report.description || gpu.report.device} (cpu: ${gpu.report.isCpu}); production kernel: ${chooseVariant().name}`);
+  for (const s of shapes(opts.args)) {
+    const flop = 2 * s.M * s.N * s.K;
+    const a = randomTensor([s.M, s.K], 'f32', 1);
+    const b = randomTensor(s.transB ? [s.N, s.K] : [s.K, s.N], s.bDtype, 2, 0.02);
+    const c = empty([s.M, s.N]);
+    const fast = await seconds(null, a, b, c, s, flop);
+    const naive = await seconds('naive', a, b, c, s, flop);
+    const gflops = flop / fast / 1e9;
+    const baseline = flop / naive / 1e9;
+    report(
+      opts,
+      {
+        bench: 'matmul',
+        shape: [s.M, s.N, s.K],
+        label: s.label,
+        b_dtype: s.bDtype,
+        trans_b: s.transB,
+        kernel: chooseVariant(s.M).name,
+        gflops: round(gflops),
+        baseline_gflops: round(baseline),
+        ratio: round(gflops / baseline),
+        ms: round(fast * 1e3),
+      },
+      `${s.label.padEnd(24)} M=${s.M} N=${s.N} K=${s.K} B ${s.bDtype}${s.transB ? 'ᵀ' : ' '}  ` +
+        `${round(gflops)} GFLOP/s (${round(fast * 1e3)} ms)   naive ${round(baseline)} GFLOP/s   ×${round(gflops / baseline)}`,
+    );
+    [a, b, c].forEach((t) => t.dispose());
+  }
+}
