@@ -1,5 +1,5 @@
 // seal knowledge <render|run|eval>: SEAL's knowledge-incorporation domain.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadTokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import { loadLlama } from '../model/load.ts';
@@ -13,9 +13,8 @@ import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
 import { Policy } from '../seal/policy.ts';
 import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { checkTargets } from '../train/lora.ts';
-import { Progress } from '../util/progress.ts';
-import { svgPlot } from '../util/svg-plot.ts';
 import type { Command, Flag } from './args.ts';
+import { progressUi, writeResults } from './experiment-ui.ts';
 
 const renderCommand: Command = {
   name: 'knowledge render',
@@ -172,7 +171,7 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
     });
     const results = await experiment.all();
     ui.finish();
-    await writeResults(run, experiment, results);
+    writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation');
     policy.model.dispose();
   } finally {
     run.close();
@@ -193,46 +192,3 @@ async function localJudge(dir: string): Promise<Grader> {
     },
   });
 }
-
-/** One progress bar per phase, replaced when the phase changes. */
-function progressUi() {
-  let bar: Progress | null = null;
-  let label = '';
-  const show = (name: string, done: number, total: number, fields?: Record<string, string | number>) => {
-    if (name !== label || !bar) {
-      bar?.done();
-      bar = new Progress({ label: name, total });
-      label = name;
-    }
-    bar.update(done, fields);
-    if (done >= total) {
-      bar.done();
-      bar = null;
-      label = '';
-    }
-  };
-  return {
-    onProgress: (what: string, done: number, total: number, info?: Record<string, string | number>) => show(what === 'inner-loop' ? 'E-step inner loops' : what === 'sample' ? 'E-step sampling' : 'M-step', done, total, info),
-    evalProgress: (condition: string, done: number, total: number) => show(`eval ${condition}`, done, total),
-    log: (message: string) => (bar ? bar.log(message) : console.error(message)),
-    finish: () => bar?.done(),
-  };
-}
-
-async function writeResults(run: RunDir, experiment: KnowledgeRun, results: Awaited<ReturnType<KnowledgeRun['all']>>): Promise<void> {
-  const { rows, markdown } = experiment.table(results);
-  writeFileSync(run.path('results.md'), markdown);
-  const rounds = results.filter((r) => /^round-\d+$/.test(r.label));
-  const baselines = results.filter((r) => !/^round-\d+$/.test(r.label) && !r.label.includes(':round-'));
-  const series = [
-    ...(rounds.length ? [{ name: 'SEAL (policy writes the self-edit)', points: rounds.map((r) => ({ x: r.label.replace('-', ' '), y: mean(r.perSeed), error: std(r.perSeed) })) }] : []),
-    ...baselines.map((b) => ({ name: b.label, points: (rounds.length ? rounds : [b]).map((r) => ({ x: r.label.replace('-', ' '), y: mean(b.perSeed), error: std(b.perSeed) })) })),
-  ];
-  writeFileSync(run.path('accuracy.svg'), svgPlot(series, { title: 'No-context QA accuracy after adaptation', xLabel: 'policy', yLabel: 'accuracy', percent: true }));
-  run.writeSummary({ results: results.map((r, i) => ({ ...r, mean: rows[i].mean, std: rows[i].std })) as unknown as JsonValue });
-  run.markDone();
-  process.stdout.write(`\n${markdown}\nresults: ${run.path('results.md')}, plot: ${run.path('accuracy.svg')}, log: ${run.path('log.jsonl')}\n`);
-}
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const std = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));

@@ -43,7 +43,14 @@ export class Policy {
     public dir: string,
     /** Ids that end a self-edit. */
     readonly stopIds: number[],
-  ) {}
+  ) {
+    // A self-edit the policy learns to write ends as its turns end: <|eot_id|> for Llama-3 chat models.
+    const eot = tokenizer.tokenToId('<|eot_id|>');
+    this.endId = eot !== undefined && stopIds.includes(eot) ? eot : stopIds[0];
+  }
+
+  /** The token that ends an imitated self-edit. */
+  readonly endId: number;
 
   /** `n` self-edits for each prompt, sampled in one batch per prompt; texts without the stop token. */
   async sample(prompts: number[][], n: number, sampling: SamplingConfig, seed: number): Promise<string[][]> {
@@ -61,7 +68,7 @@ export class Policy {
 
   /** The training example for one demonstration: loss on the self-edit and the EOS that ends it. */
   example(d: Demonstration): Example {
-    const completion = [...this.tokenizer.encode(d.selfEdit, { addBos: false }), this.stopIds[0]];
+    const completion = [...this.tokenizer.encode(d.selfEdit, { addBos: false }), this.endId];
     return { ids: [...d.prompt, ...completion], labels: [...d.prompt.map(() => IGNORE_INDEX), ...completion] };
   }
 

@@ -42,6 +42,10 @@ export function withByteTokenizer(modelDir: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'byte-tok-'));
   for (const f of ['config.json', 'model.safetensors']) symlinkSync(join(modelDir, f), join(dir, f));
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteTokenizerJson()));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', pad_token: '<pad>' }));
+  // A minimal chat template: each turn is "<role>\n" + content + EOS, like Llama-3's turns without its special tokens.
+  const chatTemplate =
+    "{{ bos_token }}{% for m in messages %}{{ '<' + m['role'] + '>\n' + m['content'] + eos_token }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ '<assistant>\n' }}{% endif %}";
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>', eos_token: '</s>', pad_token: '<pad>', chat_template: chatTemplate }));
   return dir;
 }

@@ -71,7 +71,7 @@ describe.skipIf(!HAVE_FIXTURE)('seal knowledge run on the tiny fixture', () => {
     expect(after.get(name)!.some((v, i) => v !== before.get(name)![i])).toBe(true);
     const reloaded = await loadLlama(merged);
     reloaded.dispose();
-    expect(existsSync(join(run, 'results.md')) && existsSync(join(run, 'accuracy.svg')) && existsSync(join(run, 'done'))).toBe(true);
+    expect(existsSync(join(run, 'results.md')) && existsSync(join(run, 'plot.svg')) && existsSync(join(run, 'done'))).toBe(true);
 
     // A finished run re-run does nothing: the log stays as it is.
     const again = await finished(seal(args(run)));

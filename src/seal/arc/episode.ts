@@ -43,35 +43,57 @@ export async function evaluateSelfEdit<Adapter>(
   hooks: ArcModelHooks<Adapter>,
   { countTokens, seed = 0 }: EvaluateOptions,
 ): Promise<SelfEditOutcome> {
-  const solutions = task.test.map((test, i) => {
-    if (test.output === undefined) throw new Error(`task ${task.id}: test input ${i} has no solution; load the solutions file to compute rewards`);
-    return test.output;
-  });
+  const missing = task.test.findIndex((t) => t.output === undefined);
+  if (missing >= 0) throw new Error(`task ${task.id}: test input ${missing} has no solution; load the solutions file to compute rewards`);
   const set = buildTttSet(task.train, selfEdit.config.tools, { countTokens, seed });
   const plan = planTtt(selfEdit.config, set.examples.length, selfEdit.fallbacks);
   if (plan.refusal !== null) return { selfEdit, plan, attempts: [], droppedAnswers: 0, solved: false, reward: 0 };
 
   const adapter = await hooks.train(plan, set.examples);
-  const attempts: ([Grid, Grid] | null)[] = [];
-  let droppedAnswers = 0;
   try {
-    for (let testIndex = 0; testIndex < task.test.length; testIndex++) {
-      const { queries } = buildInferenceQueries(task, testIndex, { countTokens, seed });
-      const completions = queries.length === 0 ? [] : await hooks.answer(adapter, queries.map((q) => q.messages));
-      if (completions.length !== queries.length) {
-        throw new Error(`the answer hook returned ${completions.length} completions for ${queries.length} queries; return one per query`);
-      }
-      const predictions = queries
-        .map((query: InferenceQuery, i) => readPrediction(query, completions[i]))
-        .filter((p): p is Prediction => p !== null);
-      droppedAnswers += queries.length - predictions.length;
-      attempts.push(vote(predictions));
-    }
+    const answered = await answerTask(task, (queries) => hooks.answer(adapter, queries), { countTokens, seed });
+    return { selfEdit, plan, ...answered, reward: answered.solved ? 1 : 0 };
   } finally {
     await hooks.release?.(adapter);
   }
-  const solved = isTaskSolved(attempts, solutions);
-  return { selfEdit, plan, attempts, droppedAnswers, solved, reward: solved ? 1 : 0 };
+}
+
+export interface TaskAnswers {
+  /** The two attempts per test input (null where no answer parsed). */
+  attempts: ([Grid, Grid] | null)[];
+  droppedAnswers: number;
+  solved: boolean;
+}
+
+/**
+ * Asks every inference query of every test input (`answer` gives one completion per query), maps the
+ * answers back, votes, and checks the two attempts against the solutions. With the base model as
+ * `answer`, this is the in-context baseline.
+ */
+export async function answerTask(
+  task: ArcTask,
+  answer: (queries: ChatMessage[][]) => Promise<string[]>,
+  { countTokens, seed = 0 }: EvaluateOptions,
+): Promise<TaskAnswers> {
+  const solutions = task.test.map((test, i) => {
+    if (test.output === undefined) throw new Error(`task ${task.id}: test input ${i} has no solution; load the solutions file to compute rewards`);
+    return test.output;
+  });
+  const attempts: ([Grid, Grid] | null)[] = [];
+  let droppedAnswers = 0;
+  for (let testIndex = 0; testIndex < task.test.length; testIndex++) {
+    const { queries } = buildInferenceQueries(task, testIndex, { countTokens, seed });
+    const completions = queries.length === 0 ? [] : await answer(queries.map((q) => q.messages));
+    if (completions.length !== queries.length) {
+      throw new Error(`the answer hook returned ${completions.length} completions for ${queries.length} queries; return one per query`);
+    }
+    const predictions = queries
+      .map((query: InferenceQuery, i) => readPrediction(query, completions[i]))
+      .filter((p): p is Prediction => p !== null);
+    droppedAnswers += queries.length - predictions.length;
+    attempts.push(vote(predictions));
+  }
+  return { attempts, droppedAnswers, solved: isTaskSolved(attempts, solutions) };
 }
 
 /**

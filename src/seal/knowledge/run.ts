@@ -13,7 +13,6 @@ import type { JsonValue, RunDir } from '../run-dir.ts';
 import { type Domain, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
 import { type IndexedPassage, KnowledgeDomain, type KnowledgeFormat, type InnerLoopConfig } from './domain.ts';
-import { type ResultRow, renderResultsTable, resultRow } from './results-table.ts';
 import { meanStd } from './scoring.ts';
 import type { SelfEditPassage, SquadPassage } from './squad-data.ts';
 
@@ -228,12 +227,6 @@ export class KnowledgeRun {
 
   private tokens(texts: string[]): number {
     return texts.reduce((n, t) => n + this.policy.tokenizer.encode(t).length + 1, 0);
-  }
-
-  /** The results table (markdown) with the table rows. */
-  table(results: ConditionResult[]): { rows: ResultRow[]; markdown: string } {
-    const rows = results.map((r) => resultRow(r.label, r.perSeed));
-    return { rows, markdown: renderResultsTable(rows, { countLabel: 'seeds' }) };
   }
 }
 

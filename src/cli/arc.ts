@@ -1,0 +1,153 @@
+// seal arc <render|run|eval>: SEAL's few-shot ARC domain.
+import { readFileSync } from 'node:fs';
+import { loadTokenizer } from '../io/tokenizer.ts';
+import { loadLlama } from '../model/load.ts';
+import { PROJECTIONS } from '../model/llama.ts';
+import { type ArcTask, loadArcTasks } from '../seal/arc/arc-data.ts';
+import { ARC_DOMAIN_DEFAULTS, ArcDomain } from '../seal/arc/domain.ts';
+import { renderArc } from '../seal/arc/render.ts';
+import { ArcRun } from '../seal/arc/run.ts';
+import { Policy } from '../seal/policy.ts';
+import { type JsonValue, RunDir } from '../seal/run-dir.ts';
+import { checkTargets } from '../train/lora.ts';
+import type { Command, Flag } from './args.ts';
+import { progressUi, writeResults } from './experiment-ui.ts';
+
+/** The paper's 11 RL training tasks and 8 evaluation tasks (SEAL's filtered ARC-AGI-1 sets). */
+export const PAPER_TRAIN_TASKS = ['44f52bb0', '4be741c5', '5582e5ca', '5614dbcf', '5bd6f4ac', '6150a2bd', '67e8384a', '6d0aefbc', '6e02f1e3', '8be77c9e', '8d5021e8'];
+export const PAPER_EVAL_TASKS = ['59341089', '66e6c45b', '68b67ca3', '903d1b4a', 'b1fc8b8e', 'bc4146bd', 'c7d4e6ad', 'ce8d95cc'];
+
+const renderCommand: Command = {
+  name: 'arc render',
+  summary: 'Dry run: the policy prompt, the first N test-time training texts a self-edit produces, and the inference queries, as the model sees them (before the chat template).',
+  usage: 'seal arc render --challenges <file> --task <id> [--self-edit <json file>] [--limit N]',
+  gpu: false,
+  flags: [
+    { name: 'challenges', type: 'string', required: true, help: 'ARC challenges JSON (ARC Prize layout)' },
+    { name: 'task', type: 'string', required: true, help: 'task id' },
+    { name: 'self-edit', type: 'string', help: 'a JSON self-edit (default: the oracle configuration)' },
+    { name: 'limit', type: 'int', default: 3, help: 'training texts to show' },
+    { name: 'seed', type: 'int', default: 0, help: 'seed of the random tools' },
+  ],
+  async run(f) {
+    process.stdout.write(renderArc({ challengesPath: f.challenges, taskId: f.task, selfEditPath: f.selfEdit, limit: f.limit, seed: f.seed }));
+  },
+};
+
+const experimentFlags: Flag[] = [
+  { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama folder (the paper: Llama-3.2-1B-Instruct)' },
+  { name: 'challenges', type: 'string', required: true, help: 'evaluation challenges (ARC Prize layout)' },
+  { name: 'solutions', type: 'string', required: true, help: 'their solutions' },
+  { name: 'tasks', type: 'list', help: "evaluation task ids (default: the paper's 8 where present, else every task in the file)" },
+  { name: 'train-challenges', type: 'string', help: 'RL training challenges (default: --challenges)' },
+  { name: 'train-solutions', type: 'string', help: 'RL training solutions (default: --solutions)' },
+  { name: 'train-tasks', type: 'list', help: "RL training task ids (default: the paper's 11 where present, else every task)" },
+  { name: 'run', type: 'string', required: true, help: 'run directory (config, log, models, summary); re-running resumes it' },
+  { name: 'conditions', type: 'list', help: 'in-context, oracle, round-<r> (default: all of them)' },
+  { name: 'rounds', type: 'int', default: 1, help: 'ReST-EM rounds (the paper: 1)' },
+  { name: 'samples', type: 'int', default: 15, help: 'self-edits sampled per training task' },
+  { name: 'eval-self-edits', type: 'int', default: 5, help: 'self-edits per evaluation task' },
+  { name: 'eval-seeds', type: 'int', default: 1, help: 'repetitions of every evaluation (mean ± std over them)' },
+  { name: 'temperature', type: 'number', default: ARC_DOMAIN_DEFAULTS.sampling.temperature, help: 'self-edit sampling temperature' },
+  { name: 'max-new-tokens', type: 'int', default: ARC_DOMAIN_DEFAULTS.sampling.maxNewTokens, help: 'self-edit length limit' },
+  { name: 'max-sample-attempts', type: 'int', default: ARC_DOMAIN_DEFAULTS.maxSampleAttempts, help: 'resampling bound for self-edits that are not JSON' },
+  { name: 'answer-tokens', type: 'int', default: ARC_DOMAIN_DEFAULTS.answerTokens, help: 'new tokens per answer (greedy)' },
+  { name: 'answer-batch', type: 'int', default: ARC_DOMAIN_DEFAULTS.answerBatch, help: 'inference queries decoded together' },
+  { name: 'mstep-rank', type: 'int', default: 16, help: 'M-step LoRA rank' },
+  { name: 'mstep-alpha', type: 'number', default: 16, help: 'M-step LoRA alpha' },
+  { name: 'mstep-targets', type: 'list', default: ['q_proj', 'v_proj', 'gate_proj', 'up_proj', 'down_proj'], help: `M-step LoRA modules (${PROJECTIONS.join(',')})` },
+  { name: 'mstep-lr', type: 'number', default: 5e-5, help: 'M-step learning rate (cosine)' },
+  { name: 'mstep-epochs', type: 'number', default: 8, help: 'M-step epochs' },
+  { name: 'mstep-batch-size', type: 'int', default: 5, help: 'M-step batch size' },
+  { name: 'seed', type: 'int', default: 0, help: 'run seed' },
+  { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
+];
+
+function pick(tasks: ArcTask[], ids: string[] | undefined, paper: string[], file: string): ArcTask[] {
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const wanted = ids ?? (paper.every((id) => byId.has(id)) ? paper : tasks.map((t) => t.id));
+  return wanted.map((id) => {
+    const t = byId.get(id);
+    if (!t) throw new Error(`${file} has no task ${id}`);
+    return t;
+  });
+}
+
+function experimentCommand(name: 'run' | 'eval'): Command {
+  return {
+    name: `arc ${name}`,
+    summary:
+      name === 'run'
+        ? 'The whole experiment: in-context and oracle baselines, self-edits before RL, ReST-EM rounds, and self-edits after each round.'
+        : 'Score conditions only (no RL): in-context, oracle, round-0.',
+    usage: `seal arc ${name} --model <dir> --challenges <file> --solutions <file> --run <dir> [flags]`,
+    flags: experimentFlags,
+    async run(f) {
+      const rounds = name === 'eval' ? 0 : f.rounds;
+      const evalTasks = pick(loadArcTasks(f.challenges, f.solutions), f.tasks, PAPER_EVAL_TASKS, f.challenges);
+      const trainFile = f.trainChallenges ?? f.challenges;
+      const trainTasks = rounds > 0 ? pick(loadArcTasks(trainFile, f.trainSolutions ?? f.solutions), f.trainTasks, PAPER_TRAIN_TASKS, trainFile) : [];
+      const conditions: string[] = f.conditions ?? ['in-context', 'oracle', ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`)];
+      const config: Record<string, JsonValue> = { command: 'arc', ...JSON.parse(JSON.stringify(f)), rounds, conditions };
+      delete config.force;
+      const run = RunDir.open(f.run, config, { force: f.force });
+      try {
+        if (run.isDone()) {
+          process.stdout.write(`${run.dir} is finished; its results:\n\n${readFileSync(run.path('results.md'), 'utf8')}`);
+          return;
+        }
+        const tokenizer = await loadTokenizer(f.model);
+        let model = await loadLlama(f.model);
+        const policy = new Policy(model, tokenizer, f.model, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
+        const sampling = { temperature: f.temperature, topP: 1, maxNewTokens: f.maxNewTokens };
+        const domain = new ArcDomain(tokenizer, { answerTokens: f.answerTokens, answerBatch: f.answerBatch, maxSampleAttempts: f.maxSampleAttempts, sampling });
+        const ui = progressUi();
+        const experiment = new ArcRun(
+          policy,
+          domain,
+          {
+            trainTasks,
+            evalTasks,
+            conditions,
+            evalSelfEdits: f.evalSelfEdits,
+            evalSeeds: f.evalSeeds,
+            restEm: {
+              rounds,
+              samples: f.samples,
+              seeds: 1,
+              sampling,
+              imitation: {
+                lora: { r: f.mstepRank, alpha: f.mstepAlpha, dropout: 0, targets: checkTargets(f.mstepTargets) },
+                lr: f.mstepLr,
+                epochs: f.mstepEpochs,
+                batchSize: f.mstepBatchSize,
+                gradAccum: 1,
+                schedule: 'cosine',
+                warmupSteps: 0,
+                maxGradNorm: 1,
+                seed: f.seed,
+              },
+              seed: f.seed,
+            },
+          },
+          run,
+          ui,
+          async (dir) => {
+            model.dispose();
+            model = await loadLlama(dir);
+            policy.model = model;
+            policy.dir = dir;
+          },
+        );
+        const results = await experiment.all();
+        ui.finish();
+        writeResults(run, results, 'success rate', 'Few-shot ARC: tasks solved after test-time training');
+        policy.model.dispose();
+      } finally {
+        run.close();
+      }
+    },
+  };
+}
+
+export const arcCommands: Command[] = [renderCommand, experimentCommand('run'), experimentCommand('eval')];

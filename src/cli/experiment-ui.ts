@@ -1,0 +1,63 @@
+// What both SEAL experiments show and write: a progress bar per phase, and at the end a results table
+// (markdown), an SVG plot of the score per round against the baselines, and the summary.
+import { writeFileSync } from 'node:fs';
+import { renderResultsTable, resultRow } from '../seal/knowledge/results-table.ts';
+import type { JsonValue, RunDir } from '../seal/run-dir.ts';
+import { Progress } from '../util/progress.ts';
+import { svgPlot } from '../util/svg-plot.ts';
+
+/** One progress bar per phase, replaced when the phase changes. */
+export function progressUi() {
+  let bar: Progress | null = null;
+  let label = '';
+  const show = (name: string, done: number, total: number, fields?: Record<string, string | number>) => {
+    if (name !== label || !bar) {
+      bar?.done();
+      bar = new Progress({ label: name, total });
+      label = name;
+    }
+    bar.update(done, fields);
+    if (done >= total) {
+      bar.done();
+      bar = null;
+      label = '';
+    }
+  };
+  const phase = { 'inner-loop': 'E-step inner loops', sample: 'E-step sampling', 'm-step': 'M-step' } as const;
+  return {
+    onProgress: (what: keyof typeof phase, done: number, total: number, info?: Record<string, string | number>) => {
+      // Sampling shows in the log line, not as a bar of its own that would interleave with the inner loops.
+      if (what === 'sample') return;
+      show(phase[what], done, total, info);
+    },
+    evalProgress: (condition: string, done: number, total: number) => show(`eval ${condition}`, done, total),
+    log: (message: string) => (bar ? bar.log(message) : console.error(message)),
+    finish: () => bar?.done(),
+  };
+}
+
+export interface LabelledResult {
+  label: string;
+  perSeed: number[];
+}
+
+/** Writes results.md, the plot and summary.json, marks the run done, and prints the table. */
+export function writeResults(run: RunDir, results: LabelledResult[], metric: string, title: string, extra: Record<string, JsonValue> = {}): void {
+  const rows = results.map((r) => resultRow(r.label, r.perSeed));
+  const markdown = renderResultsTable(rows, { metric, countLabel: 'seeds' });
+  writeFileSync(run.path('results.md'), markdown);
+  const isRound = (l: string) => /^round-\d+$/.test(l);
+  const rounds = results.filter((r) => isRound(r.label));
+  const row = (label: string) => rows[results.findIndex((r) => r.label === label)];
+  const xs = rounds.length ? rounds.map((r) => r.label.replace('-', ' ')) : ['—'];
+  const series = [
+    ...(rounds.length ? [{ name: 'SEAL (the policy writes the self-edit)', points: rounds.map((r) => ({ x: r.label.replace('-', ' '), y: row(r.label).mean, error: row(r.label).std })) }] : []),
+    ...results
+      .filter((r) => !isRound(r.label) && !/round-\d+/.test(r.label))
+      .map((b) => ({ name: b.label, points: xs.map((x) => ({ x, y: row(b.label).mean, error: row(b.label).std })) })),
+  ];
+  writeFileSync(run.path('plot.svg'), svgPlot(series, { title, xLabel: 'policy', yLabel: metric, percent: true }));
+  run.writeSummary({ metric, results: results.map((r, i) => ({ ...r, mean: rows[i].mean, std: rows[i].std })), ...extra } as unknown as JsonValue);
+  run.markDone();
+  process.stdout.write(`\n${markdown}\nresults: ${run.path('results.md')}  plot: ${run.path('plot.svg')}  log: ${run.path('log.jsonl')}\n`);
+}

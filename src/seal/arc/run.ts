@@ -1,0 +1,131 @@
+// A few-shot ARC experiment, as in the paper's Table 1: the in-context baseline, the oracle configuration,
+// and self-edits written by the policy before RL (round-0) and after each ReST-EM round, each scored as the
+// success rate over every (evaluation task, self-edit) pair.
+//
+// Units (logged, resumable): `eval/<label>/s<s>/<task>` for in-context and oracle, and
+// `eval/<label>/s<s>/<task>/e<j>` for the j-th self-edit the round's policy wrote for the task.
+import type { JsonValue, RunDir } from '../run-dir.ts';
+import { type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
+import type { Policy } from '../policy.ts';
+import type { ArcTask } from './arc-data.ts';
+import { type ArcDomain, describeOutcome } from './domain.ts';
+import { answerTask } from './episode.ts';
+import { ORACLE_SELF_EDIT, formatSelfEdit, parseSelfEdit } from './self-edit.ts';
+
+export interface ArcRunConfig {
+  trainTasks: ArcTask[];
+  evalTasks: ArcTask[];
+  /** in-context, oracle, round-<r> (r ≤ rounds). */
+  conditions: string[];
+  /** Self-edits sampled per evaluation task (paper: 5). */
+  evalSelfEdits: number;
+  evalSeeds: number;
+  restEm: RestEmConfig;
+}
+
+export interface ArcConditionResult {
+  label: string;
+  /** Success rate per seed: solved pairs / all pairs. */
+  perSeed: number[];
+  pairs: number;
+}
+
+export class ArcRun {
+  constructor(
+    readonly policy: Policy,
+    readonly domain: ArcDomain,
+    readonly config: ArcRunConfig,
+    readonly run: RunDir,
+    readonly ui: Partial<Pick<LoopEvents, 'onProgress' | 'log'>> & { evalProgress?(label: string, done: number, total: number): void } = {},
+    readonly loadPolicy: (dir: string) => Promise<void> = async () => {
+      throw new Error('this run cannot reload a saved policy');
+    },
+  ) {}
+
+  async all(): Promise<ArcConditionResult[]> {
+    const roundOf = (label: string) => (/^round-(\d+)$/.exec(label) ? Number(label.slice(6)) : 0);
+    for (const label of this.config.conditions) if (roundOf(label) === 0) await this.condition(label);
+    if (this.config.restEm.rounds > 0) {
+      // Every round trains on the same tasks (the paper's 11), with fresh self-edits.
+      await restEm(this.policy, this.domain, () => this.config.trainTasks, this.config.restEm, this.run, {
+        onProgress: this.ui.onProgress,
+        log: this.ui.log,
+        loadPolicy: this.loadPolicy,
+        afterRound: async (round) => {
+          for (const label of this.config.conditions) if (roundOf(label) === round) await this.condition(label);
+        },
+      });
+    }
+    return this.config.conditions.map((l) => this.result(l));
+  }
+
+  async condition(label: string): Promise<ArcConditionResult> {
+    const perTask = label.startsWith('round-') ? this.config.evalSelfEdits : 1;
+    const total = this.config.evalSeeds * this.config.evalTasks.length * perTask;
+    let done = 0;
+    for (let s = 0; s < this.config.evalSeeds; s++) {
+      for (const task of this.config.evalTasks) {
+        const seed = unitSeed(this.config.restEm.seed, 'eval', label, s, task.id);
+        if (label === 'in-context') {
+          await this.unit(`eval/${label}/s${s}/${task.id}`, async () => {
+            const a = await answerTask(task, (q) => this.domain.answer(this.policy, q), { countTokens: this.domain.countTokens, seed });
+            return { condition: label, task: task.id, seed: s, attempts: a.attempts as unknown as JsonValue, droppedAnswers: a.droppedAnswers, reward: a.solved ? 1 : 0 };
+          });
+        } else if (label === 'oracle') {
+          await this.unit(`eval/${label}/s${s}/${task.id}`, async () => {
+            const o = await this.domain.run(this.policy, task, parseSelfEdit(formatSelfEdit(ORACLE_SELF_EDIT)), seed);
+            return { condition: label, task: task.id, seed: s, ...describeOutcome(o), reward: o.reward };
+          });
+        } else if (/^round-\d+$/.test(label)) {
+          const texts = await this.selfEdits(label, s, task);
+          for (let j = 0; j < texts.length; j++) {
+            await this.unit(`eval/${label}/s${s}/${task.id}/e${j}`, async () => {
+              const o = await this.domain.run(this.policy, task, parseSelfEdit(texts[j]), unitSeed(seed, j));
+              return { condition: label, task: task.id, seed: s, selfEdit: texts[j], ...describeOutcome(o), reward: o.reward };
+            });
+            this.ui.evalProgress?.(label, ++done, total);
+          }
+          continue;
+        } else {
+          throw new Error(`unknown condition "${label}": use in-context, oracle or round-<r>`);
+        }
+        this.ui.evalProgress?.(label, ++done, total);
+      }
+    }
+    return this.result(label);
+  }
+
+  result(label: string): ArcConditionResult {
+    const perSeed: number[] = [];
+    let pairs = 0;
+    for (let s = 0; s < this.config.evalSeeds; s++) {
+      const rewards = this.run.records('evaluation').filter((r) => r.condition === label && r.seed === s).map((r) => Number(r.reward));
+      const expected = this.config.evalTasks.length * (label.startsWith('round-') ? this.config.evalSelfEdits : 1);
+      if (rewards.length !== expected) throw new Error(`condition ${label} is not finished (seed ${s}: ${rewards.length} of ${expected} evaluations)`);
+      perSeed.push(rewards.reduce((a, b) => a + b, 0) / rewards.length);
+      pairs += rewards.length;
+    }
+    return { label, perSeed, pairs };
+  }
+
+  /** The self-edits the round's policy writes for an evaluation task (sampled once, logged). */
+  private async selfEdits(label: string, seed: number, task: ArcTask): Promise<string[]> {
+    const key = `eval-self-edits/${label}/s${seed}/${task.id}`;
+    if (!this.run.has(key)) {
+      const round = Number(label.slice(6));
+      let current = 0;
+      while (this.run.has(`r${current + 1}/m-step`)) current++;
+      if (round !== current) throw new Error(`${label} needs the round-${round} policy, but the policy in memory is round ${current}'s`);
+      const { texts, details } = await this.domain.sampleSelfEdits(this.policy, task, this.config.evalSelfEdits, unitSeed(this.config.restEm.seed, label, seed, task.id));
+      this.run.append({ kind: 'eval-self-edits', key, condition: label, seed, task: task.id, texts, details });
+    }
+    return this.run.get(key)!.texts as string[];
+  }
+
+  private async unit(key: string, work: () => Promise<Record<string, JsonValue>>): Promise<void> {
+    if (this.run.has(key)) return;
+    const started = performance.now();
+    const fields = await work();
+    this.run.append({ kind: 'evaluation', key, ...fields, seconds: (performance.now() - started) / 1000 });
+  }
+}

@@ -1,0 +1,100 @@
+// End to end on the llama-tiny fixture (byte-level tokenizer with a minimal chat template) and one small
+// real ARC task: a test-time-training inner loop trains, answers and votes; `seal arc run` with 2 self-edits
+// logs every unit, and a killed run resumes to the same log.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadTokenizer } from '../../src/io/tokenizer.ts';
+import { loadLlama } from '../../src/model/load.ts';
+import { loadArcTasks } from '../../src/seal/arc/arc-data.ts';
+import { ArcDomain, ARC_DOMAIN_DEFAULTS } from '../../src/seal/arc/domain.ts';
+import { parseSelfEdit } from '../../src/seal/arc/self-edit.ts';
+import { Policy } from '../../src/seal/policy.ts';
+import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
+import { FIXTURE, HAVE_FIXTURE } from '../model/fixture.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const ARC = join(ROOT, '..', 'shared', 'data', 'arc');
+const CHALLENGES = join(ARC, 'arc-agi_training_challenges_filtered_1B_training_set.json');
+const SOLUTIONS = join(ARC, 'arc-agi_training_solutions_filtered_1B_training_set.json');
+const HAVE = HAVE_FIXTURE && existsSync(CHALLENGES);
+if (!HAVE) console.warn('SKIPPING ARC end-to-end tests: ../shared (fixture or ARC data) is absent');
+
+function seal(args: string[]): ChildProcess {
+  return spawn(process.execPath, [join(ROOT, 'bin', 'seal.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+function finished(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.resume();
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
+}
+function logOf(run: string): Record<string, unknown>[] {
+  return readFileSync(join(run, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => {
+    const { at, seconds, ...rest } = JSON.parse(l);
+    return rest;
+  });
+}
+
+describe.skipIf(!HAVE)('few-shot ARC on the tiny fixture', () => {
+  const model = withByteTokenizer(FIXTURE);
+
+  it('runs a test-time-training inner loop: trains the planned steps, answers every query, votes', async () => {
+    const tokenizer = await loadTokenizer(model);
+    const llama = await loadLlama(model);
+    const policy = new Policy(llama, tokenizer, model, [2]);
+    const domain = new ArcDomain(tokenizer, { ...ARC_DOMAIN_DEFAULTS, answerTokens: 32 });
+    const task = loadArcTasks(CHALLENGES, SOLUTIONS).find((t) => t.id === '6150a2bd')!;
+    const selfEdit = parseSelfEdit(JSON.stringify({
+      data_generation: { use_basic_augmentations: false, use_size_augmentations: false, use_chain_augmentations: false, use_repeat_augmentations: true },
+      training: { strategy: 'train_using_output_tokens', learning_rate: 1e-3, num_train_epochs: 1 },
+    }));
+    expect(selfEdit.fallbacks).toEqual([]);
+    const outcome = await domain.run(policy, task, selfEdit, 1);
+    expect(outcome.plan.refusal).toBeNull();
+    expect(outcome.plan.totalSteps).toBeGreaterThan(0);
+    expect(outcome.attempts).toHaveLength(task.test.length);
+    // A random tiny model does not solve ARC; the point is that every stage ran.
+    expect(outcome.reward).toBe(0);
+    llama.dispose();
+  });
+
+  it('seal arc run: 2 self-edits per task, logged and resumable after a kill', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'seal-arc-'));
+    const args = (run: string) => [
+      'arc', 'run', '--model', model, '--challenges', CHALLENGES, '--solutions', SOLUTIONS, '--run', run,
+      '--tasks', '6150a2bd', '--train-tasks', '6150a2bd', '--rounds', '1', '--samples', '2', '--eval-self-edits', '2',
+      '--max-new-tokens', '8', '--max-sample-attempts', '2', '--answer-tokens', '8', '--conditions', 'in-context,round-0,round-1',
+    ];
+    const whole = join(work, 'whole');
+    const first = await finished(seal(args(whole)));
+    expect(first.code, first.stderr).toBe(0);
+    const log = logOf(whole);
+    expect(log.filter((r) => r.kind === 'inner-loop')).toHaveLength(2);
+    expect(log.filter((r) => r.kind === 'evaluation')).toHaveLength(1 + 2 + 2);
+    expect(log.some((r) => r.kind === 'm-step')).toBe(true);
+    expect(existsSync(join(whole, 'results.md'))).toBe(true);
+
+    const killed = join(work, 'killed');
+    const child = seal(args(killed));
+    const exit = finished(child);
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        const path = join(killed, 'log.jsonl');
+        const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0;
+        if (lines >= 3 || child.exitCode !== null) {
+          clearInterval(poll);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 20);
+    });
+    expect((await exit).signal).toBe('SIGKILL');
+    const resumed = await finished(seal(args(killed)));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const normalise = (l: Record<string, unknown>[], dir: string) => JSON.parse(JSON.stringify(l).split(dir).join('<run>'));
+    expect(normalise(logOf(killed), killed)).toEqual(normalise(log, whole));
+  });
+});
