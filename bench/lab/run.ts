@@ -1,0 +1,87 @@
+// Kernel lab (after llm.c's dev/cuda): the GEMM kernel in numbered steps, each checked against the float64
+// CPU reference and timed on the same square product, so a reader can see what each step bought.
+//   npx tsx bench/lab/run.ts [n=1024] [rounds=3]
+//
+//   1 naive              one invocation per output (shaders/matmul-naive.wgsl)
+//   2 register-block     8×4 outputs per invocation: each B load feeds 8 FMAs (02-register-block.wgsl)
+//   3 subgroup-broadcast A loaded once per 8-lane subgroup, shared by subgroupBroadcast (03-…wgsl)
+//   4 production         four k per step from vec4 loads, 16 rows per subgroup (shaders/matmul-subgroup.wgsl)
+//   - tiled              workgroup-memory tiling, the GPU kernel, for comparison (shaders/matmul-tiled.wgsl)
+//
+// Why this order on lavapipe: every storage load with a per-lane index becomes a loop over the lanes with a
+// bounds check each (~10 instructions per value), while a multiply-add is 3 vector instructions for all
+// 8 lanes. So the steps cut loads per FLOP: 2 per 2 FLOP (1) → 1.1 per 8 (2) → 0.16 per 8 (3) → ~0.1
+// with cheaper vec4 loads (4). Workgroup memory adds a store and a load per value, hence "tiled" loses.
+// Figures move by ±30 % when other processes share the 2 cores; compare the ratios of one run.
+import { init, shutdown } from '../../src/tensor/index.ts';
+import { matmul as reference } from '../../src/tensor/cpu-reference-matmul.ts';
+import { type Tensor, empty } from '../../src/tensor/index.ts';
+import { type GemmVariant, TILED, VARIANTS, forceGemmVariant } from '../../src/tensor/ops/matmul-kernels.ts';
+import { gemm } from '../../src/tensor/ops/matmul.ts';
+import { randomTensor, round, timeGpu } from '../lib.ts';
+
+process.env.XDG_RUNTIME_DIR ??= '/tmp';
+
+const STEPS: GemmVariant[] = [
+  { ...VARIANTS.naive, name: '1 naive' },
+  { name: '2 register-block', file: '../bench/lab/02-register-block.wgsl', rows: 32, cols: 32 },
+  { name: '3 subgroup-broadcast', file: '../bench/lab/03-subgroup-broadcast.wgsl', rows: 64, cols: 32 },
+  { ...VARIANTS.subgroup, name: '4 production' },
+  { ...TILED, name: '- tiled (GPU kernel)' },
+];
+
+function product(a: Tensor, b: Tensor, c: Tensor, n: number, m = n, k = n): void {
+  gemm({ a: { t: a, ld: k }, b: { t: b, ld: n }, c: { t: c, ld: n }, M: m, N: n, K: k });
+}
+
+/** Largest |GPU − float64 reference| at an odd shape, relative to the largest |value|. */
+async function check(v: GemmVariant): Promise<number> {
+  const [M, N, K] = [67, 45, 33];
+  const a = randomTensor([M, K], 'f32', 3);
+  const b = randomTensor([K, N], 'f32', 4);
+  const c = empty([M, N]);
+  forceGemmVariant(v);
+  product(a, b, c, N, M, K);
+  const want = reference({ data: Float64Array.from(await a.read()), shape: [M, K] }, { data: Float64Array.from(await b.read()), shape: [K, N] });
+  const got = await c.read();
+  let err = 0;
+  let scale = 0;
+  want.data.forEach((w, i) => {
+    err = Math.max(err, Math.abs(got[i] - w));
+    scale = Math.max(scale, Math.abs(w));
+  });
+  [a, b, c].forEach((t) => t.dispose());
+  return err / scale;
+}
+
+async function main(): Promise<void> {
+  const n = Number(process.argv[2] ?? 1024);
+  const rounds = Number(process.argv[3] ?? 3);
+  await init();
+  const a = randomTensor([n, n], 'f32', 1);
+  const b = randomTensor([n, n], 'f32', 2);
+  const c = empty([n, n]);
+  const errors: number[] = [];
+  for (const v of STEPS) errors.push(await check(v));
+  // Interleaved rounds, best time of each: other processes on the machine only ever slow a kernel down.
+  const best = STEPS.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, v] of STEPS.entries()) {
+      forceGemmVariant(v);
+      const slow = i === 0 && n > 1024;
+      best[i] = Math.min(best[i], await timeGpu(() => product(a, b, c, n), { reps: slow ? 1 : 2, batchSeconds: slow ? 0 : 0.3 }));
+    }
+  }
+  forceGemmVariant(null);
+  const flop = 2 * n ** 3;
+  console.log(`n = ${n}: GFLOP/s (best of ${rounds} rounds), ratio to naive, relative error vs float64`);
+  for (const [i, v] of STEPS.entries()) {
+    console.log(`${v.name.padEnd(22)} ${String(round(flop / best[i] / 1e9)).padStart(6)}  ×${round(best[0] / best[i])}  err ${errors[i].toExponential(1)}`);
+  }
+  await shutdown();
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
