@@ -129,12 +129,18 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
   if (adapterName) flags.push(`adapter=${adapterName}`);
 
   const instance = create(flags);
-  const adapter = await instance.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  let adapter: GPUAdapter | null = null;
+  let reason = '';
+  try {
+    adapter = await instance.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    reason = ` (Dawn: ${(e as Error).message.trim()})`; // e.g. the adapters it did find, when a name matches none
+  }
   if (!adapter) {
     throw new GpuError(
       'No WebGPU adapter found' +
         (backend || adapterName ? ` for backend=${backend ?? '(any)'} adapter=${adapterName ?? '(any)'}` : '') +
-        '. Run `bash scripts/setup.sh` (as root it installs Mesa lavapipe, a Vulkan driver on the CPU), ' +
+        `${reason}. Run \`bash scripts/setup.sh\` (as root it installs Mesa lavapipe, a Vulkan driver on the CPU), ` +
         'or unset SEAL_WEBGPU_BACKEND / SEAL_WEBGPU_ADAPTER.',
     );
   }

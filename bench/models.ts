@@ -1,0 +1,68 @@
+// Model shapes the benchmarks use: Llama-3.2-1B's exact config, a ~30M-parameter Llama, and the tiny
+// fixture's shape; and writing a random-weight HF folder with our own safetensors writer, so the loading
+// path is the one real weights take.
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type LlamaConfig, expectedWeights, parseLlamaConfig, writeLlamaConfig } from '../src/io/hf-config.ts';
+import { writeSafetensors } from '../src/io/safetensors.ts';
+import { f32ToBf16 } from '../src/tensor/index.ts';
+import { Rng } from '../src/util/random.ts';
+
+const llama = (fields: Record<string, unknown>) =>
+  parseLlamaConfig({
+    model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_act: 'silu', rms_norm_eps: 1e-5, bos_token_id: 128000,
+    eos_token_id: [128001, 128008, 128009], tie_word_embeddings: true, torch_dtype: 'bfloat16', ...fields,
+  });
+
+/** meta-llama/Llama-3.2-1B-Instruct's config.json (shape and RoPE; weights are random here). */
+export const LLAMA_1B: LlamaConfig = llama({
+  vocab_size: 128256, hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16, num_attention_heads: 32,
+  num_key_value_heads: 8, head_dim: 64, max_position_embeddings: 131072, rope_theta: 500000,
+  rope_scaling: { factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+});
+
+/** A Llama-3.2-shaped model of about 30M parameters (a 16k vocabulary, 6 layers of 512). */
+export const LLAMA_30M: LlamaConfig = llama({
+  vocab_size: 16384, hidden_size: 512, intermediate_size: 1536, num_hidden_layers: 6, num_attention_heads: 8,
+  num_key_value_heads: 2, head_dim: 64, max_position_embeddings: 8192, rope_theta: 500000, bos_token_id: 1, eos_token_id: 2,
+});
+
+/** The llama-tiny fixture's shape. */
+export const LLAMA_TINY: LlamaConfig = llama({
+  vocab_size: 512, hidden_size: 64, intermediate_size: 192, num_hidden_layers: 2, num_attention_heads: 4,
+  num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 131072, rope_theta: 500000, bos_token_id: 1, eos_token_id: 2,
+});
+
+export function parameterCount(config: LlamaConfig): number {
+  return expectedWeights(config).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/**
+ * A Hugging Face folder with random bf16 weights of `config`'s shape, written once per shape under the
+ * system's temporary folder (2.5 GB for the 1B shape) and reused.
+ */
+export async function randomModelFolder(name: string, config: LlamaConfig, seed = 0): Promise<string> {
+  const dir = join(tmpdir(), 'seal-bench-models', name);
+  if (existsSync(join(dir, 'model.safetensors'))) return dir;
+  mkdirSync(dir, { recursive: true });
+  const rng = new Rng(seed);
+  await writeSafetensors(
+    join(dir, 'model.safetensors'),
+    expectedWeights(config).map(({ name: tensorName, shape }) => ({
+      name: tensorName,
+      dtype: 'BF16' as const,
+      shape,
+      data: () => {
+        const n = shape.reduce((a, b) => a * b, 1);
+        const out = new Uint16Array(n);
+        // Norm weights near 1, the rest N(0, 0.02²): activations keep a sane scale through 16 layers.
+        const norm = shape.length === 1;
+        for (let i = 0; i < n; i++) out[i] = f32ToBf16(norm ? 0.9 + 0.2 * rng.uniform() : 0.02 * rng.normal());
+        return Promise.resolve(new Uint8Array(out.buffer));
+      },
+    })),
+  );
+  await writeLlamaConfig(dir, config);
+  return dir;
+}
