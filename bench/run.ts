@@ -9,7 +9,8 @@
 //     per line and nothing else may reach stdout (notes go through note(), which uses stderr then).
 //     Fields: "bench": <name> first, then what was measured and in which unit (e.g. "gflops", "us").
 //   - Benchmarks print figures; they assert nothing about time.
-// Files that are not benchmarks (lib.ts, run.ts) and the bench/lab/ folder are skipped.
+// Shared helpers may live beside them: a module without `run` is not a benchmark and is skipped when
+// running all (naming it is an error); lib.ts, run.ts and the bench/lab/ folder are never run.
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,7 +46,10 @@ async function main(): Promise<void> {
   try {
     for (const name of chosen) {
       const mod = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { run?: Bench };
-      if (typeof mod.run !== 'function') throw new Error(`bench/${name}.ts does not export run(opts)`);
+      if (typeof mod.run !== 'function') {
+        if (words.length) throw new Error(`bench/${name}.ts does not export run(opts): it is not a benchmark`);
+        continue;
+      }
       const opts: BenchOptions = { json, args: words.slice(1) };
       if (!json) console.log(`\n== ${name} ==`);
       await mod.run(opts);
