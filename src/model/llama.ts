@@ -7,9 +7,12 @@
 // Activations are (B·T, C) row matrices; attention reads its heads straight out of them.
 import type { LlamaConfig } from '../io/hf-config.ts';
 import {
+  type AttentionShape,
   type Tensor,
   RopeTable,
   add,
+  checkpoint,
+  gradEnabled,
   attention,
   dropout,
   embedding,
@@ -62,6 +65,11 @@ export interface ForwardInput {
   /** Training mode: LoRA dropout is active, seeded by `seed`. */
   train?: boolean;
   seed?: number;
+  /**
+   * Activation recomputation: keep only each layer's input for backward and recompute the layer during
+   * backward (less memory on long sequences, one more forward's time).
+   */
+  recompute?: boolean;
 }
 
 export class Llama {
@@ -120,26 +128,10 @@ export class Llama {
     else if (input.attentionMask) keyMask = tensor(input.attentionMask.flat(), [B, T], 'i32');
 
     let x = embedding(this.embed, ids).reshape([B * T, C]);
+    const shape = { B, T, H, Hkv, D, S: cache?.capacity ?? T, keys: past + T, past };
     this.layers.forEach((layer, i) => {
-      const project = (h: Tensor, p: Projection, salt: number) => this.project(h, p, input, i * 8 + salt);
-      // attention block
-      const h = rmsnorm(x, layer.inputNorm, eps);
-      const q = rope(project(h, layer.proj.q_proj, 0), positions, this.rope, H);
-      let k = rope(project(h, layer.proj.k_proj, 1), positions, this.rope, Hkv);
-      let v = project(h, layer.proj.v_proj, 2);
-      let S = T;
-      if (cache) {
-        cache.write(i, k, v);
-        k = cache.keys(i);
-        v = cache.values(i);
-        S = cache.capacity;
-      }
-      const o = attention(q, k, v, { B, T, H, Hkv, D, S, keys: past + T, past }, { keyMask });
-      x = add(x, project(o, layer.proj.o_proj, 3));
-      // MLP block: down(silu(gate(h)) ⊙ up(h))
-      const h2 = rmsnorm(x, layer.postNorm, eps);
-      const gated = mul(silu(project(h2, layer.proj.gate_proj, 4)), project(h2, layer.proj.up_proj, 5));
-      x = add(x, project(gated, layer.proj.down_proj, 6));
+      const block = (h: Tensor) => this.block(layer, i, h, { input, positions, keyMask, shape });
+      x = input.recompute && gradEnabled() && !cache ? checkpoint(block, [x], this.layerParameters(layer)) : block(x);
     });
     cache?.advance(T);
     if (input.lastOnly) {
@@ -148,6 +140,34 @@ export class Llama {
     }
     const logits = linear(rmsnorm(x, this.norm, eps), this.lmHead);
     return logits.reshape(input.lastOnly ? [B, this.config.vocabSize] : [B, T, this.config.vocabSize]);
+  }
+
+  // x (B·T, C) → (B·T, C): one decoder layer
+  private block(layer: Layer, i: number, x: Tensor, ctx: { input: ForwardInput; positions: Tensor; keyMask?: Tensor; shape: AttentionShape }): Tensor {
+    const { numHeads: H, numKvHeads: Hkv, rmsNormEps: eps } = this.config;
+    const { input, positions, shape } = ctx;
+    const project = (h: Tensor, p: Projection, salt: number) => this.project(h, p, input, i * 8 + salt);
+    // attention block
+    const h = rmsnorm(x, layer.inputNorm, eps);
+    const q = rope(project(h, layer.proj.q_proj, 0), positions, this.rope, H);
+    let k = rope(project(h, layer.proj.k_proj, 1), positions, this.rope, Hkv);
+    let v = project(h, layer.proj.v_proj, 2);
+    if (input.cache) {
+      input.cache.write(i, k, v);
+      k = input.cache.keys(i);
+      v = input.cache.values(i);
+    }
+    const o = attention(q, k, v, shape, { keyMask: ctx.keyMask });
+    x = add(x, project(o, layer.proj.o_proj, 3));
+    // MLP block: down(silu(gate(h)) ⊙ up(h))
+    const h2 = rmsnorm(x, layer.postNorm, eps);
+    const gated = mul(silu(project(h2, layer.proj.gate_proj, 4)), project(h2, layer.proj.up_proj, 5));
+    return add(x, project(gated, layer.proj.down_proj, 6));
+  }
+
+  /** The tensors a layer computes with that may be trained (norms, weights, adapters). */
+  private layerParameters(layer: Layer): Tensor[] {
+    return [layer.inputNorm, layer.postNorm, ...Object.values(layer.proj).flatMap((p) => [p.weight, ...(p.delta ? [p.delta.A, p.delta.B] : [])])];
   }
 
   /** Validates ids and positions on the CPU (a bad id would read outside the embedding) and uploads them. */

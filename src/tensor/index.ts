@@ -13,6 +13,8 @@ export {
   tidy,
   keep,
   noGrad,
+  withGrad,
+  checkpoint,
   gradEnabled,
   backward,
   assertDtype,

@@ -333,6 +333,17 @@ export function gradEnabled(): boolean {
   return gradDisabled === 0;
 }
 
+/** Runs `fn` recording the graph even inside noGrad (activation recomputation during backward). */
+export function withGrad<R>(fn: () => R): R {
+  const saved = gradDisabled;
+  gradDisabled = 0;
+  try {
+    return fn();
+  } finally {
+    gradDisabled = saved;
+  }
+}
+
 /** Runs `fn` without recording the graph (inference, optimiser updates). */
 export function noGrad<R>(fn: () => R): R {
   gradDisabled++;
@@ -466,4 +477,33 @@ function addInPlace(dst: Tensor, src: Tensor): Tensor {
   addInto(dst, src);
   src.dispose();
   return dst;
+}
+
+/**
+ * Activation recomputation: computes fn(inputs) without keeping its intermediates, and records one node
+ * whose backward runs fn again with the graph on, then back-propagates through that. Parameters fn uses
+ * (captured, requiring grad) receive their gradients during that inner pass. Memory: the node keeps only
+ * the inputs; time: one more forward of fn per backward.
+ */
+export function checkpoint(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], params: Tensor[] = []): Tensor {
+  const out = tidy(() => noGrad(() => fn(...inputs)));
+  // `params` (the trainable tensors fn captures) are listed so that the node is recorded even when no input
+  // requires grad; their gradients accumulate inside the inner pass, so the node returns none for them.
+  const trainable = params.filter((p) => p.requiresGrad);
+  recordOp('checkpoint', out, [...inputs, ...trainable], inputs, (g, needs) => {
+    const leaves = inputs.map((x, i) => {
+      const leaf = x.alias();
+      leaf.requiresGrad = needs[i];
+      return leaf;
+    });
+    withGrad(() => tidy(() => backward(fn(...leaves), g)));
+    const grads: (Tensor | null)[] = leaves.map((leaf) => {
+      const grad = leaf.grad;
+      leaf.grad = null;
+      leaf.dispose();
+      return grad;
+    });
+    return [...grads, ...trainable.map(() => null)];
+  });
+  return out;
 }

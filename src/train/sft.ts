@@ -27,6 +27,8 @@ export interface SftOptions {
   seed?: number;
   /** Token id used for padding (masked everywhere). */
   pad: number;
+  /** Activation recomputation (less memory, one more forward per step). */
+  recompute?: boolean;
   /** Called after every optimiser step (progress, checkpoints); may be async. */
   onStep?: (report: StepReport) => void | Promise<void>;
 }
@@ -97,7 +99,7 @@ export async function sft(model: Llama, params: Tensor[], examples: Example[], o
       // gradient is that of the mean over every scored token of the step, as one big batch would give.
       const parts = micro.map((b, j) =>
         tidy(() => {
-          const logits = model.forward({ ids: b.ids, attentionMask: b.attentionMask, train: true, seed: (opts.seed ?? 0) * 7919 + s * 31 + j });
+          const logits = model.forward({ ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: (opts.seed ?? 0) * 7919 + s * 31 + j });
           const loss = causalLmLoss(logits, b.labels);
           if (scored[j] > 0) backward(loss, tensor([scored[j] / total], []));
           return loss;
