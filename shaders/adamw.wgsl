@@ -33,19 +33,14 @@ const WG: u32 = 256u;
 @group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read_write> acc: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-var<workgroup> partial: array<f32, WG>;
+#include "workgroup.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
   for (var i = lid; i < p.n; i += WG) { let v = g[p.base + i]; s += v * v; }
-  partial[lid] = s;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (lid < k) { partial[lid] += partial[lid + k]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { acc[0] += partial[0]; }
+  let total = workgroup_sum(s, lid);
+  if (lid == 0u) { acc[0] += total; }
 }
 #endif
 

@@ -17,36 +17,7 @@ struct Params {
 
 const WG: u32 = 64u;
 const IGNORE: i32 = -100;
-var<workgroup> partial: array<f32, WG>;
-var<workgroup> partial2: array<f32, WG>;
-
-fn reduce_max(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] = max(partial[lid], partial[lid + s]); }
-    workgroupBarrier();
-  }
-  let m = partial[0];
-  workgroupBarrier();
-  return m;
-}
-
-fn reduce_sum2(a: f32, b: f32, lid: u32) -> vec2<f32> {
-  partial[lid] = a;
-  partial2[lid] = b;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      partial[lid] += partial[lid + s];
-      partial2[lid] += partial2[lid + s];
-    }
-    workgroupBarrier();
-  }
-  let r = vec2<f32>(partial[0], partial2[0]);
-  workgroupBarrier();
-  return r;
-}
+#include "workgroup.wgsl"
 
 #if ROWS
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -63,10 +34,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let xs = p.base_x + r * p.vocab;
   var m = -3.402823e38;
   for (var v = lid; v < p.vocab; v += WG) { m = max(m, x[xs + v]); }
-  m = reduce_max(m, lid);
+  m = workgroup_max(m, lid);
   var s = 0.0;
   for (var v = lid; v < p.vocab; v += WG) { s += exp(x[xs + v] - m); }
-  s = reduce_sum2(s, 0.0, lid).x;
+  s = workgroup_sum(s, lid);
   if (lid == 0u) {
     let l = m + log(s);
     let t = targets[p.base_t + r];
@@ -92,10 +63,11 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     s += loss[r];
     n += select(1.0, 0.0, targets[r] == IGNORE);
   }
-  let total = reduce_sum2(s, n, lid);
+  let loss_sum = workgroup_sum(s, lid);
+  let scored = workgroup_sum(n, lid);
   if (lid == 0u) {
-    mean[0] = total.x / max(total.y, 1.0);
-    count[0] = total.y;
+    mean[0] = loss_sum / max(scored, 1.0);
+    count[0] = scored;
   }
 }
 #endif

@@ -18,7 +18,7 @@ struct Params {
 }
 
 const WG: u32 = 256u;
-var<workgroup> scratch: array<f32, WG>;
+#include "workgroup.wgsl"
 
 #if REDUCE_LAST
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -38,25 +38,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var acc = 0.0;
   for (var c = lid; c < p.cols; c += WG) { acc += x[start + c]; }
 #endif
-  scratch[lid] = acc;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
 #if MAX
-      scratch[lid] = max(scratch[lid], scratch[lid + s]);
+  let total = workgroup_max(acc, lid);
+  if (lid == 0u) { out[p.base_out + row] = total; }
 #else
-      scratch[lid] += scratch[lid + s];
+  let total = workgroup_sum(acc, lid);
+  if (lid == 0u) { out[p.base_out + row] = total * p.alpha; }
 #endif
-    }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-#if MAX
-    out[p.base_out + row] = scratch[0];
-#else
-    out[p.base_out + row] = scratch[0] * p.alpha;
-#endif
-  }
 }
 #endif
 
@@ -90,13 +78,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let mx = m[p.base_m + row];
   var ties = 0.0;
   for (var c = lid; c < p.cols; c += WG) { ties += select(0.0, 1.0, x[start + c] == mx); }
-  scratch[lid] = ties;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { scratch[lid] += scratch[lid + s]; }
-    workgroupBarrier();
-  }
-  let share = g[p.base_g + row] / scratch[0];
+  let share = g[p.base_g + row] / workgroup_sum(ties, lid);
   for (var c = lid; c < p.cols; c += WG) {
     out[p.base_out + row * p.cols + c] = select(0.0, share, x[start + c] == mx);
   }

@@ -25,31 +25,7 @@ struct Params {
 }
 
 const WG: u32 = 64u;
-var<workgroup> partial: array<f32, WG>;
-
-fn workgroup_max(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] = max(partial[lid], partial[lid + s]); }
-    workgroupBarrier();
-  }
-  let m = partial[0];
-  workgroupBarrier();
-  return m;
-}
-
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
+#include "workgroup.wgsl"
 
 #if FORWARD
 @group(0) @binding(0) var<storage, read> mask: array<i32>;
