@@ -1,17 +1,12 @@
 // seal arc <render|run|eval>: SEAL's few-shot ARC domain.
-import { readFileSync } from 'node:fs';
-import { loadTokenizer } from '../io/tokenizer.ts';
-import { loadLlama } from '../model/load.ts';
 import { PROJECTIONS } from '../model/llama.ts';
 import { type ArcTask, loadArcTasks } from '../seal/arc/arc-data.ts';
 import { ARC_DOMAIN_DEFAULTS, ArcDomain } from '../seal/arc/domain.ts';
 import { renderArc } from '../seal/arc/render.ts';
 import { ArcRun } from '../seal/arc/run.ts';
-import { Policy } from '../seal/policy.ts';
-import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { checkTargets } from '../train/lora.ts';
 import type { Command, Flag } from './args.ts';
-import { progressUi, writeResults } from './experiment-ui.ts';
+import { loadPolicy, openRun, progressUi, writeResults } from './experiment-ui.ts';
 
 /** The paper's 11 RL training tasks and 8 evaluation tasks (SEAL's filtered ARC-AGI-1 sets). */
 export const PAPER_TRAIN_TASKS = ['44f52bb0', '4be741c5', '5582e5ca', '5614dbcf', '5bd6f4ac', '6150a2bd', '67e8384a', '6d0aefbc', '6e02f1e3', '8be77c9e', '8d5021e8'];
@@ -88,17 +83,11 @@ function experimentCommand(name: 'run' | 'eval'): Command {
       const trainFile = f.trainChallenges ?? f.challenges;
       const trainTasks = rounds > 0 ? pick(loadArcTasks(trainFile, f.trainSolutions ?? f.solutions), f.trainTasks, PAPER_TRAIN_TASKS, trainFile) : [];
       const conditions: string[] = f.conditions ?? ['in-context', 'oracle', ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`)];
-      const config: Record<string, JsonValue> = { command: 'arc', ...JSON.parse(JSON.stringify(f)), rounds, conditions };
-      delete config.force;
-      const run = RunDir.open(f.run, config, { force: f.force });
+      const run = openRun(f, { command: 'arc', rounds, conditions });
+      if (!run) return;
       try {
-        if (run.isDone()) {
-          process.stdout.write(`${run.dir} is finished; its results:\n\n${readFileSync(run.path('results.md'), 'utf8')}`);
-          return;
-        }
-        const tokenizer = await loadTokenizer(f.model);
-        let model = await loadLlama(f.model);
-        const policy = new Policy(model, tokenizer, f.model, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
+        const { policy, reload } = await loadPolicy(f.model);
+        const tokenizer = policy.tokenizer;
         const sampling = { temperature: f.temperature, topP: 1, maxNewTokens: f.maxNewTokens };
         const domain = new ArcDomain(tokenizer, { answerTokens: f.answerTokens, answerBatch: f.answerBatch, maxSampleAttempts: f.maxSampleAttempts, sampling });
         const ui = progressUi();
@@ -132,12 +121,7 @@ function experimentCommand(name: 'run' | 'eval'): Command {
           },
           run,
           ui,
-          async (dir) => {
-            model.dispose();
-            model = await loadLlama(dir);
-            policy.model = model;
-            policy.dir = dir;
-          },
+          reload,
         );
         const results = await experiment.all();
         ui.finish();

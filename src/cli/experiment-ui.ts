@@ -1,8 +1,12 @@
-// What both SEAL experiments show and write: a progress bar per phase, and at the end a results table
-// (markdown), an SVG plot of the score per round against the baselines, and the summary.
-import { writeFileSync } from 'node:fs';
+// What both SEAL experiments share on the command line: opening the run directory, loading the policy,
+// a progress bar per phase, and at the end a results table (markdown), an SVG plot of the score per round
+// against the baselines, and the summary.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadTokenizer } from '../io/tokenizer.ts';
+import { loadLlama } from '../model/load.ts';
 import { renderResultsTable, resultRow } from '../seal/knowledge/results-table.ts';
-import type { JsonValue, RunDir } from '../seal/run-dir.ts';
+import { Policy } from '../seal/policy.ts';
+import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { Progress } from '../util/progress.ts';
 import { svgPlot } from '../util/svg-plot.ts';
 
@@ -60,4 +64,31 @@ export function writeResults(run: RunDir, results: LabelledResult[], metric: str
   run.writeSummary({ metric, results: results.map((r, i) => ({ ...r, mean: rows[i].mean, std: rows[i].std })), ...extra } as unknown as JsonValue);
   run.markDone();
   process.stdout.write(`\n${markdown}\nresults: ${run.path('results.md')}  plot: ${run.path('plot.svg')}  log: ${run.path('log.jsonl')}\n`);
+}
+
+/**
+ * Opens a SEAL run directory for `flags` (saved as its config, minus --force). A finished run prints its
+ * results and gives null: re-running it does nothing.
+ */
+export function openRun(flags: Record<string, any>, config: Record<string, JsonValue>): RunDir | null {
+  const saved: Record<string, JsonValue> = { ...JSON.parse(JSON.stringify(flags)), ...config };
+  delete saved.force;
+  const run = RunDir.open(flags.run, saved, { force: flags.force });
+  if (!run.isDone()) return run;
+  process.stdout.write(`${run.dir} is finished; its results:\n\n${readFileSync(run.path('results.md'), 'utf8')}`);
+  run.close();
+  return null;
+}
+
+/** The policy in a model folder, and how to swap its weights for a saved round's (resuming a run). */
+export async function loadPolicy(dir: string): Promise<{ policy: Policy; reload: (dir: string) => Promise<void> }> {
+  const tokenizer = await loadTokenizer(dir);
+  const model = await loadLlama(dir);
+  const policy = new Policy(model, tokenizer, dir, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
+  const reload = async (saved: string) => {
+    policy.model.dispose();
+    policy.model = await loadLlama(saved);
+    policy.dir = saved;
+  };
+  return { policy, reload };
 }

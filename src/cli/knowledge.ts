@@ -10,11 +10,9 @@ import { KnowledgeRun, type KnowledgeRunConfig } from '../seal/knowledge/run.ts'
 import { SELF_EDIT_PROMPT_KINDS, type SelfEditPromptKind } from '../seal/knowledge/self-edit-prompts.ts';
 import { loadSelfEditPassages, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
-import { Policy } from '../seal/policy.ts';
-import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { checkTargets } from '../train/lora.ts';
 import type { Command, Flag } from './args.ts';
-import { progressUi, writeResults } from './experiment-ui.ts';
+import { loadPolicy, openRun, progressUi, writeResults } from './experiment-ui.ts';
 
 const renderCommand: Command = {
   name: 'knowledge render',
@@ -113,18 +111,10 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
     ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`),
   ];
   if (rounds > 0 && !f.data) throw new Error('seal knowledge run: --data (the training passages) is required for RL rounds');
-  const config: Record<string, JsonValue> = { command: `knowledge`, ...JSON.parse(JSON.stringify(f)), rounds, conditions };
-  delete config.force;
-  const run = RunDir.open(f.run, config, { force: f.force });
+  const run = openRun(f, { command: 'knowledge', rounds, conditions });
+  if (!run) return;
   try {
-    if (run.isDone()) {
-      process.stdout.write(`${run.dir} is finished; its results:\n\n${readFileSync(run.path('results.md'), 'utf8')}`);
-      return;
-    }
-    const tokenizer = await loadTokenizer(f.model);
-    let model = await loadLlama(f.model);
-    const stopIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])];
-    const policy = new Policy(model, tokenizer, f.model, stopIds);
+    const { policy, reload } = await loadPolicy(f.model);
     const grader = f.judgeModel ? await localJudge(f.judgeModel) : containmentGrader;
     const inner: InnerLoopConfig = {
       ...SEAL_INNER_LOOP,
@@ -163,12 +153,7 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
       },
     };
     const ui = progressUi();
-    const experiment = new KnowledgeRun(policy, format, inner, grader, cfg, run, ui, async (dir) => {
-      model.dispose();
-      model = await loadLlama(dir);
-      policy.model = model;
-      policy.dir = dir;
-    });
+    const experiment = new KnowledgeRun(policy, format, inner, grader, cfg, run, ui, reload);
     const results = await experiment.all();
     ui.finish();
     writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation');

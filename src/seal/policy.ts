@@ -6,10 +6,8 @@ import { generate } from '../model/generate.ts';
 import type { Llama } from '../model/llama.ts';
 import { IGNORE_INDEX } from '../tensor/index.ts';
 import type { Example } from '../train/examples.ts';
-import { type LoraConfig, LoraAdapter } from '../train/lora.ts';
 import { mergeAdapter, saveModel } from '../train/merge.ts';
-import type { ScheduleName } from '../train/schedule.ts';
-import { sft, type StepReport } from '../train/sft.ts';
+import { type LoraTraining, type StepReport, fitLora } from '../train/sft.ts';
 
 export interface SamplingConfig {
   temperature: number;
@@ -17,15 +15,8 @@ export interface SamplingConfig {
   maxNewTokens: number;
 }
 
-export interface ImitationConfig {
-  lora: LoraConfig;
-  lr: number;
-  epochs: number;
-  batchSize: number;
-  gradAccum: number;
-  schedule: ScheduleName;
-  warmupSteps: number;
-  maxGradNorm: number;
+/** The M-step's fine-tune (a LoRA, merged afterwards). */
+export interface ImitationConfig extends LoraTraining {
   seed: number;
 }
 
@@ -77,20 +68,8 @@ export class Policy {
    * result to `outDir`, which becomes the policy's folder.
    */
   async imitate(demos: Demonstration[], config: ImitationConfig, outDir: string, onStep?: (r: StepReport) => void): Promise<number[]> {
-    const adapter = LoraAdapter.create(this.model, config.lora, config.seed);
+    const { adapter, losses } = await fitLora(this.model, config, demos.map((d) => this.example(d)), { seed: config.seed, pad: this.endId, onStep });
     try {
-      const losses = await sft(this.model, adapter.parameters(), demos.map((d) => this.example(d)), {
-        lr: config.lr,
-        epochs: config.epochs,
-        batchSize: config.batchSize,
-        gradAccum: config.gradAccum,
-        schedule: config.schedule,
-        warmupSteps: config.warmupSteps,
-        maxGradNorm: config.maxGradNorm,
-        seed: config.seed,
-        pad: this.stopIds[0],
-        onStep,
-      });
       mergeAdapter(this.model, adapter);
       await saveModel(this.model, outDir, this.dir);
       this.dir = outDir;

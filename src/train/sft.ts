@@ -7,6 +7,7 @@ import { type Tensor, backward, tensor, tidy } from '../tensor/index.ts';
 import { Rng } from '../util/random.ts';
 import { AdamW } from './adamw.ts';
 import { type Example, collate } from './examples.ts';
+import { type LoraConfig, LoraAdapter } from './lora.ts';
 import { type ScheduleName, learningRate } from './schedule.ts';
 
 export interface SftOptions {
@@ -123,4 +124,34 @@ export async function sft(model: Llama, params: Tensor[], examples: Example[], o
     optimizer.dispose();
   }
   return losses;
+}
+
+/** A LoRA fine-tune's settings (SEAL's inner loops and M-steps are all of this kind). */
+export interface LoraTraining {
+  lora: LoraConfig;
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  gradAccum: number;
+  schedule: ScheduleName;
+  warmupSteps: number;
+  maxGradNorm: number;
+}
+
+/** A fresh LoRA adapter on `model` (initialised from `seed`, attached), fitted to `examples`. The caller disposes it. */
+export async function fitLora(
+  model: Llama,
+  config: LoraTraining,
+  examples: Example[],
+  opts: Pick<SftOptions, 'seed' | 'pad' | 'steps' | 'onStep' | 'recompute' | 'betas' | 'eps' | 'weightDecay'>,
+): Promise<{ adapter: LoraAdapter; losses: number[] }> {
+  const adapter = LoraAdapter.create(model, config.lora, opts.seed ?? 0);
+  try {
+    const { lora: _, ...training } = config;
+    const losses = await sft(model, adapter.parameters(), examples, { ...training, ...opts });
+    return { adapter, losses };
+  } catch (e) {
+    adapter.dispose();
+    throw e;
+  }
 }

@@ -1,7 +1,6 @@
 // End to end on the llama-tiny fixture (with a byte-level tokenizer): `seal knowledge run` with 2
 // passages × 2 self-edits × 1 seed and a few steps. The loop runs, rewards are logged, the M-step changes
 // the weights, the merged model loads, and a run killed mid-way and resumed logs what an uninterrupted one does.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,35 +9,16 @@ import { loadLlama } from '../../src/model/load.ts';
 import { readTensors } from '../model/fixture.ts';
 import { FIXTURE, HAVE_FIXTURE } from '../model/fixture.ts';
 import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
+import { ROOT, finished, killAfter, logOf, seal } from '../helpers/cli.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 
 const passages = [
   { title: 'Zorblat', context: 'Zorblat is a city in Quux. It was founded in 1820.', questions: [{ question: 'Where is Zorblat?', answer: 'Quux' }, { question: 'When was it founded?', answer: '1820' }] },
   { title: 'Mira', context: 'Mira is a red star. Its moon is Tob.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
 ];
 
-function seal(args: string[]): ChildProcess {
-  return spawn(process.execPath, [join(ROOT, 'bin', 'seal.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
-function finished(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  child.stdout!.resume();
-  return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stderr })));
-}
 
-/** The log without what legitimately differs between runs (wall-clock times). */
-function logOf(run: string): Record<string, unknown>[] {
-  return readFileSync(join(run, 'log.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const { at, seconds, ...rest } = JSON.parse(line);
-      return rest;
-    });
-}
 
 describe.skipIf(!HAVE_FIXTURE)('seal knowledge run on the tiny fixture', () => {
   const work = mkdtempSync(join(tmpdir(), 'seal-ki-'));
@@ -64,7 +44,7 @@ describe.skipIf(!HAVE_FIXTURE)('seal knowledge run on the tiny fixture', () => {
     expect(selections.map((s) => (s.rewards as number[]).length)).toEqual([2, 2]);
     const mstep = log.find((r) => r.kind === 'm-step')!;
     expect(mstep.examples).toBe(2);
-    const merged = String(mstep.model);
+    const merged = String(mstep.model).replace('<run>', run);
     const before = await readTensors(join(FIXTURE, 'model.safetensors'));
     const after = await readTensors(join(merged, 'model.safetensors'));
     const name = 'model.layers.0.self_attn.q_proj.weight';
@@ -85,24 +65,13 @@ describe.skipIf(!HAVE_FIXTURE)('seal knowledge run on the tiny fixture', () => {
     const child = seal(args(run));
     const exit = finished(child);
     // Kill it in the middle of the E-step, once some inner loops are logged.
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        const path = join(run, 'log.jsonl');
-        const lines = existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).length : 0;
-        if (lines >= 6 || child.exitCode !== null) {
-          clearInterval(poll);
-          child.kill('SIGKILL');
-          resolve();
-        }
-      }, 20);
-    });
+    await killAfter(child, run, 6);
     expect((await exit).signal).toBe('SIGKILL');
     expect(logOf(run).length).toBeLessThan(whole.length);
     const resumed = await finished(seal(args(run)));
     expect(resumed.code, resumed.stderr).toBe(0);
     const after = logOf(run);
-    // The same units with the same results; only the paths inside the run directory differ.
-    const normalise = (log: Record<string, unknown>[], dir: string) => JSON.parse(JSON.stringify(log).split(dir).join('<run>'));
-    expect(normalise(after, run)).toEqual(normalise(whole, join(work, 'whole')));
+    // The same units with the same results (logOf hides the run directory's own path).
+    expect(after).toEqual(whole);
   });
 });

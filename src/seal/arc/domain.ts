@@ -5,8 +5,8 @@
 import type { ChatMessage as TemplateMessage, Tokenizer } from '../../io/tokenizer.ts';
 import { generate } from '../../model/generate.ts';
 import { toExample } from '../../train/examples.ts';
-import { LoraAdapter } from '../../train/lora.ts';
-import { sft } from '../../train/sft.ts';
+import type { LoraAdapter } from '../../train/lora.ts';
+import { fitLora } from '../../train/sft.ts';
 import { type Domain, keepSolved } from '../loop.ts';
 import type { Policy, SamplingConfig } from '../policy.ts';
 import type { ArcTask } from './arc-data.ts';
@@ -94,28 +94,28 @@ export class ArcDomain implements Domain<ArcTask> {
   hooks(policy: Policy, seed: number): ArcModelHooks<LoraAdapter> {
     return {
       train: async (plan: TttPlan, examples) => {
-        const adapter = LoraAdapter.create(
-          policy.model,
-          { r: plan.lora.rank, alpha: plan.lora.alpha, dropout: plan.lora.dropout, targets: [...plan.lora.targetModules] },
-          seed,
-        );
         const loss = plan.lossOn === 'answer' ? 'completion' : 'all';
         const data = examples.map((e) => {
           const x = toExample({ messages: e.messages }, this.tokenizer, { loss, appendEos: false });
           return { ids: x.ids.slice(0, plan.maxSequenceTokens), labels: x.labels.slice(0, plan.maxSequenceTokens) };
         });
-        await sft(policy.model, adapter.parameters(), data, {
+        const training = {
+          lora: { r: plan.lora.rank, alpha: plan.lora.alpha, dropout: plan.lora.dropout, targets: [...plan.lora.targetModules] },
           lr: plan.learningRate,
-          steps: plan.totalSteps,
+          epochs: plan.epochs,
           batchSize: plan.batchSize,
+          gradAccum: 1,
           schedule: plan.schedule.kind,
           warmupSteps: plan.schedule.warmupSteps,
+          maxGradNorm: plan.optimizer.maxGradNorm,
+        };
+        const { adapter } = await fitLora(policy.model, training, data, {
+          seed,
+          pad: policy.stopIds[0],
+          steps: plan.totalSteps,
           betas: [plan.optimizer.beta1, plan.optimizer.beta2],
           eps: plan.optimizer.epsilon,
           weightDecay: plan.optimizer.weightDecay,
-          maxGradNorm: plan.optimizer.maxGradNorm,
-          seed,
-          pad: policy.stopIds[0],
         });
         return adapter;
       },

@@ -4,9 +4,8 @@
 import type { Tokenizer } from '../../io/tokenizer.ts';
 import { generate } from '../../model/generate.ts';
 import type { Example } from '../../train/examples.ts';
-import { type LoraConfig, LoraAdapter } from '../../train/lora.ts';
-import type { ScheduleName } from '../../train/schedule.ts';
-import { sft } from '../../train/sft.ts';
+import type { LoraAdapter } from '../../train/lora.ts';
+import { type LoraTraining, fitLora } from '../../train/sft.ts';
 import { type Domain, keepBest } from '../loop.ts';
 import type { Policy } from '../policy.ts';
 import { answerPrompt, topicQuestion } from './answer-prompt.ts';
@@ -41,15 +40,7 @@ export function sealFormat(kind: SelfEditPromptKind = 'implications'): Knowledge
 export const containmentGrader: Grader = async (_question, gold, prediction) => gradeByContainment(gold, prediction);
 
 /** The inner loop's fine-tune: SEAL's TTT server settings by default (r 32, α 64 on q/v, lr 1e-3, 10 epochs). */
-export interface InnerLoopConfig {
-  lora: LoraConfig;
-  lr: number;
-  epochs: number;
-  batchSize: number;
-  gradAccum: number;
-  schedule: ScheduleName;
-  warmupSteps: number;
-  maxGradNorm: number;
+export interface InnerLoopConfig extends LoraTraining {
   /** New tokens per answer (greedy). */
   answerTokens: number;
 }
@@ -124,23 +115,12 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
     let adapter: LoraAdapter | null = null;
     try {
       if (texts && texts.length > 0) {
-        adapter = LoraAdapter.create(policy.model, this.inner.lora, seed);
         const eos = policy.stopIds[0];
         const examples: Example[] = texts.map((t) => {
           const ids = [...policy.tokenizer.encode(t), eos];
           return { ids, labels: ids };
         });
-        await sft(policy.model, adapter.parameters(), examples, {
-          lr: this.inner.lr,
-          epochs: this.inner.epochs,
-          batchSize: this.inner.batchSize,
-          gradAccum: this.inner.gradAccum,
-          schedule: this.inner.schedule,
-          warmupSteps: this.inner.warmupSteps,
-          maxGradNorm: this.inner.maxGradNorm,
-          seed,
-          pad: eos,
-        });
+        ({ adapter } = await fitLora(policy.model, this.inner, examples, { seed, pad: eos }));
       }
       return await this.answer(policy, passages);
     } finally {
