@@ -4,6 +4,8 @@
 //   mean:     loss = Σ loss_r / max(1, count), count = rows not ignored; one workgroup (a loss with no
 //             scored target is 0, not NaN)
 //   backward: dx_rv = g/count · (exp(x_rv − lse_r) − [v = target_r]), 0 on ignored rows
+// With WEIGHTED, each row has a weight w_r and the loss is Σ w_r·loss_r instead of the mean (several
+// independent sequences in one batch, each averaged over its own tokens: w_r = 1 / its scored rows).
 #include "common.wgsl"
 
 struct Params {
@@ -53,21 +55,35 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read_write> mean: array<f32>;
 @group(0) @binding(3) var<storage, read_write> count: array<f32>;
+#if WEIGHTED
+@group(0) @binding(4) var<storage, read> weights: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+#else
 @group(0) @binding(4) var<uniform> p: Params;
+#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
   var n = 0.0;
   for (var r = lid; r < p.rows; r += WG) {
+#if WEIGHTED
+    s += loss[r] * weights[r];
+#else
     s += loss[r];
+#endif
     n += select(1.0, 0.0, targets[r] == IGNORE);
   }
   let loss_sum = workgroup_sum(s, lid);
   let scored = workgroup_sum(n, lid);
   if (lid == 0u) {
+#if WEIGHTED
+    mean[0] = loss_sum;
+    count[0] = 1.0;
+#else
     mean[0] = loss_sum / max(scored, 1.0);
     count[0] = scored;
+#endif
   }
 }
 #endif
@@ -79,7 +95,12 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 @group(0) @binding(3) var<storage, read> count: array<f32>;
 @group(0) @binding(4) var<storage, read> g: array<f32>;      // upstream gradient of the mean loss
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
+#if WEIGHTED
+@group(0) @binding(6) var<storage, read> weights: array<f32>;
+@group(0) @binding(7) var<uniform> p: Params;
+#else
 @group(0) @binding(6) var<uniform> p: Params;
+#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -89,7 +110,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let t = targets[p.base_t + r];
   let xs = p.base_x + r * p.vocab;
   let ds = p.base_dx + r * p.vocab;
-  let scale = select(g[0] / max(count[0], 1.0), 0.0, t == IGNORE);
+#if WEIGHTED
+  let row_weight = weights[p.base_t + r];  // count is 1 in weighted mode
+#else
+  let row_weight = 1.0;
+#endif
+  let scale = select(g[0] * row_weight / max(count[0], 1.0), 0.0, t == IGNORE);
   let l = lse[p.base_row + r];
   for (var v = lid; v < p.vocab; v += WG) {
     let onehot = select(0.0, 1.0, i32(v) == t);

@@ -17,6 +17,7 @@ import {
   dropout,
   embedding,
   linear,
+  matmul,
   mul,
   rmsnorm,
   rope,
@@ -27,12 +28,17 @@ import {
 import type { KVCache } from './kv-cache.ts';
 import { ropeInverseFrequencies } from './rope-scaling.ts';
 
-/** A low-rank update of a projection, y = W x + scale · B (A dropout(x)), as PEFT's LoRA Linear adds it. */
+/**
+ * A low-rank update of a projection, y = W x + scale · B (A dropout(x)), as PEFT's LoRA Linear adds it.
+ * With slots > 1, A and B stack independent adapters and the input's rows split into `slots` equal
+ * consecutive groups, group s using adapter s.
+ */
 export interface LowRankDelta {
-  A: Tensor; // (r, Cin)
-  B: Tensor; // (Cout, r)
+  A: Tensor; // (r, Cin), or (slots, r, Cin)
+  B: Tensor; // (Cout, r), or (slots, Cout, r)
   scale: number;
   dropout: number;
+  slots: number;
 }
 
 /** One Linear layer of the model: its frozen (or trainable) weight (Cout, Cin) and an optional adapter. */
@@ -207,7 +213,13 @@ export class Llama {
     const d = p.delta;
     if (!d) return y;
     const xd = input.train && d.dropout > 0 ? dropout(x, d.dropout, (input.seed ?? 0) * 1000003 + salt) : x;
-    return add(y, scale(linear(linear(xd, d.A), d.B), d.scale));
+    if (d.slots === 1) return add(y, scale(linear(linear(xd, d.A), d.B), d.scale));
+    // Parallel adapters: (slots, N/slots, Cin) · A_sᵀ · B_sᵀ, one batch entry per adapter.
+    const [N, Cin] = x.shape;
+    if (N % d.slots) throw new RangeError(`LoRA with ${d.slots} slots: the batch's ${N} rows do not split into equal groups per slot`);
+    const h = matmul(xd.reshape([d.slots, N / d.slots, Cin]), d.A, { transB: true });
+    const delta = matmul(h, d.B, { transB: true }).reshape(y.shape);
+    return add(y, scale(delta, d.scale));
   }
 
   /** Frees every weight (and adapter) on the GPU. */

@@ -19,13 +19,17 @@ export function shiftedTargets(labels: number[][], vocabSize: number): number[] 
 }
 
 // logits (B, T, V), labels B rows of T → loss ()
-export function causalLmLoss(logits: Tensor, labels: number[][]): Tensor {
+// With `rowWeights` (B), the loss is Σ_b w_b · Σ_t loss_bt instead of the mean: independent sequences
+// trained in one batch, each averaged over its own targets (w_b = 1 / its scored targets).
+export function causalLmLoss(logits: Tensor, labels: number[][], rowWeights?: number[]): Tensor {
   const V = logits.shape[logits.shape.length - 1];
   const targets = shiftedTargets(labels, V);
   if (targets.length * V !== logits.size) {
     throw new RangeError(`causalLmLoss: labels (${labels.length} × ${labels[0]?.length}) do not match logits ${logits.describe()}`);
   }
-  return crossEntropy(logits.reshape([targets.length, V]), tensor(targets, [targets.length], 'i32'));
+  const T = labels[0].length;
+  const weights = rowWeights && tensor(targets.map((_, i) => rowWeights[Math.floor(i / T)]), [targets.length]);
+  return crossEntropy(logits.reshape([targets.length, V]), tensor(targets, [targets.length], 'i32'), weights);
 }
 
 /** How many targets the loss scores (for token-weighted averages across batches). */

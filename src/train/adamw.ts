@@ -1,5 +1,7 @@
 // AdamW on the GPU (shaders/adamw.wgsl) with PyTorch's semantics — decoupled weight decay, bias
 // correction, f32 state — and global-norm gradient clipping computed on the GPU (no readback per step).
+// With `slots`, every parameter stacks that many independent models along its first axis (parallel
+// inner loops): each slot has its own gradient norm and its own learning rate (0 freezes a slot).
 import { type Tensor, engine, keep, parameter } from '../tensor/index.ts';
 import { Params, groups, k, ranges } from '../tensor/ops/launch.ts';
 
@@ -8,22 +10,30 @@ export interface AdamWOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
-  /** Clip the global gradient norm to this (torch.nn.utils.clip_grad_norm_); 0 or undefined: no clipping. */
+  /** Clip the global gradient norm (per slot) to this (torch.nn.utils.clip_grad_norm_); 0 or undefined: off. */
   maxGradNorm?: number;
+  /** Independent models stacked in each parameter (default 1). */
+  slots?: number;
 }
 
 export class AdamW {
   /** Optimiser steps taken (t in the bias corrections). */
   step = 0;
+  readonly slots: number;
   private readonly m: Tensor[];
   private readonly v: Tensor[];
-  /** Σ g² over every parameter, refreshed each step (read it for logging with gradNorm()). */
+  /** Σ g² per slot over every parameter, refreshed each step (read it with gradNorms()). */
   private readonly normSq: Tensor;
+  private readonly slotScalars: Tensor;
 
   constructor(
     readonly params: Tensor[],
     readonly options: AdamWOptions,
   ) {
+    this.slots = options.slots ?? 1;
+    for (const p of params) {
+      if (p.size % this.slots) throw new TypeError(`AdamW: ${p.describe()} does not split into ${this.slots} slots`);
+    }
     const zero = (p: Tensor) => {
       const t = keep(parameter(p.shape));
       t.write(new Float32Array(p.size));
@@ -31,7 +41,8 @@ export class AdamW {
     };
     this.m = params.map(zero);
     this.v = params.map(zero);
-    this.normSq = keep(parameter([1]));
+    this.normSq = keep(parameter([this.slots]));
+    this.slotScalars = keep(parameter([this.slots, 2]));
   }
 
   /** Bytes of optimiser state on the GPU. */
@@ -39,23 +50,36 @@ export class AdamW {
     return this.m.reduce((s, t) => s + 2 * t.bytes, 0);
   }
 
-  /** The global gradient norm of the last step (before clipping); reads back from the GPU. */
-  async gradNorm(): Promise<number> {
-    return Math.sqrt(await this.normSq.item());
+  /** The global gradient norm of the last step (before clipping), per slot; reads back from the GPU. */
+  async gradNorms(): Promise<number[]> {
+    return Array.from(await this.normSq.readF32(), Math.sqrt);
   }
 
-  /** One update from the parameters' accumulated .grad (a parameter without a gradient is left alone), at `lr`. */
-  update(lr = this.options.lr): void {
+  /**
+   * One update from the parameters' accumulated .grad (a parameter without a gradient is left alone), at
+   * `lr` — one rate for all slots, or one per slot.
+   */
+  update(lr: number | number[] = this.options.lr): void {
     const { cmd } = engine();
     const [beta1, beta2] = this.options.betas ?? [0.9, 0.999];
+    const lrs = typeof lr === 'number' ? new Array(this.slots).fill(lr) : lr;
+    if (lrs.length !== this.slots) throw new RangeError(`AdamW.update: ${lrs.length} learning rates for ${this.slots} slots`);
     this.step++;
-    this.normSq.write([0]);
+    // Per-slot terms in float64, rounded once to f32, as torch does with Python floats.
+    const wd = this.options.weightDecay ?? 0;
+    this.slotScalars.write(lrs.flatMap((r) => [1 - r * wd, -r / (1 - beta1 ** this.step)]));
+    this.normSq.write(new Float32Array(this.slots));
+    const common = (n: number) =>
+      new Params().u32(n).f32(beta1, 1 - beta1, beta2, 1 - beta2, this.options.eps ?? 1e-8, Math.sqrt(1 - beta2 ** this.step), this.options.maxGradNorm ?? 0);
     const sum = k('adamw.wgsl', 'main', { SUM_SQUARES: true });
     for (const p of this.params) {
       if (!p.grad) continue;
-      for (const [s, e] of ranges(p.size, 4)) {
-        const g = p.grad.bind(s, e);
-        cmd.dispatch(sum, [g.binding, this.normSq.bind().binding], this.params_(e - s, lr, beta1, beta2, [g.base, 0, 0, 0]), 1);
+      const per = p.size / this.slots;
+      for (let slot = 0; slot < this.slots; slot++) {
+        for (const [s, e] of ranges(per, 4)) {
+          const g = p.grad.bind(slot * per + s, slot * per + e);
+          cmd.dispatch(sum, [g.binding, this.normSq.bind().binding], common(e - s).u32(g.base, 0, 0, 0, 0, per, slot), 1);
+        }
       }
     }
     const step = k('adamw.wgsl', 'main', { STEP: true });
@@ -63,21 +87,10 @@ export class AdamW {
       if (!p.grad) return;
       for (const [s, e] of ranges(p.size, 4)) {
         const views = [p, p.grad, this.m[i], this.v[i]].map((t) => t.bind(s, e));
-        const bindings = [...views.map((w) => w.binding), this.normSq.bind().binding];
-        cmd.dispatch(step, bindings, this.params_(e - s, lr, beta1, beta2, views.map((w) => w.base)), groups(e - s, 256));
+        const bindings = [...views.map((w) => w.binding), this.normSq.bind().binding, this.slotScalars.bind().binding];
+        cmd.dispatch(step, bindings, common(e - s).u32(...views.map((w) => w.base), s, p.size / this.slots, 0), groups(e - s, 256));
       }
     });
-  }
-
-  private params_(n: number, lr: number, beta1: number, beta2: number, bases: number[]): Params {
-    // Bias corrections in float64, as torch computes them with Python floats.
-    const stepSize = lr / (1 - beta1 ** this.step);
-    const bias2Sqrt = Math.sqrt(1 - beta2 ** this.step);
-    const wd = this.options.weightDecay ?? 0;
-    return new Params()
-      .u32(n)
-      .f32(1 - lr * wd, beta1, 1 - beta1, beta2, 1 - beta2, this.options.eps ?? 1e-8, -stepSize, bias2Sqrt, this.options.maxGradNorm ?? 0)
-      .u32(...bases);
   }
 
   /** Drops every parameter's gradient (call after update, before the next accumulation). */
@@ -88,7 +101,7 @@ export class AdamW {
     }
   }
 
-  /** Restarts from zero state (SEAL resets the optimiser with the adapter for every inner loop). */
+  /** Restarts from zero state. */
   reset(): void {
     this.step = 0;
     for (const t of [...this.m, ...this.v]) t.write(new Float32Array(t.size));
@@ -96,6 +109,6 @@ export class AdamW {
   }
 
   dispose(): void {
-    for (const t of [...this.m, ...this.v, this.normSq]) t.dispose();
+    for (const t of [...this.m, ...this.v, this.normSq, this.slotScalars]) t.dispose();
   }
 }

@@ -16,6 +16,11 @@ export interface LoraConfig {
   alpha: number;
   dropout: number;
   targets: ProjectionName[];
+  /**
+   * Independent adapters stacked in one (parallel inner loops): A is (slots, r, Cin), B (slots, Cout, r),
+   * and a batch's rows split into `slots` equal consecutive groups, group s using adapter s. Default 1.
+   */
+  slots?: number;
 }
 
 export const ADAPTER_CONFIG = 'adapter_config.json';
@@ -36,7 +41,7 @@ export function checkTargets(targets: readonly string[]): ProjectionName[] {
   return [...new Set(targets)] as ProjectionName[];
 }
 
-interface Slot {
+interface Target {
   projection: Projection;
   A: Tensor;
   B: Tensor;
@@ -44,7 +49,7 @@ interface Slot {
 
 export class LoraAdapter {
   readonly config: LoraConfig;
-  private readonly slots: Slot[];
+  private readonly targets: Target[];
   /** The state reset() returns to (a GPU copy, so a reset is a buffer copy). */
   private initial: Tensor[] | null = null;
 
@@ -55,12 +60,13 @@ export class LoraAdapter {
     this.config = { ...config, targets: checkTargets(config.targets) };
     if (!(Number.isInteger(config.r) && config.r > 0)) throw new RangeError(`LoRA: rank ${config.r} must be a positive integer`);
     if (!(config.dropout >= 0 && config.dropout < 1)) throw new RangeError(`LoRA: dropout ${config.dropout} must be in [0, 1)`);
-    this.slots = model.projections()
+    this.targets = model.projections()
       .filter((p) => this.config.targets.some((t) => p.name.endsWith(`.${t}.weight`)))
       .map((projection) => {
         const [Cout, Cin] = projection.weight.shape;
-        const A = keep(parameter([config.r, Cin]));
-        const B = keep(parameter([Cout, config.r]));
+        const slots = this.slots;
+        const A = keep(parameter(slots > 1 ? [slots, config.r, Cin] : [config.r, Cin]));
+        const B = keep(parameter(slots > 1 ? [slots, Cout, config.r] : [Cout, config.r]));
         A.requiresGrad = B.requiresGrad = true;
         A.name = peftName(projection, 'A');
         B.name = peftName(projection, 'B');
@@ -68,8 +74,8 @@ export class LoraAdapter {
       });
   }
 
-  /** A fresh adapter on `model` (attached), initialised as PEFT does from `seed`. */
-  static create(model: Llama, config: LoraConfig, seed = 0): LoraAdapter {
+  /** A fresh adapter on `model` (attached), initialised as PEFT does from `seed` (one per slot). */
+  static create(model: Llama, config: LoraConfig, seed: number | number[] = 0): LoraAdapter {
     const adapter = new LoraAdapter(model, config);
     adapter.initialise(seed);
     adapter.attach();
@@ -79,6 +85,7 @@ export class LoraAdapter {
   /** Loads a PEFT adapter folder onto `model` (attached). */
   static async load(model: Llama, dir: string): Promise<LoraAdapter> {
     const config = await readAdapterConfig(dir);
+    delete config.slots;
     const adapter = new LoraAdapter(model, config);
     const file = join(dir, ADAPTER_WEIGHTS);
     if (!existsSync(file)) throw new Error(`${dir} has no ${ADAPTER_WEIGHTS}: not a PEFT adapter folder`);
@@ -104,29 +111,46 @@ export class LoraAdapter {
 
   /** A and B of every adapted projection, in PEFT's module order. */
   parameters(): Tensor[] {
-    return this.slots.flatMap((s) => [s.A, s.B]);
+    return this.targets.flatMap((t) => [t.A, t.B]);
   }
 
   get scale(): number {
     return this.config.alpha / this.config.r;
   }
 
+  /** Independent adapters stacked in this one. */
+  get slots(): number {
+    return this.config.slots ?? 1;
+  }
+
   attach(): void {
-    for (const s of this.slots) s.projection.delta = { A: s.A, B: s.B, scale: this.scale, dropout: this.config.dropout };
+    for (const t of this.targets) t.projection.delta = { A: t.A, B: t.B, scale: this.scale, dropout: this.config.dropout, slots: this.slots };
   }
 
   detach(): void {
-    for (const s of this.slots) delete s.projection.delta;
+    for (const t of this.targets) delete t.projection.delta;
   }
 
-  /** PEFT's initialisation: A ~ U(−1/√Cin, 1/√Cin), B = 0. */
-  initialise(seed: number): void {
-    const rng = new Rng(seed);
-    for (const { A, B } of this.slots) {
-      const bound = 1 / Math.sqrt(A.shape[1]);
-      A.write(Float32Array.from({ length: A.size }, () => (2 * rng.uniform() - 1) * bound));
+  /**
+   * PEFT's initialisation: A ~ U(−1/√Cin, 1/√Cin), B = 0. Slot s draws from its own seed, in the order a
+   * single adapter would, so a slot starts exactly as a lone adapter with that seed.
+   */
+  initialise(seed: number | number[]): void {
+    const seeds = typeof seed === 'number' ? new Array(this.slots).fill(seed) : seed;
+    if (seeds.length !== this.slots) throw new RangeError(`LoRA: ${seeds.length} seeds for ${this.slots} slots`);
+    const values = this.targets.map(({ A }) => new Float32Array(A.size));
+    seeds.forEach((sd, slot) => {
+      const rng = new Rng(sd);
+      this.targets.forEach(({ A }, i) => {
+        const per = A.size / this.slots;
+        const bound = 1 / Math.sqrt(A.shape[A.shape.length - 1]);
+        for (let j = 0; j < per; j++) values[i][slot * per + j] = (2 * rng.uniform() - 1) * bound;
+      });
+    });
+    this.targets.forEach(({ A, B }, i) => {
+      A.write(values[i]);
       B.write(new Float32Array(B.size));
-    }
+    });
     this.snapshot();
   }
 
@@ -148,6 +172,7 @@ export class LoraAdapter {
 
   /** Writes adapter_config.json and adapter_model.safetensors as PEFT's save_pretrained does. */
   async save(dir: string, baseModel = ''): Promise<void> {
+    if (this.slots > 1) throw new Error('LoRA: an adapter with several slots (parallel inner loops) has no PEFT form; save single adapters');
     await mkdir(dir, { recursive: true });
     await writeGpuTensors(join(dir, ADAPTER_WEIGHTS), this.parameters().map((t) => [t.name!, t] as const));
     await writeFileAtomically(join(dir, ADAPTER_CONFIG), JSON.stringify(peftConfig(this.config, baseModel), null, 2) + '\n');

@@ -3,7 +3,7 @@
 // model's when pretraining); everything else stays frozen.
 import type { Llama } from '../model/llama.ts';
 import { causalLmLoss, scoredTargets } from '../model/loss.ts';
-import { type Tensor, backward, tensor, tidy } from '../tensor/index.ts';
+import { IGNORE_INDEX, type Tensor, backward, tensor, tidy } from '../tensor/index.ts';
 import { Rng } from '../util/random.ts';
 import { AdamW } from './adamw.ts';
 import { type Example, collate } from './examples.ts';
@@ -154,4 +154,57 @@ export async function fitLora(
     adapter.dispose();
     throw e;
   }
+}
+
+/**
+ * Independent fine-tunes run side by side: slot s of a multi-slot LoRA adapter trains on examples[s] with
+ * its own seeded shuffle, its own schedule over its own step count, its own gradient norm, and its own
+ * loss normaliser — each slot's result is what a lone fine-tune would give (up to float rounding), at
+ * the cost of one batched step per step. A slot that has finished gets padding rows and learning rate 0.
+ * Gradient accumulation is not supported here. Returns the steps each slot took.
+ */
+export async function sftParallel(
+  model: Llama,
+  adapter: LoraAdapter,
+  examples: Example[][],
+  opts: Omit<SftOptions, 'seed' | 'gradAccum' | 'onStep'> & { seeds: number[] },
+): Promise<number[]> {
+  const slots = adapter.slots;
+  if (examples.length !== slots || opts.seeds.length !== slots) throw new RangeError(`sftParallel: ${examples.length} example sets and ${opts.seeds.length} seeds for ${slots} slots`);
+  const bs = opts.batchSize ?? 1;
+  const plans = examples.map((ex, s) => (ex.length ? stepPlan(ex.length, { ...opts, seed: opts.seeds[s], gradAccum: 1 }) : []));
+  const optimizer = new AdamW(adapter.parameters(), { lr: opts.lr, betas: opts.betas, eps: opts.eps, weightDecay: opts.weightDecay, maxGradNorm: opts.maxGradNorm, slots });
+  const idle: Example = { ids: [opts.pad], labels: [IGNORE_INDEX] };
+  const steps = Math.max(0, ...plans.map((p) => p.length));
+  try {
+    for (let k = 0; k < steps; k++) {
+      // Slot-major rows: bs per slot (padding rows for a slot whose step is shorter or that has finished).
+      const rows: Example[] = [];
+      const weights: number[] = [];
+      plans.forEach((plan, s) => {
+        const batch = (plan[k]?.[0] ?? []).map((i) => examples[s][i]);
+        const scored = batch.reduce((n, e) => n + scoredTargets([e.labels]), 0);
+        for (let j = 0; j < bs; j++) {
+          rows.push(batch[j] ?? idle);
+          weights.push(batch[j] && scored > 0 ? 1 / scored : 0);
+        }
+      });
+      const b = collate(rows, opts.pad);
+      const loss = tidy(() => {
+        const logits = model.forward({ ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k });
+        const l = causalLmLoss(logits, b.labels, weights);
+        backward(l);
+        return l;
+      });
+      const value = await loss.item();
+      loss.dispose();
+      if (!Number.isFinite(value)) throw new TrainingDivergedError(k + 1, value);
+      optimizer.update(plans.map((plan) => (k < plan.length ? learningRate(opts.schedule ?? 'constant', opts.lr, k, plan.length, opts.warmupSteps ?? 0) : 0)));
+      optimizer.zeroGrad();
+    }
+  } finally {
+    optimizer.zeroGrad();
+    optimizer.dispose();
+  }
+  return plans.map((p) => p.length);
 }

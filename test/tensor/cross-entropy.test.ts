@@ -48,3 +48,28 @@ describe('cross-entropy', () => {
     expect(Math.abs(loss - Math.log(V))).toBeLessThan((V + 60) * u * Math.log(V));
   });
 });
+
+describe('weighted cross-entropy (independent sequences in one batch)', () => {
+  it('is Σ w_r·loss_r, with its gradient', async () => {
+    const [N, V] = [6, 13];
+    const targets = [3, -100, 7, 0, 12, 5];
+    const weights = [0.5, 0.5, 0.25, 0.25, 0.25, 1];
+    await checkOp({
+      name: 'weighted crossEntropy',
+      inputs: [{ shape: [N, V], grad: true, scale: 2 }, { shape: [N], values: targets, dtype: 'i32' }, { shape: [N], values: weights }],
+      gpu: crossEntropy,
+      cpu: (x) => {
+        // the reference mean times the count gives each row's loss; weight them
+        let total = 0;
+        for (let r = 0; r < N; r++) {
+          if (targets[r] === -100) continue;
+          const one = ref.crossEntropy({ data: x.data.subarray(r * V, (r + 1) * V), shape: [1, V] }, [targets[r]]).data[0];
+          total += weights[r] * one;
+        }
+        return { data: Float64Array.of(total), shape: [] };
+      },
+      fwdTol: (V + N + 60) * u * 20,
+      gradTol: (V + 60) * u * 4,
+    });
+  });
+});
