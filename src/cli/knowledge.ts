@@ -75,6 +75,7 @@ const experimentFlags: Flag[] = [
   { name: 'mstep-batch-size', type: 'int', default: 2, help: 'M-step micro-batch size' },
   { name: 'mstep-grad-accum', type: 'int', default: 5, help: 'M-step micro-batches per step (effective batch 10 as SEAL)' },
   { name: 'judge-model', type: 'string', help: "grade with SEAL's yes/no prompt on this local model instead of the deterministic grader" },
+  { name: 'parallel', type: 'int', default: 1, help: 'inner loops run side by side as slots of one stacked adapter (each as it would run alone); 1: one by one' },
   { name: 'seed', type: 'int', default: 0, help: 'run seed (sampling, inner loops, M-step)' },
   { name: 'force', type: 'boolean', default: false, help: 'accept a config that differs from the run directory\'s' },
 ];
@@ -150,6 +151,7 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
           seed: f.seed,
         },
         seed: f.seed,
+        parallel: f.parallel,
       },
     };
     const ui = progressUi();

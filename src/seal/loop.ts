@@ -23,6 +23,8 @@ export interface Domain<C> {
   sampleSelfEdits?(policy: Policy, context: C, m: number, seed: number): Promise<{ texts: string[]; details?: JsonValue }>;
   /** The inner loop: a fresh adapter fitted to the self-edit with `seed`, then evaluated on the context. */
   evaluate(policy: Policy, context: C, selfEdit: string, seed: number): Promise<{ score: number; details?: JsonValue }>;
+  /** Several inner loops, `parallel` at a time side by side (each as it would run alone). */
+  evaluateMany?(policy: Policy, units: { context: C; selfEdit: string; seed: number }[], parallel: number): Promise<{ score: number; details?: JsonValue }[]>;
   /** Indices of the self-edits the M-step imitates, given their rewards. */
   select(rewards: number[]): number[];
 }
@@ -36,6 +38,8 @@ export interface RestEmConfig {
   sampling: SamplingConfig;
   imitation: ImitationConfig;
   seed: number;
+  /** Inner loops run side by side (domains that support it); 1 runs them one by one. */
+  parallel?: number;
 }
 
 export interface LoopEvents {
@@ -90,21 +94,27 @@ export async function restEm<C>(
       const key = `r${round}/${id}`;
       const selfEdits = await eStepSamples(policy, domain, context, key, round, config, run);
       events.onProgress?.('sample', contexts.indexOf(context) + 1, contexts.length);
-      const rewards: number[] = [];
-      for (let j = 0; j < selfEdits.length; j++) {
-        const scores: number[] = [];
-        for (let s = 0; s < config.seeds; s++) {
-          const unit = `${key}/e${j}/s${s}`;
-          if (!run.has(unit)) {
-            const started = performance.now();
-            const result = await domain.evaluate(policy, context, selfEdits[j], unitSeed(config.seed, round, id, j, s));
-            run.append({ kind: 'inner-loop', key: unit, round, context: id, selfEdit: j, seed: s, score: result.score, details: result.details ?? null, seconds: (performance.now() - started) / 1000 });
-          }
-          scores.push(Number(run.get(unit)!.score));
-          events.onProgress?.('inner-loop', ++finished, units, { context: id, reward: mean(scores).toFixed(3) });
-        }
-        rewards.push(mean(scores));
+      // The inner loops of this context not logged yet: each self-edit under each seed.
+      const pending = selfEdits.flatMap((selfEdit, j) =>
+        Array.from({ length: config.seeds }, (_, s) => ({ key: `${key}/e${j}/s${s}`, j, s, selfEdit, seed: unitSeed(config.seed, round, id, j, s) })).filter((u) => !run.has(u.key)),
+      );
+      const parallel = domain.evaluateMany ? Math.max(1, config.parallel ?? 1) : 1;
+      finished += selfEdits.length * config.seeds - pending.length;
+      for (let c = 0; c < pending.length; c += parallel) {
+        const chunk = pending.slice(c, c + parallel);
+        const started = performance.now();
+        const results =
+          parallel > 1
+            ? await domain.evaluateMany!(policy, chunk.map((u) => ({ context, selfEdit: u.selfEdit, seed: u.seed })), parallel)
+            : [await domain.evaluate(policy, context, chunk[0].selfEdit, chunk[0].seed)];
+        const seconds = (performance.now() - started) / 1000 / chunk.length;
+        chunk.forEach((u, i) => {
+          run.append({ kind: 'inner-loop', key: u.key, round, context: id, selfEdit: u.j, seed: u.s, score: results[i].score, details: results[i].details ?? null, seconds });
+        });
+        finished += chunk.length;
+        events.onProgress?.('inner-loop', finished, units, { context: id });
       }
+      const rewards = selfEdits.map((_, j) => mean(Array.from({ length: config.seeds }, (_, s) => Number(run.get(`${key}/e${j}/s${s}`)!.score))));
       const kept = domain.select(rewards);
       if (!run.has(`${key}/selection`)) run.append({ kind: 'selection', key: `${key}/selection`, round, context: id, rewards, kept });
       for (const j of kept) demos.push({ prompt: domain.prompt(context), selfEdit: selfEdits[j] });

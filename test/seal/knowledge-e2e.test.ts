@@ -29,7 +29,7 @@ describe.skipIf(!HAVE_FIXTURE)('seal knowledge run on the tiny fixture', () => {
     'knowledge', 'run', '--model', model, '--data', data, '--eval-data', data, '--run', run,
     '--eval-count', '2', '--rounds', '1', '--passages-per-round', '2', '--samples', '2', '--seeds', '1',
     '--max-new-tokens', '16', '--inner-epochs', '2', '--answer-tokens', '6', '--mstep-epochs', '1',
-    '--mstep-batch-size', '2', '--mstep-grad-accum', '1', '--conditions', 'base,round-0,round-1',
+    '--mstep-batch-size', '2', '--mstep-grad-accum', '1', '--conditions', 'base,round-0,round-1', '--parallel', '2',
   ];
 
   it('runs the loop, logs rewards, and the M-step writes a changed model that loads', async () => {

@@ -4,8 +4,8 @@
 import type { Tokenizer } from '../../io/tokenizer.ts';
 import { generate } from '../../model/generate.ts';
 import type { Example } from '../../train/examples.ts';
-import type { LoraAdapter } from '../../train/lora.ts';
-import { type LoraTraining, fitLora } from '../../train/sft.ts';
+import { LoraAdapter } from '../../train/lora.ts';
+import { type LoraTraining, fitLora, sftParallel } from '../../train/sft.ts';
 import { type Domain, keepBest } from '../loop.ts';
 import type { Policy } from '../policy.ts';
 import { answerPrompt, topicQuestion } from './answer-prompt.ts';
@@ -96,8 +96,13 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
   }
 
   async evaluate(policy: Policy, c: IndexedPassage, selfEdit: string, seed: number) {
-    const result = await this.adaptAndAnswer(policy, c.passage, this.sequences(c, selfEdit), seed);
-    return { score: result.accuracy, details: { answers: result.answers, verdicts: result.verdicts } };
+    return (await this.evaluateMany(policy, [{ context: c, selfEdit, seed }], 1))[0];
+  }
+
+  async evaluateMany(policy: Policy, units: { context: IndexedPassage; selfEdit: string; seed: number }[], parallel: number) {
+    const jobs = units.map((u) => ({ passages: [u.context.passage], texts: this.sequences(u.context, u.selfEdit), seed: u.seed }));
+    const results = await this.adaptAndAnswerMany(policy, jobs, parallel);
+    return results.map((r) => ({ score: r.accuracy, details: { answers: r.answers, verdicts: r.verdicts } }));
   }
 
   select(rewards: number[]): number[] {
@@ -111,33 +116,79 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
    * pretraining), hence `passages`.
    */
   async adaptAndAnswer(policy: Policy, passage: SquadPassage | SquadPassage[], texts: string[] | null, seed: number): Promise<Answers> {
-    const passages = Array.isArray(passage) ? passage : [passage];
-    let adapter: LoraAdapter | null = null;
-    try {
-      if (texts && texts.length > 0) {
-        const eos = policy.stopIds[0];
-        const examples: Example[] = texts.map((t) => {
-          const ids = [...policy.tokenizer.encode(t), eos];
-          return { ids, labels: ids };
-        });
-        ({ adapter } = await fitLora(policy.model, this.inner, examples, { seed, pad: eos }));
-      }
-      return await this.answer(policy, passages);
-    } finally {
-      adapter?.dispose();
-    }
+    return (await this.adaptAndAnswerMany(policy, [{ passages: Array.isArray(passage) ? passage : [passage], texts, seed }]))[0];
   }
 
-  /** Answers every question of the passages with the model as it is, and grades the answers. */
-  async answer(policy: Policy, passages: SquadPassage[]): Promise<Answers> {
-    const asked = passages.flatMap((p) => p.questions.map((q) => ({ p, q })));
-    const prompts = asked.map(({ p, q }) => policy.tokenizer.encode(this.format.answerPrompt(p, q)));
-    const { tokens } = await generate(policy.model, prompts, { maxNewTokens: this.inner.answerTokens, stopIds: policy.stopIds });
-    const answers = tokens.map((t) => policy.tokenizer.decode(t, { skipSpecial: true }));
-    const verdicts: boolean[] = [];
-    for (let i = 0; i < asked.length; i++) {
-      verdicts.push(await this.grader(this.format.gradedQuestion(asked[i].p, asked[i].q), asked[i].q.answer, answers[i]));
+  /**
+   * Several independent inner loops. Those that train run `parallel` at a time as the slots of one
+   * stacked adapter (each exactly as it would run alone); those with no texts are answered by the model as
+   * it is.
+   */
+  async adaptAndAnswerMany(policy: Policy, jobs: InnerLoopJob[], parallel = 1): Promise<Answers[]> {
+    const results: Answers[] = new Array(jobs.length);
+    const untrained = jobs.flatMap((j, i) => (j.texts && j.texts.length ? [] : [i]));
+    if (untrained.length) {
+      const answered = await this.answer(policy, untrained.map((i) => jobs[i].passages));
+      untrained.forEach((i, k) => (results[i] = answered[k]));
     }
-    return { answers, verdicts, accuracy: passageAccuracy(verdicts) };
+    const trained = jobs.flatMap((j, i) => (j.texts && j.texts.length ? [i] : []));
+    const eos = policy.stopIds[0];
+    for (let c = 0; c < trained.length; c += parallel) {
+      const group = trained.slice(c, c + parallel);
+      const examples = group.map((i) =>
+        jobs[i].texts!.map((t) => {
+          const ids = [...policy.tokenizer.encode(t), eos];
+          return { ids, labels: ids };
+        }),
+      );
+      const seeds = group.map((i) => jobs[i].seed);
+      let adapter: LoraAdapter | null = null;
+      try {
+        if (group.length === 1) ({ adapter } = await fitLora(policy.model, this.inner, examples[0], { seed: seeds[0], pad: eos }));
+        else {
+          adapter = LoraAdapter.create(policy.model, { ...this.inner.lora, slots: group.length }, seeds);
+          await sftParallel(policy.model, adapter, examples, { ...this.inner, seeds, pad: eos });
+        }
+        const answered = await this.answer(policy, group.map((i) => jobs[i].passages));
+        group.forEach((i, k) => (results[i] = answered[k]));
+      } finally {
+        adapter?.dispose();
+      }
+    }
+    return results;
   }
+
+  /**
+   * Answers every question of each group of passages greedily and grades the answers. Groups are batched
+   * slot-major with as many rows each (short groups repeat their last question, ignored), which is what a
+   * stacked adapter with one slot per group needs.
+   */
+  async answer(policy: Policy, groups: SquadPassage[][]): Promise<Answers[]> {
+    const asked = groups.map((passages) => passages.flatMap((p) => p.questions.map((q) => ({ p, q }))));
+    const rows = Math.max(1, ...asked.map((a) => a.length));
+    const prompts = asked.flatMap((a) =>
+      Array.from({ length: rows }, (_, r) => {
+        const { p, q } = a[Math.min(r, a.length - 1)] ?? { p: groups[0][0], q: { question: '', answer: '' } };
+        return policy.tokenizer.encode(this.format.answerPrompt(p, q));
+      }),
+    );
+    const { tokens } = await generate(policy.model, prompts, { maxNewTokens: this.inner.answerTokens, stopIds: policy.stopIds });
+    const results: Answers[] = [];
+    for (let g = 0; g < groups.length; g++) {
+      const answers = asked[g].map((_, r) => policy.tokenizer.decode(tokens[g * rows + r], { skipSpecial: true }));
+      const verdicts: boolean[] = [];
+      for (let i = 0; i < asked[g].length; i++) {
+        verdicts.push(await this.grader(this.format.gradedQuestion(asked[g][i].p, asked[g][i].q), asked[g][i].q.answer, answers[i]));
+      }
+      results.push({ answers, verdicts, accuracy: passageAccuracy(verdicts) });
+    }
+    return results;
+  }
+}
+
+/** One inner loop: the texts to fit (null: none) and the passages whose questions it answers. */
+export interface InnerLoopJob {
+  passages: SquadPassage[];
+  texts: string[] | null;
+  seed: number;
 }

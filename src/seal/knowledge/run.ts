@@ -100,9 +100,37 @@ export class KnowledgeRun {
         this.ui.evalProgress?.(label, ++done, total);
         continue;
       }
-      for (let i = 0; i < passages.length; i++) {
-        await this.unit(`eval/${label}/s${s}/p${i}`, () => this.evaluateOne(label, s, i));
-        this.ui.evalProgress?.(label, ++done, total);
+      // Passages not scored yet, `parallel` inner loops at a time.
+      const pending = passages.map((_, i) => i).filter((i) => !this.run.has(`eval/${label}/s${s}/p${i}`));
+      done += passages.length - pending.length;
+      const parallel = Math.max(1, this.config.restEm.parallel ?? 1);
+      for (let c = 0; c < pending.length; c += parallel) {
+        const chunk = pending.slice(c, c + parallel);
+        const started = performance.now();
+        const prepared: { texts: string[] | null; selfEdit?: string }[] = [];
+        for (const i of chunk) prepared.push(await this.trainingTexts(label, s, i));
+        const jobs = chunk.map((i, k) => ({ passages: [passages[i]], texts: prepared[k].texts, seed: unitSeed(this.config.restEm.seed, 'eval', s, i) }));
+        const results = await this.domain.adaptAndAnswerMany(this.policy, jobs, parallel);
+        const seconds = (performance.now() - started) / 1000 / chunk.length;
+        chunk.forEach((i, k) => {
+          const texts = prepared[k].texts;
+          this.run.append({
+            kind: 'evaluation',
+            key: `eval/${label}/s${s}/p${i}`,
+            condition: label,
+            seed: s,
+            passage: i,
+            selfEdit: prepared[k].selfEdit ?? null,
+            trainSequences: texts?.length ?? 0,
+            trainTokens: this.tokens(texts ?? []),
+            answers: results[k].answers,
+            verdicts: results[k].verdicts,
+            accuracy: results[k].accuracy,
+            seconds,
+          });
+        });
+        done += chunk.length;
+        this.ui.evalProgress?.(label, done, total);
       }
     }
     return this.result(label);
@@ -163,22 +191,6 @@ export class KnowledgeRun {
       return { texts: new Array(copies).fill(passage) };
     }
     throw new Error(`unknown condition "${label}": use base, passage, self-edits:<name>, round-<r>, repeated:<condition> or cpt:<condition>`);
-  }
-
-  private async evaluateOne(label: string, seed: number, index: number): Promise<Record<string, JsonValue>> {
-    const { texts, selfEdit } = await this.trainingTexts(label, seed, index);
-    const result = await this.domain.adaptAndAnswer(this.policy, this.config.evalPassages[index], texts, unitSeed(this.config.restEm.seed, 'eval', seed, index));
-    return {
-      condition: label,
-      seed,
-      passage: index,
-      selfEdit: selfEdit ?? null,
-      trainSequences: texts?.length ?? 0,
-      trainTokens: this.tokens(texts ?? []),
-      answers: result.answers,
-      verdicts: result.verdicts,
-      accuracy: result.accuracy,
-    };
   }
 
   /** One adapter fitted to every evaluation passage's self-edit (each whole, plus its passage) at once. */
