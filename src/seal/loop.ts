@@ -19,6 +19,8 @@ export interface Domain<C> {
   id(context: C): string;
   /** The policy's prompt for a context, as token ids. */
   prompt(context: C): number[];
+  /** The same prompt as text, for the log. */
+  promptText?(context: C): string;
   /** M self-edits for a context (the default samples them; ARC resamples until they parse). */
   sampleSelfEdits?(policy: Policy, context: C, m: number, seed: number): Promise<{ texts: string[]; details?: JsonValue }>;
   /** The inner loop: a fresh adapter fitted to the self-edit with `seed`, then evaluated on the context. */
@@ -114,9 +116,10 @@ export async function restEm<C>(
         finished += chunk.length;
         events.onProgress?.('inner-loop', finished, units, { context: id });
       }
-      const rewards = selfEdits.map((_, j) => mean(Array.from({ length: config.seeds }, (_, s) => Number(run.get(`${key}/e${j}/s${s}`)!.score))));
+      const scores = selfEdits.map((_, j) => Array.from({ length: config.seeds }, (_, s) => Number(run.get(`${key}/e${j}/s${s}`)!.score)));
+      const rewards = scores.map(mean);
       const kept = domain.select(rewards);
-      if (!run.has(`${key}/selection`)) run.append({ kind: 'selection', key: `${key}/selection`, round, context: id, rewards, kept });
+      if (!run.has(`${key}/selection`)) run.append({ kind: 'selection', key: `${key}/selection`, round, context: id, scores, rewards, kept });
       for (const j of kept) demos.push({ prompt: domain.prompt(context), selfEdit: selfEdits[j] });
     }
     events.log?.(`round ${round}: ${demos.length} self-edits kept from ${contexts.length} contexts`);
@@ -143,7 +146,16 @@ async function eStepSamples<C>(policy: Policy, domain: Domain<C>, context: C, ke
     const { texts, details } = domain.sampleSelfEdits
       ? await domain.sampleSelfEdits(policy, context, config.samples, seed)
       : { texts: (await policy.sample([domain.prompt(context)], config.samples, config.sampling, seed))[0], details: undefined };
-    run.append({ kind: 'self-edits', key: sampleKey, round, context: domain.id(context), texts, details: details ?? null, seconds: (performance.now() - started) / 1000 });
+    run.append({
+      kind: 'self-edits',
+      key: sampleKey,
+      round,
+      context: domain.id(context),
+      prompt: domain.promptText?.(context) ?? null,
+      texts,
+      details: details ?? null,
+      seconds: (performance.now() - started) / 1000,
+    });
   }
   return run.get(sampleKey)!.texts as string[];
 }

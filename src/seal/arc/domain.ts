@@ -61,6 +61,10 @@ export class ArcDomain implements Domain<ArcTask> {
     return this.tokenizer.encodeChat([system, user] as TemplateMessage[], { addGenerationPrompt: true });
   }
 
+  promptText(task: ArcTask): string {
+    return this.tokenizer.decode(this.prompt(task));
+  }
+
   /** M self-edits, each resampled until it parses as JSON (bounded); failures are counted. */
   async sampleSelfEdits(policy: Policy, task: ArcTask, m: number, seed: number) {
     const texts: string[] = [];

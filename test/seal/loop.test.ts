@@ -1,0 +1,102 @@
+// The ReST-EM loop's logic with a scripted domain and policy (no model): what it samples, evaluates,
+// keeps and imitates, and that a crash at any unit resumes to the same log.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Domain, type RestEmConfig, keepBest, keepSolved, restEm } from '../../src/seal/loop.ts';
+import type { Demonstration, Policy } from '../../src/seal/policy.ts';
+import { RunDir } from '../../src/seal/run-dir.ts';
+
+describe('selection', () => {
+  it('keeps the best self-edit (the first of ties, as numpy.argmax), with no threshold', () => {
+    expect(keepBest([0.2, 0.6, 0.6, 0.1])).toEqual([1]);
+    expect(keepBest([0, 0, 0])).toEqual([0]);
+  });
+  it('keeps every self-edit that solved the task (ARC)', () => {
+    expect(keepSolved([0, 1, 1, 0])).toEqual([1, 2]);
+    expect(keepSolved([0, 0])).toEqual([]);
+  });
+});
+
+/** Contexts are numbers; self-edit j of context c in round r is "r<r>c<c>e<j>"; its score under seed s is scripted. */
+function scripted(crashAt = -1) {
+  let calls = 0;
+  const imitated: Demonstration[][] = [];
+  const domain: Domain<number> = {
+    id: (c) => `c${c}`,
+    prompt: (c) => [c],
+    promptText: (c) => `prompt ${c}`,
+    sampleSelfEdits: async (policy, c, m) => ({ texts: Array.from({ length: m }, (_, j) => `${(policy as any).round}c${c}e${j}`) }),
+    evaluate: async (_p, c, selfEdit, seed) => {
+      if (calls++ === crashAt) throw new Error('killed');
+      const j = Number(selfEdit.split('e')[1]);
+      return { score: ((c + j) % 3) / 2 + (seed % 2) * 0.01 };
+    },
+    select: keepBest,
+  };
+  const policy = {
+    round: 'r0',
+    dir: 'base',
+    imitate: async (demos: Demonstration[], _config: unknown, dir: string) => {
+      imitated.push(demos);
+      policy.round = `r${imitated.length}`;
+      policy.dir = dir;
+      return [1];
+    },
+  };
+  return { domain, policy, imitated };
+}
+
+const config: RestEmConfig = {
+  rounds: 2,
+  samples: 3,
+  seeds: 2,
+  sampling: { temperature: 1, topP: 1, maxNewTokens: 8 },
+  imitation: { lora: { r: 1, alpha: 1, dropout: 0, targets: ['q_proj'] }, lr: 1, epochs: 1, batchSize: 1, gradAccum: 1, schedule: 'constant', warmupSteps: 0, maxGradNorm: 0, seed: 0 },
+  seed: 7,
+};
+
+function logOf(run: RunDir) {
+  return run.records().map(({ at, seconds, ...rest }) => rest);
+}
+
+describe('restEm', () => {
+  it('samples M self-edits per context, scores each over S seeds, keeps the best, and imitates them', async () => {
+    const { domain, policy, imitated } = scripted();
+    const run = RunDir.open(mkdtempSync(join(tmpdir(), 'loop-')), { test: 1 });
+    await restEm(policy as unknown as Policy, domain, (r) => [r, r + 10], config, run, { loadPolicy: async () => {} });
+    expect(run.records('inner-loop')).toHaveLength(2 * 2 * 3 * 2);
+    const sel = run.get('r1/c1/selection')!;
+    // context 1: (1 + j) % 3 / 2 → [0.5, 1, 0] (+ 0.005 from the seeds' mean) → keep e1
+    expect(sel.kept).toEqual([1]);
+    expect(imitated.map((d) => d.map((x) => x.selfEdit))).toEqual([['r0c1e1', 'r0c11e0'], ['r1c2e0', 'r1c12e2']]);
+    expect(run.get('r1/c1/samples')!.prompt).toBe('prompt 1');
+    run.close();
+  });
+
+  it('resumes after a crash at any unit to the log an uninterrupted run writes', async () => {
+    const whole = RunDir.open(mkdtempSync(join(tmpdir(), 'loop-')), { test: 1 });
+    const a = scripted();
+    await restEm(a.policy as unknown as Policy, a.domain, (r) => [r, r + 10], config, whole, { loadPolicy: async () => {} });
+    for (const crashAt of [0, 5, 13, 20]) {
+      const dir = mkdtempSync(join(tmpdir(), 'loop-'));
+      const first = scripted(crashAt);
+      let run = RunDir.open(dir, { test: 1 });
+      await expect(restEm(first.policy as unknown as Policy, first.domain, (r) => [r, r + 10], config, run, { loadPolicy: async () => {} })).rejects.toThrow('killed');
+      run.close();
+      // A new process: a fresh policy, reloaded from the last finished M-step if there is one.
+      const second = scripted();
+      run = RunDir.open(dir, { test: 1 });
+      await restEm(second.policy as unknown as Policy, second.domain, (r) => [r, r + 10], config, run, {
+        loadPolicy: async (d) => {
+          second.policy.dir = d;
+          second.policy.round = `r${d.split('round-')[1]}`;
+        },
+      });
+      expect(JSON.stringify(logOf(run)).split(dir).join('')).toEqual(JSON.stringify(logOf(whole)).split(whole.dir).join(''));
+      run.close();
+    }
+    whole.close();
+  });
+});
