@@ -98,7 +98,10 @@ const bySource = new WeakMap<Gpu, Map<string, Kernel>>();
 export function kernel(gpu: Gpu, file: string, entry: string, defines: Defines = {}): Kernel {
   let keyed = byKey.get(gpu);
   if (!keyed) byKey.set(gpu, (keyed = new Map()));
-  const key = `${file}|${entry}|${JSON.stringify(defines, Object.keys(defines).sort())}`;
+  // A cheap key (this runs for every dispatch): call sites list their defines in a fixed order; two
+  // orders of the same defines make two keys for one pipeline, which the source-keyed cache below shares.
+  let key = `${file}|${entry}`;
+  for (const name in defines) key += `|${name}=${defines[name]}`;
   let k = keyed.get(key);
   if (k) return k;
 
