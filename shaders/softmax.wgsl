@@ -3,6 +3,8 @@
 //   causal:   query t sits at key position past + t and sees keys j ≤ past + t (KV-cache decoding has past > 0)
 //   key mask: i32 (B, ≥ Tk) rows of mask_stride, 0 marks padding keys that no query may see (a KV cache's
 //             mask has a row per batch entry as long as the cache)
+//   segments: the key mask holds document ids instead (packed pretraining rows): a query sees only keys of
+//             its own document (has_mask = 2); 0 is still padding
 // A row with every key masked (a padding query) gets zeros, not NaN.
 //   forward:  y = softmax(scale·x + mask)
 //   backward: dx = scale · y ⊙ (dy − Σ_j y_j dy_j)
@@ -15,7 +17,7 @@ struct Params {
   heads: u32,
   past: u32,
   causal: u32,
-  has_mask: u32,
+  has_mask: u32,   // 0: none, 1: key mask, 2: document segments
   scale: f32,
   base_x: u32,
   base_y: u32,
@@ -35,7 +37,11 @@ fn visible(row: u32, j: u32) -> bool {
   let t = row % p.tq;
   let b = row / (p.heads * p.tq);
   if (p.causal == 1u && j > p.past + t) { return false; }
-  if (p.has_mask == 1u && mask[b * p.mask_stride + j] == 0) { return false; }
+  if (p.has_mask >= 1u) {
+    let key = mask[b * p.mask_stride + j];
+    if (key == 0) { return false; }
+    if (p.has_mask == 2u && key != mask[b * p.mask_stride + p.past + t]) { return false; }
+  }
   return true;
 }
 

@@ -64,6 +64,11 @@ export interface ForwardInput {
   positions?: number[][];
   /** 1 for real tokens, 0 for padding, (B, T); ignored keys for every query. Default: all real. */
   attentionMask?: number[][];
+  /**
+   * Packed rows: a document id per token (B, T), 0 for padding; attention stays within each document
+   * (give positions that restart per document too). Replaces attentionMask.
+   */
+  segments?: number[][];
   /** Decoding: keys and values (and the mask) are appended to the cache; attention reads every cached row. */
   cache?: KVCache;
   /** Return only the last position's logits per row: (B, V). */
@@ -130,13 +135,16 @@ export class Llama {
     const { B, T, ids, positions, maxPosition } = this.checkInput(input, past);
     this.rope.ensure(maxPosition + 1);
     let keyMask: Tensor | undefined;
+    if (input.segments && cache) throw new Error('Llama.forward: segments (packed documents) are for training, not with a KV cache');
     if (cache) keyMask = cache.appendMask(input.attentionMask ?? ones(B, T));
+    else if (input.segments) keyMask = tensor(input.segments.flat(), [B, T], 'i32');
     else if (input.attentionMask) keyMask = tensor(input.attentionMask.flat(), [B, T], 'i32');
+    const segments = !!input.segments;
 
     let x = embedding(this.embed, ids).reshape([B * T, C]);
     const shape = { B, T, H, Hkv, D, S: cache?.capacity ?? T, keys: past + T, past };
     this.layers.forEach((layer, i) => {
-      const block = (h: Tensor) => this.block(layer, i, h, { input, positions, keyMask, shape });
+      const block = (h: Tensor) => this.block(layer, i, h, { input, positions, keyMask, segments, shape });
       x = input.recompute && gradEnabled() && !cache ? checkpoint(block, [x], this.layerParameters(layer)) : block(x);
     });
     cache?.advance(T);
@@ -149,7 +157,7 @@ export class Llama {
   }
 
   // x (B·T, C) → (B·T, C): one decoder layer
-  private block(layer: Layer, i: number, x: Tensor, ctx: { input: ForwardInput; positions: Tensor; keyMask?: Tensor; shape: AttentionShape }): Tensor {
+  private block(layer: Layer, i: number, x: Tensor, ctx: { input: ForwardInput; positions: Tensor; keyMask?: Tensor; segments: boolean; shape: AttentionShape }): Tensor {
     const { numHeads: H, numKvHeads: Hkv, rmsNormEps: eps } = this.config;
     const { input, positions, shape } = ctx;
     const project = (h: Tensor, p: Projection, salt: number) => this.project(h, p, input, i * 8 + salt);
@@ -163,7 +171,7 @@ export class Llama {
       k = input.cache.keys(i);
       v = input.cache.values(i);
     }
-    const o = attention(q, k, v, shape, { keyMask: ctx.keyMask });
+    const o = attention(q, k, v, shape, { keyMask: ctx.keyMask, segments: ctx.segments });
     x = add(x, project(o, layer.proj.o_proj, 3));
     // MLP block: down(silu(gate(h)) ⊙ up(h))
     const h2 = rmsnorm(x, layer.postNorm, eps);

@@ -102,7 +102,7 @@ export function rope(x: Cpu, positions: ArrayLike<number>, invFreq: ArrayLike<nu
 // fully masked rows are 0
 export function softmax(
   x: Cpu,
-  { scale = 1, causal = false, past = 0, keyMask }: { scale?: number; causal?: boolean; past?: number; keyMask?: Cpu } = {},
+  { scale = 1, causal = false, past = 0, keyMask, segments = false }: { scale?: number; causal?: boolean; past?: number; keyMask?: Cpu; segments?: boolean } = {},
 ): Cpu {
   const Tk = x.shape[x.shape.length - 1];
   const Tq = x.shape.length >= 2 ? x.shape[x.shape.length - 2] : 1;
@@ -111,7 +111,8 @@ export function softmax(
   for (let r = 0; r < x.data.length / Tk; r++) {
     const t = r % Tq;
     const b = Math.floor(r / (H * Tq));
-    const visible = (j: number) => (!causal || j <= past + t) && (!keyMask || keyMask.data[b * keyMask.shape[1] + j] !== 0);
+    const at = (j: number) => keyMask!.data[b * keyMask!.shape[1] + j];
+    const visible = (j: number) => (!causal || j <= past + t) && (!keyMask || (at(j) !== 0 && (!segments || at(j) === at(past + t))));
     let m = -Infinity;
     for (let j = 0; j < Tk; j++) if (visible(j)) m = Math.max(m, scale * x.data[r * Tk + j]);
     let s = 0;

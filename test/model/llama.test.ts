@@ -64,3 +64,19 @@ describe.skipIf(!HAVE_FIXTURE)('generation against Hugging Face (llama-tiny fixt
     model.dispose();
   });
 });
+
+describe.skipIf(!HAVE_FIXTURE)('packed rows (document segments)', () => {
+  it('gives each document the logits it has alone', async () => {
+    const model = await loadLlama(FIXTURE);
+    const a = [1, 17, 341, 92, 5];
+    const b = [1, 300, 12, 87];
+    const packed = await noGrad(() =>
+      tidy(() => model.forward({ ids: [[...a, ...b, 0]], segments: [[1, 1, 1, 1, 1, 2, 2, 2, 2, 0]], positions: [[0, 1, 2, 3, 4, 0, 1, 2, 3, 0]] })),
+    ).read();
+    const alone = await noGrad(() => tidy(() => model.forward({ ids: [b] }))).read();
+    const V = 512;
+    // The same sums in the same order, over the same keys: identical up to the GEMM tiling of a longer row.
+    expectAllClose(packed.subarray(5 * V, 9 * V), alone, { atol: LOGIT_TOL }, 'second document');
+    model.dispose();
+  });
+});

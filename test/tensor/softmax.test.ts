@@ -31,6 +31,19 @@ describe('softmax', () => {
     });
   });
 
+  it('packed documents: each query sees only its own document (segment ids), 0 is padding', async () => {
+    const [B, H, T] = [1, 2, 7];
+    const segments = [1, 1, 1, 2, 2, 3, 0];
+    const opts = { scale: 0.5, causal: true, segments: true };
+    await checkOp({
+      name: 'segmented softmax',
+      inputs: [{ shape: [B, H, T, T], grad: true, scale: 3 }, { shape: [B, T], values: segments, dtype: 'i32' }],
+      gpu: (x, m) => softmax(x, { ...opts, keyMask: m }),
+      cpu: (x, m) => ref.softmax(x, { ...opts, keyMask: m }),
+      ...tols(T),
+    });
+  });
+
   it('decoding: queries after `past` cached keys', async () => {
     const [B, H, Tq, Tk] = [1, 2, 2, 7];
     const opts = { causal: true, past: 5 };

@@ -29,6 +29,8 @@ export interface AttentionShape {
 export interface AttentionOptions {
   /** i32 (B, ≥ keys): 0 marks padding keys. */
   keyMask?: Tensor;
+  /** keyMask holds document ids: each query attends within its own document only (packed rows). */
+  segments?: boolean;
   causal?: boolean;
 }
 
@@ -67,7 +69,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, op
     // scores = Q·Kᵀ (the 1/√D scale is applied in the softmax, as Hugging Face divides after the product)
     gemm({ a: view.q(q), b: view.kv(k, true), c: view.scores(scores), M: s.T, N: s.keys, K: s.D, batch: [s.B, s.Hkv] });
   }
-  const p = softmax(scores, { scale, causal, past: s.past, keyMask: opts.keyMask });
+  const p = softmax(scores, { scale, causal, past: s.past, keyMask: opts.keyMask, segments: opts.segments });
   scores.dispose();
   const out = empty(q.shape);
   for (let g = 0; g < G; g++) {

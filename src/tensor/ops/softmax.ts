@@ -13,6 +13,8 @@ export interface SoftmaxOptions {
   /** i32 (B, Tk') with Tk' ≥ Tk (a KV cache's mask covers the whole cache): 0 marks padding keys. The
    *  input is then (B, H, Tq, Tk). */
   keyMask?: Tensor;
+  /** The key mask holds document ids (packed rows): queries see only keys of their own document. */
+  segments?: boolean;
 }
 
 // x (..., Tq, Tk) → y (..., Tq, Tk)
@@ -38,7 +40,7 @@ export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
     const wx = x.bind(r0 * Tk, r1 * Tk);
     const wy = y.bind(r0 * Tk, r1 * Tk);
     const p = new Params()
-      .u32(r1 - r0, Tk, Tq, heads, past, causal ? 1 : 0, keyMask ? 1 : 0)
+      .u32(r1 - r0, Tk, Tq, heads, past, causal ? 1 : 0, keyMask ? (opts.segments ? 2 : 1) : 0)
       .f32(scale)
       .u32(wx.base, wy.base, 0, r0, keyMask ? keyMask.shape[1] : 0);
     engine().cmd.dispatch(kern, [mask.bind().binding, wx.binding, wy.binding], p, r1 - r0);
