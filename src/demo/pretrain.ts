@@ -1,0 +1,182 @@
+// Pretraining the demo's tiny Llama with this project's own engine (`npm run pretrain-tiny`): a fresh
+// Llama-3.2-architecture model, trained on the tiny world's corpus (bios, QA, passage → implications
+// exercises) packed into rows of whole documents, then saved as an ordinary Hugging Face folder with the
+// world's tokenizer and the recipe that made it.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type LlamaConfig, expectedWeights, parseLlamaConfig } from '../io/hf-config.ts';
+import { Llama } from '../model/llama.ts';
+import { causalLmLoss } from '../model/loss.ts';
+import { IGNORE_INDEX, type Tensor, backward, engine, init, keep, parameter, shutdown, tidy } from '../tensor/index.ts';
+import { AdamW } from '../train/adamw.ts';
+import { saveModel } from '../train/merge.ts';
+import { Progress } from '../util/progress.ts';
+import { Rng } from '../util/random.ts';
+import { COMPLETE_IMPLICATIONS } from './implications.ts';
+import { type PackedRow, type PretrainMix, pretrainingBatches } from './pretrain-mix.ts';
+import { WordTokenizer, worldVocabulary, writeTokenizerFiles } from './word-tokenizer.ts';
+import { type WorldOptions, generateWorld } from './world.ts';
+
+export interface TinyRecipe {
+  world: Partial<WorldOptions>;
+  model: { hidden: number; layers: number; heads: number; intermediate: number };
+  mix: PretrainMix;
+  rowLength: number;
+  batchRows: number;
+  steps: number;
+  lr: number;
+  /** Linear warmup over this fraction of the steps, then cosine decay to minLrRatio · lr. */
+  warmupFraction: number;
+  minLrRatio: number;
+  betas: [number, number];
+  weightDecay: number;
+  maxGradNorm: number;
+  seed: number;
+}
+
+export const TINY_RECIPE: TinyRecipe = {
+  world: { seed: 0 },
+  model: { hidden: 128, layers: 4, heads: 4, intermediate: 384 },
+  mix: { biosPerPerson: 2, copiesPerQuestion: 1, exercisesPerPass: 400, exerciseStyle: COMPLETE_IMPLICATIONS },
+  rowLength: 256,
+  batchRows: 8,
+  steps: 700,
+  lr: 3e-3,
+  warmupFraction: 0.05,
+  minLrRatio: 0.1,
+  betas: [0.9, 0.95],
+  weightDecay: 0.1,
+  maxGradNorm: 1,
+  seed: 0,
+};
+
+export function tinyConfig(recipe: TinyRecipe, vocabSize: number): LlamaConfig {
+  const { hidden, layers, heads, intermediate } = recipe.model;
+  return parseLlamaConfig({
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: vocabSize,
+    hidden_size: hidden,
+    intermediate_size: intermediate,
+    num_hidden_layers: layers,
+    num_attention_heads: heads,
+    num_key_value_heads: heads,
+    head_dim: hidden / heads,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: recipe.rowLength,
+    tie_word_embeddings: true,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    pad_token_id: 0,
+    torch_dtype: 'float32',
+  });
+}
+
+/**
+ * A fresh model: linear and embedding weights N(0, 0.02²), the projections that write into the residual
+ * stream (o, down) scaled by 1/√(2·layers) as GPT-2 does, norm weights 1; all f32 and trainable.
+ */
+export function initialModel(config: LlamaConfig, seed: number): Llama {
+  const rng = new Rng(seed);
+  const weights = new Map<string, Tensor>();
+  for (const { name, shape } of expectedWeights(config)) {
+    const t = keep(parameter(shape));
+    const std = /(o_proj|down_proj)/.test(name) ? 0.02 / Math.sqrt(2 * config.numLayers) : 0.02;
+    t.write(Float32Array.from({ length: t.size }, () => (shape.length === 1 ? 1 : std * rng.normal())));
+    t.requiresGrad = true;
+    weights.set(name, t);
+  }
+  return new Llama(config, weights);
+}
+
+/** The learning rate of step s (0-based): linear warmup, then cosine from lr down to minLrRatio · lr. */
+export function pretrainLr(r: TinyRecipe, s: number): number {
+  const warmup = Math.max(1, Math.round(r.warmupFraction * r.steps));
+  if (s < warmup) return (r.lr * (s + 1)) / warmup;
+  const progress = (s - warmup) / Math.max(1, r.steps - warmup);
+  return r.lr * (r.minLrRatio + (1 - r.minLrRatio) * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
+/** Model inputs of packed rows: ids, per-document positions and segments (0: padding), labels. */
+export function rowInputs(rows: PackedRow[]) {
+  return {
+    ids: rows.map((r) => Array.from(r.ids)),
+    positions: rows.map((r) => Array.from(r.position)),
+    segments: rows.map((r) => Array.from(r.segment, (s) => s + 1)),
+    labels: rows.map((r) => Array.from(r.ids, (id, t) => (t > 0 && r.lossMask[t - 1] ? id : IGNORE_INDEX))),
+  };
+}
+
+export interface PretrainReport {
+  steps: number;
+  tokens: number;
+  seconds: number;
+  finalLoss: number;
+  parameters: number;
+}
+
+export async function pretrainTiny(recipe: TinyRecipe, outDir: string): Promise<PretrainReport> {
+  const world = generateWorld(recipe.world);
+  const vocab = worldVocabulary(world);
+  const tok = new WordTokenizer(vocab);
+  const config = tinyConfig(recipe, vocab.length);
+  const model = initialModel(config, recipe.seed);
+  const params = [...model.weights.values()];
+  const parameters = params.reduce((n, t) => n + t.size, 0);
+  const optimizer = new AdamW(params, { lr: recipe.lr, betas: recipe.betas, weightDecay: recipe.weightDecay, maxGradNorm: recipe.maxGradNorm });
+  const batches = pretrainingBatches(world, tok, { seed: recipe.seed, mix: recipe.mix, rowLength: recipe.rowLength, batchRows: recipe.batchRows });
+  const progress = new Progress({ label: 'pretrain', total: recipe.steps });
+  const started = performance.now();
+  let tokens = 0;
+  let loss = NaN;
+  let smoothed = NaN;
+  for (let s = 0; s < recipe.steps; s++) {
+    const rows = batches.next().value as PackedRow[];
+    const input = rowInputs(rows);
+    tokens += rows.reduce((n, r) => n + r.segment.filter((x) => x >= 0).length, 0);
+    const l = tidy(() => {
+      const value = causalLmLoss(model.forward({ ids: input.ids, positions: input.positions, segments: input.segments, train: true }), input.labels);
+      backward(value);
+      return value;
+    });
+    optimizer.update(pretrainLr(recipe, s));
+    optimizer.zeroGrad();
+    if (s % 10 === 0 || s === recipe.steps - 1) {
+      loss = await l.item();
+      if (!Number.isFinite(loss)) throw new Error(`pretraining diverged at step ${s + 1} (loss ${loss}); lower the learning rate`);
+      smoothed = Number.isNaN(smoothed) ? loss : 0.8 * smoothed + 0.2 * loss;
+      progress.update(s + 1, { loss: smoothed.toFixed(3), 'tok/s': Math.round(tokens / ((performance.now() - started) / 1000)) });
+    }
+    l.dispose();
+  }
+  progress.done();
+  await engine().cmd.sync();
+  const seconds = (performance.now() - started) / 1000;
+  optimizer.dispose();
+  for (const p of params) p.requiresGrad = false;
+  await saveModel(model, outDir);
+  await writeTokenizerFiles(outDir, vocab);
+  const report: PretrainReport = { steps: recipe.steps, tokens, seconds, finalLoss: smoothed, parameters };
+  await writeFile(join(outDir, 'world.json'), `${JSON.stringify({ recipe, world: world.options, pretraining: report }, null, 2)}\n`);
+  model.dispose();
+  return report;
+}
+
+// `npm run pretrain-tiny [-- --out <dir> --steps N]`
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  const out = arg('out') ?? join(import.meta.dirname, '..', '..', 'weights', 'seal-tiny');
+  const recipe = { ...TINY_RECIPE, ...(arg('steps') ? { steps: Number(arg('steps')) } : {}) };
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  await init();
+  try {
+    const r = await pretrainTiny(recipe, out);
+    console.log(`pretrained ${r.parameters} parameters on ${r.tokens} tokens in ${r.steps} steps, ${r.seconds.toFixed(0)} s; final loss ${r.finalLoss.toFixed(3)}; written to ${out}`);
+  } finally {
+    await shutdown();
+  }
+}
