@@ -91,6 +91,7 @@ export class Tokenizer {
 
   decode(ids: readonly number[] | Int32Array, options: DecodeOptions = {}): string {
     const list = Array.from(ids);
+    if (list.length === 0) return ''; // the library refuses an empty list; a generation can be empty
     list.forEach((id, i) => {
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
         throw new TokenizerError(`decode: id ${id} at position ${i} is not a token id (vocabulary size ${this.vocabSize}).`);

@@ -1,0 +1,197 @@
+// `npm run demo`: SEAL's knowledge-incorporation loop, whole, on the bundled tiny model (weights/seal-tiny)
+// and its fictional world — the paper's Table 2 in miniature, on a laptop's CPU:
+//
+//   base            the model, no passage
+//   passage         fine-tuned on the passage alone
+//   round-0         fine-tuned on the passage + implications the model writes itself (before RL)
+//   repeated:round-0  the passage alone, repeated to as many tokens as round-0's data (equal-token control)
+//   round-1/2       after 1 and 2 ReST-EM rounds on the RL people (the policy writes the implications)
+//
+// each scored by closed-book QA on held-out people (mean ± std over seeds), plus the second control: how many
+// of the facts in the self-edits are correct. The run directory (runs/demo) resumes when re-run.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTokenizer } from '../io/tokenizer.ts';
+import { loadLlama } from '../model/load.ts';
+import { type InnerLoopConfig, type KnowledgeFormat } from '../seal/knowledge/domain.ts';
+import type { Grader } from '../seal/knowledge/llm-judge.ts';
+import { KnowledgeRun } from '../seal/knowledge/run.ts';
+import type { SquadPassage } from '../seal/knowledge/squad-data.ts';
+import type { RestEmConfig } from '../seal/loop.ts';
+import { Policy } from '../seal/policy.ts';
+import { type JsonValue, RunDir } from '../seal/run-dir.ts';
+import { init, shutdown } from '../tensor/index.ts';
+import { PROJECTIONS } from '../model/llama.ts';
+import { progressUi, writeResults } from '../cli/experiment-ui.ts';
+import { type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
+import { implicationsPrompt, parseImplications, questionPrompt } from './prompts.ts';
+import { type PassagePerson, type World, generateWorld, questionsFor } from './world.ts';
+
+export interface DemoConfig {
+  model: string;
+  run: string;
+  evalPeople: number;
+  rlPeoplePerRound: number;
+  rounds: number;
+  samples: number;
+  seeds: number;
+  evalSeeds: number;
+  parallel: number;
+  inner: InnerLoopConfig;
+  restEm: Omit<RestEmConfig, 'rounds' | 'samples' | 'seeds' | 'parallel'>;
+}
+
+const ALL = [...PROJECTIONS];
+
+export const DEMO: DemoConfig = {
+  model: join(import.meta.dirname, '..', '..', 'weights', 'seal-tiny'),
+  run: join(import.meta.dirname, '..', '..', 'runs', 'demo'),
+  evalPeople: 16,
+  rlPeoplePerRound: 16,
+  rounds: 2,
+  samples: 4,
+  seeds: 1,
+  evalSeeds: 3,
+  parallel: 16,
+  inner: {
+    lora: { r: 8, alpha: 16, dropout: 0, targets: ALL },
+    lr: 3e-3,
+    epochs: 10,
+    batchSize: 1,
+    gradAccum: 1,
+    schedule: 'constant',
+    warmupSteps: 0,
+    maxGradNorm: 0,
+    answerTokens: 2,
+  },
+  restEm: {
+    sampling: { temperature: 1, topP: 1, maxNewTokens: 160 },
+    imitation: { lora: { r: 32, alpha: 64, dropout: 0, targets: ALL }, lr: 1e-3, epochs: 3, batchSize: 8, gradAccum: 1, schedule: 'linear', warmupSteps: 0, maxGradNorm: 1, seed: 0 },
+    seed: 0,
+  },
+};
+
+/** The tiny world's prompts: "Passage : … Implications :", one implication per line, the bare question. */
+export const WORLD_FORMAT: KnowledgeFormat = {
+  selfEditPrompt: (p) => implicationsPrompt(p.context),
+  trainSequences: (selfEdit, p) => [...parseImplications(selfEdit), p.context],
+  passageSequence: (p) => p.context,
+  answerPrompt: (_p, q) => questionPrompt(q.question),
+  gradedQuestion: (_p, q) => q.question,
+};
+
+/** Exact match: the answer is the value token and nothing else (the value followed by EOS). */
+export const exactValue: Grader = async (_question, gold, prediction) => prediction.trim() === gold;
+
+export function personPassage(p: PassagePerson): SquadPassage {
+  return { title: p.name, context: p.passage, questions: questionsFor(p).map((q) => ({ question: q.question, answer: q.answer })) };
+}
+
+/** How correct the self-edits behind each condition are (the second control). */
+export function selfEditCorrectness(run: RunDir, world: World, evalPeople: PassagePerson[], rlPeople: PassagePerson[]): Record<string, SelfEditSummary> {
+  const index = valueIndex(world);
+  const out: Record<string, SelfEditSummary> = {};
+  const byCondition = new Map<string, ReturnType<typeof gradeSelfEdit>[]>();
+  for (const r of run.records('eval-self-edit')) {
+    const grades = byCondition.get(String(r.condition)) ?? [];
+    grades.push(gradeSelfEdit(world, evalPeople[Number(r.passage)], String(r.text), index));
+    byCondition.set(String(r.condition), grades);
+  }
+  for (const [condition, grades] of byCondition) out[`${condition} (evaluation)`] = summariseGrades(grades);
+  const sampled = new Map<number, ReturnType<typeof gradeSelfEdit>[]>();
+  for (const r of run.records('self-edits')) {
+    const person = rlPeople[Number(String(r.context).slice(1))];
+    const grades = sampled.get(Number(r.round)) ?? [];
+    for (const text of r.texts as string[]) grades.push(gradeSelfEdit(world, person, text, index));
+    sampled.set(Number(r.round), grades);
+  }
+  for (const [round, grades] of sampled) out[`RL round ${round} samples (policy of round ${round - 1})`] = summariseGrades(grades);
+  return out;
+}
+
+export async function runDemo(c: DemoConfig): Promise<void> {
+  const meta = JSON.parse(readFileSync(join(c.model, 'world.json'), 'utf8'));
+  const world = generateWorld(meta.world);
+  if (world.eval.length < c.evalPeople || world.rl.length < c.rounds * c.rlPeoplePerRound) {
+    throw new Error(`the world of ${c.model} has ${world.eval.length} evaluation and ${world.rl.length} RL people; the demo needs ${c.evalPeople} and ${c.rounds * c.rlPeoplePerRound}`);
+  }
+  const evalPeople = world.eval.slice(0, c.evalPeople);
+  const rlPeople = world.rl.slice(0, c.rounds * c.rlPeoplePerRound);
+  const conditions = ['base', 'passage', 'round-0', 'repeated:round-0', ...Array.from({ length: c.rounds }, (_, r) => `round-${r + 1}`)];
+  const run = RunDir.open(c.run, { demo: c as unknown as JsonValue, world: meta.world as JsonValue });
+  try {
+    if (run.isDone()) {
+      process.stdout.write(readFileSync(run.path('demo.md'), 'utf8'));
+      return;
+    }
+    const tokenizer = await loadTokenizer(c.model);
+    const model = await loadLlama(c.model);
+    const policy = new Policy(model, tokenizer, c.model, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
+    const ui = progressUi();
+    const experiment = new KnowledgeRun(
+      policy,
+      WORLD_FORMAT,
+      c.inner,
+      exactValue,
+      {
+        trainPassages: rlPeople.map(personPassage),
+        evalPassages: evalPeople.map(personPassage),
+        passagesPerRound: c.rlPeoplePerRound,
+        conditions,
+        evalSeeds: c.evalSeeds,
+        selfEditFiles: {},
+        restEm: { ...c.restEm, rounds: c.rounds, samples: c.samples, seeds: c.seeds, parallel: c.parallel },
+      },
+      run,
+      ui,
+      async (dir) => {
+        policy.model.dispose();
+        policy.model = await loadLlama(dir);
+        policy.dir = dir;
+      },
+    );
+    const results = await experiment.all();
+    ui.finish();
+    const correctness = selfEditCorrectness(run, world, evalPeople, rlPeople);
+    writeResults(run, results, 'accuracy', 'Tiny SEAL: closed-book QA accuracy on held-out people', { selfEditCorrectness: correctness as unknown as JsonValue });
+    const tokens = Object.fromEntries(results.map((r) => [r.label, r.trainTokens]));
+    const lines = [
+      '',
+      'Training tokens per person: ' + Object.entries(tokens).map(([k, v]) => `${k} ${Math.round(v)}`).join(', '),
+      '',
+      '| self-edits | lines | correct facts / fact lines | attributes covered | name copied | value correct |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...Object.entries(correctness).map(
+        ([k, s]) => `| ${k} | ${s.meanLines.toFixed(1)} | ${(100 * s.precision).toFixed(1)} % | ${(100 * s.coverage).toFixed(1)} % | ${(100 * s.nameCopyRate).toFixed(1)} % | ${(100 * s.valueCopyRate).toFixed(1)} % |`,
+      ),
+      '',
+    ];
+    const report = `${readFileSync(run.path('results.md'), 'utf8')}${lines.join('\n')}`;
+    writeFileSync(run.path('demo.md'), report);
+    process.stdout.write(lines.join('\n'));
+    policy.model.dispose();
+  } finally {
+    run.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  const arg = (name: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  };
+  const config: DemoConfig = { ...DEMO, model: arg('model') ?? DEMO.model, run: arg('run') ?? DEMO.run };
+  for (const key of ['evalPeople', 'rlPeoplePerRound', 'rounds', 'samples', 'evalSeeds', 'parallel'] as const) {
+    const v = arg(key.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`));
+    if (v !== undefined) config[key] = Number(v);
+  }
+  const epochs = arg('inner-epochs');
+  if (epochs) config.inner = { ...config.inner, epochs: Number(epochs) };
+  await init();
+  try {
+    await runDemo(config);
+  } finally {
+    await shutdown();
+  }
+}
