@@ -1,6 +1,7 @@
-// GEMM throughput: square f32 products, and the Linear layers of Llama-3.2-1B with bf16 weights (forward
-// x·Wᵀ and the backward dX = dY·W), each against the naive 16×16 kernel measured in the same run.
-//   npm run bench -- matmul [square|llama|<n>...]     (default: everything)
+// GEMM throughput: square f32 products, the Linear layers of Llama-3.2-1B with bf16 weights (forward x·Wᵀ
+// and the backward dX = dY·W) over 128 tokens, and the same forwards at one token (decoding), each against
+// the naive 16×16 kernel measured in the same run.
+//   npm run bench -- matmul [square|llama|decode|<n>...]     (default: everything)
 import { engine } from '../src/gpu/engine.ts';
 import { type DType, type Tensor, empty } from '../src/tensor/index.ts';
 import { chooseVariant, forceGemmVariant } from '../src/tensor/ops/matmul-kernels.ts';
@@ -27,14 +28,21 @@ const LLAMA: Shape[] = [
   { label: 'q/o proj backward dY·W', M: TOKENS, N: 2048, K: 2048, bDtype: 'bf16', transB: false },
 ];
 
+// One token: the matrix-vector products of decoding (k/v projections are 512 × 2048).
+const DECODE: Shape[] = [
+  ...LLAMA.filter((s) => s.transB).map((s) => ({ ...s, label: s.label.replace('x·Wᵀ', 'decode'), M: 1 })),
+  { label: 'k/v proj decode', M: 1, N: 512, K: 2048, bDtype: 'bf16', transB: true },
+];
+
 function shapes(args: string[]): Shape[] {
   const square = (n: number): Shape => ({ label: `square ${n}`, M: n, N: n, K: n, bDtype: 'f32', transB: false });
-  if (!args.length) return [...SQUARE.map(square), ...LLAMA];
+  if (!args.length) return [...SQUARE.map(square), ...LLAMA, ...DECODE];
   return args.flatMap((a) => {
     if (a === 'square') return SQUARE.map(square);
     if (a === 'llama') return LLAMA;
+    if (a === 'decode') return DECODE;
     if (/^\d+$/.test(a)) return [square(Number(a))];
-    throw new Error(`matmul bench: unknown argument "${a}" (square, llama or a size)`);
+    throw new Error(`matmul bench: unknown argument "${a}" (square, llama, decode or a size)`);
   });
 }
 
@@ -72,7 +80,7 @@ export async function run(opts: BenchOptions): Promise<void> {
         label: s.label,
         b_dtype: s.bDtype,
         trans_b: s.transB,
-        kernel: chooseVariant(s.M).name,
+        kernel: chooseVariant(s.M, false, s.transB).name,
         gflops: round(gflops),
         baseline_gflops: round(baseline),
         ratio: round(gflops / baseline),

@@ -21,10 +21,13 @@ struct Params {
 
 // VEC4: A read four f32 at a time, B four elements at a time (vec4<f32>, or vec2<u32> of packed halves);
 // the host picks it only when every base, ld and stride is a multiple of 4 elements.
+// B8 (GEMV only): packed halves read eight at a time, as vec4<u32>; the host checks eight-alignment.
 #if VEC4
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 #if B_F32
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+#elif B8
+@group(0) @binding(1) var<storage, read> b: array<vec4<u32>>;
 #else
 @group(0) @binding(1) var<storage, read> b: array<vec2<u32>>;
 #endif
@@ -82,6 +85,7 @@ fn load_b(e: u32) -> f32 {
 #endif
 }
 #else
+#if !B8
 // Four consecutive elements of B from element index `e` (a multiple of 4), widened to f32.
 fn load_b4(e: u32) -> vec4<f32> {
 #if B_BF16
@@ -95,6 +99,7 @@ fn load_b4(e: u32) -> vec4<f32> {
   return b[e >> 2u];
 #endif
 }
+#endif
 
 // Four consecutive elements of A from element index `e` (a multiple of 4).
 fn load_a4(e: u32) -> vec4<f32> {

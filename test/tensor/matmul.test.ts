@@ -341,6 +341,12 @@ describe('limits', () => {
     backward(logits, tensor(gv, [T, V]));
     expect(cmd.dispatches - mid, 'backward dispatches (K split, accumulated)').toBeGreaterThan(1);
     const dx = await x.grad!.read();
+    // One row (decoding; the GEMV kernel on CPU adapters) gives exactly the first row of the three.
+    const x1 = tensor(xv.slice(0, C), [1, C]);
+    const logits1 = linear(x1, E);
+    const row0 = await logits1.read();
+    expect(row0.findIndex((v, i) => v !== read[i]), 'first logit of the one-row product that differs').toBe(-1);
+    [x1, logits1].forEach((t) => t.dispose());
     // Reference on sampled columns (all of them would be 3·V·C operations in JS: fine, but slow to check).
     let bad = -1;
     for (let t = 0; t < T && bad < 0; t++) {
@@ -410,6 +416,72 @@ describe('limits', () => {
     const wrong = Array.from(y).findIndex((v, i) => v !== (i % 2 ? 3 : 2));
     expect(wrong, 'first wrong element of the tall product').toBe(-1);
     [a, b, tall, w].forEach((t) => t.dispose());
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The GEMV kernel (x·Wᵀ with at most 4 rows: decoding). Its three read paths: B8 (halves eight-aligned, eight
+// per load), VEC4 (four-aligned) and element-wise (anything else); K tails of a 32-k iteration; N not a
+// multiple of the 16 columns of a workgroup; batched decode attention.
+
+describe('GEMV (decoding)', () => {
+  it('is the choice for x·Wᵀ with up to 4 rows on 8-lane CPU adapters, and only there', (ctx) => {
+    const { gpu } = engine();
+    if (!gpu.report.isCpu || !hasSubgroupsOf8(gpu)) ctx.skip();
+    expect(chooseVariant(1, false, true).name).toBe('gemv-1');
+    expect(chooseVariant(2, false, true).name).toBe('gemv-2');
+    expect(chooseVariant(3, false, true).name).toBe('gemv-4');
+    expect(chooseVariant(5, false, true).name).not.toMatch(/gemv/);
+    expect(chooseVariant(1, false, false).name).not.toMatch(/gemv/);
+    expect(chooseVariant(1, true, true).name).not.toMatch(/gemv/);
+  });
+
+  for (const dtype of ['f32', 'bf16', 'f16'] as const) {
+    it(`${dtype} W: every read path, K tails (Inf past K), N not a tile multiple`, async (ctx) => {
+      if (!hasSubgroupsOf8(engine().gpu)) ctx.skip(); // needs 8-lane subgroups
+      for (const [name, M] of [['gemv-1', 1], ['gemv-4', 3]] as const) {
+        forceGemmVariant(name);
+        // K = 64: whole iterations; K = 77: a tail of 13. ld 80 and offset 0 take B8 (halves) or VEC4; offset
+        // 4 takes VEC4 (vec2 of halves); ld 77 and offset 1 the element-wise reads.
+        for (const [K, ld, offset] of [[64, 64, 0], [77, 80, 0], [77, 80, 4], [77, 77, 1]]) {
+          const N = 37;
+          await checkGemm(
+            {
+              name: `${name} ${dtype} M=${M} K=${K} ld=${ld} offset=${offset}`,
+              aSize: M * ld,
+              bSize: offset + N * ld,
+              cSize: M * 40,
+              bDtype: dtype,
+              desc: { a: { ld }, b: { offset, ld, trans: true }, c: { ld: 40 }, M, N, K, alpha: 0.5, accumulate: true },
+            },
+            11,
+            { a: (e) => e % ld >= K, b: (e) => e < offset || (e - offset) % ld >= K },
+          );
+        }
+      }
+    });
+  }
+
+  it('batched decode attention: one query row per head against a strided KV cache (GQA)', async (ctx) => {
+    if (!hasSubgroupsOf8(engine().gpu)) ctx.skip();
+    forceGemmVariant('gemv-1');
+    // q (B, 1, H, D), K cache (B, T, Hkv, D): scores (B, H, 1, T) = q·Kᵀ for each of the G heads of a KV head.
+    const [B, T, H, Hkv, D] = [2, 13, 4, 2, 8];
+    const G = H / Hkv;
+    for (let g = 0; g < G; g++) {
+      await checkGemm({
+        name: `decode scores, group member ${g}`,
+        aSize: B * H * D,
+        bSize: B * T * Hkv * D,
+        cSize: B * H * T,
+        desc: {
+          a: { offset: g * D, ld: H * D, strides: [H * D, G * D] },
+          b: { ld: Hkv * D, trans: true, strides: [T * Hkv * D, D] },
+          c: { offset: g * T, ld: T, strides: [H * T, G * T] },
+          M: 1, N: T, K: D, batch: [B, Hkv], alpha: 1 / Math.sqrt(D),
+        },
+      });
+    }
   });
 });
 

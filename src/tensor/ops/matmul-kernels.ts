@@ -5,6 +5,9 @@
 //   subgroup  CPU adapters (lavapipe) with 8-lane subgroups: loads are what costs there, so each value
 //             is loaded once per subgroup and shared by subgroupBroadcast (see the shader's comment).
 //             Workgroup memory only adds loads on a CPU, which is why tiling loses there.
+//   gemv      the same adapters, x·Wᵀ with at most 4 rows (decoding): each weight serves only M rows, so
+//             the kernel spends its loads on W, eight halves per load, and computes no padding rows. From
+//             5 rows on, the subgroup kernel's 8-row tile wastes little and wins (fewer x loads per weight).
 import type { Gpu } from '../../gpu/device.ts';
 import type { Defines } from '../../gpu/pipelines.ts';
 import type { DType } from '../dtype.ts';
@@ -20,6 +23,8 @@ export interface GemmVariant {
   defines?: Defines;
   /** Has a VEC4 form, used when every base, ld and stride of A and B is a multiple of 4 elements. */
   vec4?: boolean;
+  /** The GEMV kernel: vector reads (VEC4, and B8 for halves eight-aligned) only for A·Bᵀ. */
+  gemv?: boolean;
 }
 
 export const NAIVE: GemmVariant = { name: 'naive', file: 'matmul-naive.wgsl', rows: 16, cols: 16 };
@@ -37,9 +42,17 @@ function subgroupVariant(rq: 1 | 2, sgs: number): GemmVariant {
   };
 }
 
-// Tall tiles share each loaded B value among more rows; short ones waste less on a short M (decoding).
+// Tall tiles share each loaded B value among more rows; short ones waste less on a short M.
 const SUBGROUP_TALL = subgroupVariant(2, 4);
 const SUBGROUP_SHORT = subgroupVariant(1, 1);
+
+/** The GEMV kernel for up to `rows` rows of x. Two columns per lane: one leaves loads of x less shared, four
+ *  more than lavapipe's 32 vector registers hold (measured at Llama-1B shapes). */
+function gemvVariant(rows: 1 | 2 | 4): GemmVariant {
+  const cpl = 2;
+  return { name: `gemv-${rows}`, file: 'matmul-gemv.wgsl', rows, cols: 8 * cpl, defines: { ROWS: rows, CPL: cpl }, vec4: true, gemv: true };
+}
+const GEMV = { 1: gemvVariant(1), 2: gemvVariant(2), 4: gemvVariant(4) };
 
 /** Every variant by name, for tests and benchmarks that force one. */
 export const VARIANTS: Record<string, GemmVariant> = {
@@ -47,6 +60,8 @@ export const VARIANTS: Record<string, GemmVariant> = {
   tiled: TILED,
   subgroup: SUBGROUP_TALL,
   'subgroup-short': SUBGROUP_SHORT,
+  'gemv-1': GEMV[1],
+  'gemv-4': GEMV[4],
 };
 
 let forced: GemmVariant | null = null;
@@ -63,11 +78,12 @@ export function hasSubgroupsOf8(gpu: Gpu): boolean {
   return gpu.hasSubgroups && info?.subgroupMinSize === 8 && info?.subgroupMaxSize === 8;
 }
 
-/** The variant for this adapter and an M-row problem. */
-export function chooseVariant(M = Infinity): GemmVariant {
+/** The variant for this adapter and an M-row problem (transA / transB: the stored layouts). */
+export function chooseVariant(M = Infinity, transA = false, transB = false): GemmVariant {
   if (forced) return forced;
   const { gpu } = engine();
   if (!gpu.report.isCpu || !hasSubgroupsOf8(gpu)) return TILED;
+  if (M <= 4 && transB && !transA) return GEMV[M <= 1 ? 1 : M <= 2 ? 2 : 4];
   return M <= 8 ? SUBGROUP_SHORT : SUBGROUP_TALL;
 }
 
@@ -99,12 +115,14 @@ export function dispatchGemm(
   const wa = bind(ops.a, spans.a);
   const wb = bind(ops.b, spans.b);
   const wc = bind(ops.c, spans.c);
-  const quad = (...xs: number[]) => xs.every((x) => x % 4 === 0);
+  const multiple = (n: number, ...xs: number[]) => xs.every((x) => x % n === 0);
   const vec4 =
     !!v.vec4 &&
-    quad(wa.base, ops.a.ld, ...ops.a.strides, wb.base, ops.b.ld, ...ops.b.strides) &&
+    (!v.gemv || (!ops.a.trans && ops.b.trans)) &&
+    multiple(4, wa.base, ops.a.ld, ...ops.a.strides, wb.base, ops.b.ld, ...ops.b.strides) &&
     // A windowed binding starts on the offset alignment: vec4 indices need it to be a multiple of 16 bytes.
     engine().gpu.limits.minStorageBufferOffsetAlignment % 16 === 0;
+  const b8 = vec4 && !!v.gemv && bDtype !== 'f32' && multiple(8, wb.base, ops.b.ld, ...ops.b.strides);
   const p = new Params()
     .u32(M, N, K, inner, batches, tilesM, tilesN, piece.accumulate ? 1 : 0)
     .f32(alpha)
@@ -117,6 +135,7 @@ export function dispatchGemm(
     TRANS_A: ops.a.trans,
     TRANS_B: ops.b.trans,
     VEC4: vec4,
+    B8: b8,
   });
   engine().cmd.dispatch(kern, [wa.binding, wb.binding, wc.binding], p, batches * tilesM * tilesN);
 }

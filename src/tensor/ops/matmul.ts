@@ -78,7 +78,7 @@ export function gemm(d: GemmDesc): void {
   const bindingLimit = limits.maxStorageBufferBindingSize;
   // A window starts up to one alignment before its first byte, and its end is rounded up to 16 bytes.
   const budget = bindingLimit - limits.minStorageBufferOffsetAlignment - 16;
-  const variant = chooseVariant(M);
+  const variant = chooseVariant(M, a.trans, b.trans);
   const alpha = d.alpha ?? 1;
   for (const piece of planGemm(operands, whole, bindingLimit, budget)) {
     const spans = {
