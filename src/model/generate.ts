@@ -10,7 +10,13 @@ export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   /** Generation stops for a row at any of these ids (default: the model's eos ids). */
   stopIds?: number[];
+  /** Seed of the sampler: one stream shared by the rows, in row order. */
   seed?: number;
+  /**
+   * One seed per row instead: each row samples from its own stream, so its tokens do not depend on what
+   * else is in the batch (batches can then be formed freely, e.g. when resuming).
+   */
+  rowSeeds?: number[];
   /** Called as each token is chosen (streaming). */
   onToken?: (row: number, id: number) => void;
 }
@@ -31,7 +37,9 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
   const L = Math.max(...prompts.map((p) => p.length));
   const stopIds = new Set(opts.stopIds ?? model.config.eosTokenIds);
   const pad = prompts[0][0];
-  const rng = new Rng(opts.seed ?? 0);
+  if (opts.rowSeeds && opts.rowSeeds.length !== B) throw new RangeError(`generate: ${opts.rowSeeds.length} row seeds for ${B} prompts`);
+  const shared = new Rng(opts.seed ?? 0);
+  const rngs = opts.rowSeeds ? opts.rowSeeds.map((s) => new Rng(s)) : null;
   const longest = L + opts.maxNewTokens;
   if (longest > model.config.maxPositionEmbeddings) {
     throw new RangeError(`generate: ${L} prompt tokens + ${opts.maxNewTokens} new ones exceed the model's context of ${model.config.maxPositionEmbeddings}`);
@@ -55,7 +63,7 @@ export async function generate(model: Llama, prompts: number[][], opts: Generate
           chosen.push(pad);
           continue;
         }
-        const id = sampleToken(logits.subarray(b * model.config.vocabSize, (b + 1) * model.config.vocabSize), opts, rng);
+        const id = sampleToken(logits.subarray(b * model.config.vocabSize, (b + 1) * model.config.vocabSize), opts, rngs ? rngs[b] : shared);
         chosen.push(id);
         if (stopIds.has(id)) stopped[b] = true;
         else {

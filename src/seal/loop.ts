@@ -145,7 +145,10 @@ async function eStepSamples<C>(policy: Policy, domain: Domain<C>, context: C, ke
     const started = performance.now();
     const { texts, details } = domain.sampleSelfEdits
       ? await domain.sampleSelfEdits(policy, context, config.samples, seed)
-      : { texts: (await policy.sample([domain.prompt(context)], config.samples, config.sampling, seed))[0], details: undefined };
+      : {
+          texts: await policy.sample(Array.from({ length: config.samples }, (_, j) => ({ prompt: domain.prompt(context), seed: unitSeed(seed, j) })), config.sampling),
+          details: undefined,
+        };
     run.append({
       kind: 'self-edits',
       key: sampleKey,

@@ -43,16 +43,20 @@ export class Policy {
   /** The token that ends an imitated self-edit. */
   readonly endId: number;
 
-  /** `n` self-edits for each prompt, sampled in one batch per prompt; texts without the stop token. */
-  async sample(prompts: number[][], n: number, sampling: SamplingConfig, seed: number): Promise<string[][]> {
-    const out: string[][] = [];
-    for (let i = 0; i < prompts.length; i++) {
-      const { tokens } = await generate(this.model, new Array(n).fill(prompts[i]), {
+  /**
+   * One self-edit per request, each from its own seeded stream (so a sample does not depend on the batch
+   * it was drawn in), `batch` requests decoded together; texts without the stop token.
+   */
+  async sample(requests: { prompt: number[]; seed: number }[], sampling: SamplingConfig, batch = 64): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < requests.length; i += batch) {
+      const chunk = requests.slice(i, i + batch);
+      const { tokens } = await generate(this.model, chunk.map((r) => r.prompt), {
         ...sampling,
         stopIds: this.stopIds,
-        seed: seed * 1_000_003 + i,
+        rowSeeds: chunk.map((r) => r.seed),
       });
-      out.push(tokens.map((t) => this.tokenizer.decode(t, { skipSpecial: true })));
+      out.push(...tokens.map((t) => this.tokenizer.decode(t, { skipSpecial: true })));
     }
     return out;
   }

@@ -7,7 +7,7 @@ import { generate } from '../../model/generate.ts';
 import { toExample } from '../../train/examples.ts';
 import type { LoraAdapter } from '../../train/lora.ts';
 import { fitLora } from '../../train/sft.ts';
-import { type Domain, keepSolved } from '../loop.ts';
+import { type Domain, keepSolved, unitSeed } from '../loop.ts';
 import type { Policy, SamplingConfig } from '../policy.ts';
 import type { ArcTask } from './arc-data.ts';
 import { type ArcModelHooks, type SelfEditOutcome, evaluateSelfEdit, sampleParsedSelfEdit } from './episode.ts';
@@ -72,7 +72,7 @@ export class ArcDomain implements Domain<ArcTask> {
     let draw = 0;
     const prompt = this.prompt(task);
     for (let j = 0; j < m; j++) {
-      const found = await sampleParsedSelfEdit(async () => (await policy.sample([prompt], 1, this.options.sampling, seed + draw++))[0][0], this.options.maxSampleAttempts);
+      const found = await sampleParsedSelfEdit(async () => (await policy.sample([{ prompt, seed: unitSeed(seed, draw++) }], this.options.sampling))[0], this.options.maxSampleAttempts);
       failures += found ? found.failures : this.options.maxSampleAttempts;
       // None parsed: keep the last text; it parses to SEAL's fallbacks and earns reward 0.
       texts.push(found ? found.completion : '');

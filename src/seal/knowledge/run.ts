@@ -107,6 +107,7 @@ export class KnowledgeRun {
       for (let c = 0; c < pending.length; c += parallel) {
         const chunk = pending.slice(c, c + parallel);
         const started = performance.now();
+        await this.sampleSelfEdits(label, s, chunk);
         const prepared: { texts: string[] | null; selfEdit?: string }[] = [];
         for (const i of chunk) prepared.push(await this.trainingTexts(label, s, i));
         const jobs = chunk.map((i, k) => ({ passages: [passages[i]], texts: prepared[k].texts, seed: unitSeed(this.config.restEm.seed, 'eval', s, i) }));
@@ -196,6 +197,7 @@ export class KnowledgeRun {
   /** One adapter fitted to every evaluation passage's self-edit (each whole, plus its passage) at once. */
   private async continuedPretraining(source: string, seed: number): Promise<Record<string, JsonValue>> {
     const texts: string[] = [];
+    await this.sampleSelfEdits(source, seed, this.config.evalPassages.map((_, i) => i));
     for (let i = 0; i < this.config.evalPassages.length; i++) {
       const p = this.config.evalPassages[i];
       const { selfEdit } = await this.trainingTexts(source, seed, i);
@@ -206,18 +208,33 @@ export class KnowledgeRun {
     return { condition: `cpt:${source}`, seed, trainSequences: texts.length, trainTokens: this.tokens(texts), answers: result.answers, verdicts: result.verdicts, accuracy: result.accuracy };
   }
 
-  /** The self-edit the round-r policy writes for evaluation passage `index` under seed `seed` (logged once). */
+  /**
+   * The self-edits the round-r policy writes for evaluation passages under seed `seed`, for a condition
+   * that needs them (round-r, or one built on it): sampled together, each from its own seed, logged once.
+   */
+  private async sampleSelfEdits(label: string, seed: number, indices: number[]): Promise<void> {
+    const round = /^round-\d+$/.test(label) ? label : sourceOf(label);
+    if (!round) return;
+    if (!/^round-\d+$/.test(round)) return this.sampleSelfEdits(round, seed, indices);
+    const missing = indices.filter((i) => !this.run.has(`eval-self-edit/${round}/s${seed}/p${i}`));
+    if (missing.length === 0) return;
+    const r = Number(round.slice(6));
+    const current = this.currentRound();
+    if (r !== current) throw new Error(`${round} needs the round-${r} policy, but the policy in memory is round ${current}'s`);
+    const requests = missing.map((i) => ({
+      prompt: this.domain.prompt({ index: i, passage: this.config.evalPassages[i] }),
+      seed: unitSeed(this.config.restEm.seed, round, seed, i),
+    }));
+    const texts = await this.policy.sample(requests, this.config.restEm.sampling);
+    missing.forEach((i, k) =>
+      this.run.append({ kind: 'eval-self-edit', key: `eval-self-edit/${round}/s${seed}/p${i}`, condition: round, seed, passage: i, text: texts[k] }),
+    );
+  }
+
+  /** The self-edit the round-r policy wrote for evaluation passage `index` under seed `seed`. */
   private async policySelfEdit(label: string, seed: number, index: number): Promise<string> {
-    const key = `eval-self-edit/${label}/s${seed}/p${index}`;
-    if (!this.run.has(key)) {
-      const round = Number(label.slice(6));
-      const current = this.currentRound();
-      if (round !== current) throw new Error(`${label} needs the round-${round} policy, but the policy in memory is round ${current}'s`);
-      const c: IndexedPassage = { index, passage: this.config.evalPassages[index] };
-      const [[text]] = await this.policy.sample([this.domain.prompt(c)], 1, this.config.restEm.sampling, unitSeed(this.config.restEm.seed, label, seed, index));
-      this.run.append({ kind: 'eval-self-edit', key, condition: label, seed, passage: index, text });
-    }
-    return String(this.run.get(key)!.text);
+    await this.sampleSelfEdits(label, seed, [index]);
+    return String(this.run.get(`eval-self-edit/${label}/s${seed}/p${index}`)!.text);
   }
 
   private currentRound(): number {
