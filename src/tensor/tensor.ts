@@ -6,7 +6,7 @@
 // `fn` except those it returns.
 import { bindRange, engine } from '../gpu/engine.ts';
 import type { Binding } from '../gpu/commands.ts';
-import { BYTES, type DType, decode, encode, isHalf } from './dtype.ts';
+import { BYTES, type DType, decode, encode } from './dtype.ts';
 
 export type Shape = readonly number[];
 
@@ -34,7 +34,7 @@ export interface GradNode {
   readonly seq: number;
   readonly op: string;
   readonly inputs: Tensor[];
-  /** Extra tensors backward reads (inputs are always kept). */
+  /** The tensors whose values backward reads (their storage is kept; the inputs only keep their place). */
   readonly saved: Tensor[];
   /**
    * Gradients for each input; `needs[i]` says whether input i wants one (null otherwise). `saved` is the
@@ -274,8 +274,6 @@ export function assertShape(op: string, what: string, t: Tensor, expected: Shape
     throw new TypeError(`${op}: ${what} ${t.describe()} should have shape ${shapeStr(expected)}`);
   }
 }
-
-export { isHalf };
 
 // ---------------------------------------------------------------------------------------------------------
 // Scopes
