@@ -46,6 +46,27 @@ export class Params {
 
 const ARENA_BYTES = 1 << 20;
 const PARAM_SLOT = 256;
+// Waiting (see Commands.settle): sleep for this share of the expected time, if that is at least MIN_NAP_MS
+// (shorter waits cost little polling, and timers are not finer); a wait that polled under POLLED_MS after
+// the nap finished while asleep.
+const NAP_FRACTION = 0.85;
+const MIN_NAP_MS = 2;
+const POLLED_MS = 0.5;
+const MAX_ESTIMATES = 256;
+
+// A small integer per kernel, for hashing the work between waits.
+const kernelIds = new WeakMap<Kernel, number>();
+let nextKernelId = 1;
+function kernelId(k: Kernel): number {
+  let id = kernelIds.get(k);
+  if (id === undefined) kernelIds.set(k, (id = nextKernelId++));
+  return id;
+}
+
+/** Mixes v into the 32-bit hash h (FNV-1a style multiply). */
+function hash(h: number, v: number): number {
+  return Math.imul(h ^ v, 0x01000193) >>> 0;
+}
 
 export class Commands {
   private encoder: GPUCommandEncoder | null = null;
@@ -58,6 +79,8 @@ export class Commands {
   /** Dispatches recorded since the start (for the per-dispatch overhead benchmark and profiling). */
   dispatches = 0;
   submits = 0;
+  private work = 0; // a hash of the kernels and grids dispatched since the last wait
+  private expected = new Map<number, number>(); // ms the last wait for that work took
 
   constructor(readonly gpu: Gpu) {
     this.align = Math.max(16, gpu.limits.minUniformBufferOffsetAlignment);
@@ -104,11 +127,13 @@ export class Commands {
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
+    this.work = hash(hash(this.work, kernelId(k)), x * 65536 + y);
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.work = hash(hash(this.work, 0), bytes); // kernel ids start at 1: 0 marks a copy
   }
 
   /** Uploads data. Flushes first: the buffer may be a reused one that queued work still reads. */
@@ -131,7 +156,7 @@ export class Commands {
   /** Flushes and waits until the GPU has finished; throws any WebGPU error raised meanwhile. */
   async sync(): Promise<void> {
     this.flush();
-    await this.gpu.device.queue.onSubmittedWorkDone();
+    await this.settle(() => this.gpu.device.queue.onSubmittedWorkDone());
     this.gpu.check();
   }
 
@@ -142,12 +167,39 @@ export class Commands {
     try {
       this.copy(buffer, byteOffset, staging, 0, size);
       this.flush();
-      await staging.mapAsync(GPUMapMode.READ);
+      await this.settle(() => staging.mapAsync(GPUMapMode.READ));
       this.gpu.check();
       return staging.getMappedRange().slice(0, bytes);
     } finally {
       staging.destroy();
     }
+  }
+
+  /**
+   * Awaits `done` (a Dawn promise for the work submitted so far), first sleeping for most of the time that
+   * work is expected to take. While any Dawn promise is pending, the Node bindings poll for it on this
+   * thread without pause (setImmediate), which on a CPU adapter takes a core from the threads running the
+   * kernels. The expectation is the last wait for the same kernels on the same grids: repeated work (decode
+   * steps, training steps) repeats its waits, and new work is not slept on. A wait that ended at once may
+   * have overslept: its estimate shrinks; one that still had to poll sets the estimate to the whole wait.
+   * Measured on lavapipe (2 cores): Llama-1B decode steps 30–40 % faster, LoRA steps about 15 %; waits
+   * under MIN_NAP_MS are untouched; one wait for thousands of tiny dispatches is about 20 % slower.
+   */
+  private settle<T>(done: () => Promise<T>): Promise<T> {
+    const key = this.work;
+    this.work = 0;
+    const expected = (key && this.expected.get(key)) || 0; // 0: nothing recorded since the last wait
+    const start = performance.now();
+    const nap = expected * NAP_FRACTION;
+    const learn = (woke: number) => (result: T) => {
+      const end = performance.now();
+      if (this.expected.size >= MAX_ESTIMATES) this.expected.clear();
+      const overslept = woke > start && end - woke < POLLED_MS;
+      this.expected.set(key, overslept ? expected * 0.75 : end - start);
+      return result;
+    };
+    if (nap < MIN_NAP_MS) return done().then(learn(start));
+    return new Promise((resolve) => setTimeout(resolve, nap)).then(() => done().then(learn(performance.now())));
   }
 
   private commandEncoder(): GPUCommandEncoder {
