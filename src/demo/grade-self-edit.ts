@@ -2,8 +2,10 @@
 // self-edits that are correct" control, and the copy gauge of notes/tiny-world.md).
 //
 // A line states a fact when it holds exactly one value token (of any attribute). The fact is correct when that
-// value is the person's value for its attribute and the line names the person ("First Last"). A line with no
-// value or several values states no fact (it still costs training tokens).
+// value is the person's value for its attribute and the line is about the person: it names them ("First
+// Last") or starts with their pronoun, as the passage does. Named correct lines are counted apart: only they
+// are self-contained, which is what makes them useful when several people are learnt at once. A line with
+// no value or several values states no fact (it still costs training tokens).
 import { parseImplications } from './prompts.ts';
 import { ATTRIBUTES, type AttributeKey } from './world-schema.ts';
 import type { Person, World } from './world.ts';
@@ -12,8 +14,10 @@ export interface SelfEditGrade {
   lines: number;
   /** Lines stating exactly one fact. */
   factLines: number;
-  /** Fact lines with the person's value and full name. */
+  /** Fact lines with the person's value, naming the person or starting with their pronoun. */
   correctLines: number;
+  /** Correct lines that name the person (self-contained). */
+  namedCorrectLines: number;
   /** Fact lines with the person's full name (whatever the value). */
   namedLines: number;
   /** Fact lines whose value is the person's value for that attribute (whatever the name). */
@@ -31,7 +35,15 @@ export function valueIndex(world: World): Map<string, AttributeKey> {
 
 export function gradeSelfEdit(world: World, person: Person, completion: string, index = valueIndex(world)): SelfEditGrade {
   const lines = parseImplications(completion);
-  const grade: SelfEditGrade = { lines: lines.length, factLines: 0, correctLines: 0, namedLines: 0, rightValueLines: 0, coveredAttributes: [] };
+  const grade: SelfEditGrade = {
+    lines: lines.length,
+    factLines: 0,
+    correctLines: 0,
+    namedCorrectLines: 0,
+    namedLines: 0,
+    rightValueLines: 0,
+    coveredAttributes: [],
+  };
   const covered = new Set<AttributeKey>();
   for (const line of lines) {
     const words = line.split(' ');
@@ -43,9 +55,11 @@ export function gradeSelfEdit(world: World, person: Person, completion: string, 
     const rightValue = person.values[attribute] === values[0];
     if (named) grade.namedLines++;
     if (rightValue) grade.rightValueLines++;
-    if (named && rightValue) {
+    const aboutPerson = named || words[0] === person.pronoun;
+    if (aboutPerson && rightValue) {
       grade.correctLines++;
       covered.add(attribute);
+      if (named) grade.namedCorrectLines++;
     }
   }
   grade.coveredAttributes = ATTRIBUTES.map((a) => a.key).filter((k) => covered.has(k));
@@ -59,6 +73,8 @@ export interface SelfEditSummary {
   precision: number;
   /** Mean fraction of the person's attributes stated correctly at least once. */
   coverage: number;
+  /** Named correct lines / fact lines: the self-contained share. */
+  namedPrecision: number;
   nameCopyRate: number;
   valueCopyRate: number;
 }
@@ -71,6 +87,7 @@ export function summariseGrades(grades: readonly SelfEditGrade[]): SelfEditSumma
     meanLines: grades.length ? sum((g) => g.lines) / grades.length : 0,
     precision: sum((g) => g.correctLines) / facts,
     coverage: grades.length ? sum((g) => g.coveredAttributes.length / ATTRIBUTES.length) / grades.length : 0,
+    namedPrecision: sum((g) => g.namedCorrectLines) / facts,
     nameCopyRate: sum((g) => g.namedLines) / facts,
     valueCopyRate: sum((g) => g.rightValueLines) / facts,
   };

@@ -1,12 +1,15 @@
 // "Implications" of a passage as the pretraining corpus shows them: restatements of the passage's facts, one
-// per line, each with the full name, in restatement forms (other phrasings and directions than the passage's).
-// They are always correct copies of the passage's values — the earlier prototype's noisy examples left the
-// model unable to copy — but how many facts they cover, and how often each is restated, is a style knob:
-// that variation is the room ReST-EM has to improve the policy (notes/tiny-world.md).
+// per line. They are always correct copies of the passage's values (the earlier prototype's noisy examples
+// left the model unable to copy). What varies is their *kind*: a line either names the person in a
+// restatement form (self-contained: "The employer of N is V .") or repeats the fact the passage's way, with
+// the pronoun ("He works for V ."). Both are faithful; only the first teaches a model trained on several
+// people at once whose fact it is. Each example draws its own share of named lines, so the pretrained
+// policy writes every mix, and ReST-EM has something to select (notes/tiny-world.md). Coverage and the
+// number of restatements are knobs too; fewer copied lines per example made copying weaker (same note).
 import type { Rng } from '../util/random.ts';
 import type { AttributeKey } from './world-schema.ts';
 import { attributeSchema } from './world-schema.ts';
-import { type Person, restatement } from './world.ts';
+import { type Person, pronounStatement, restatement } from './world.ts';
 
 export interface ImplicationStyle {
   /** Probability that a fact is restated at all; at least one fact always is. */
@@ -16,17 +19,28 @@ export interface ImplicationStyle {
   maxRestatements: number;
   /** Facts in the passage's order, or shuffled (which forces the model to look values up by type). */
   order: 'passage' | 'shuffled';
+  /**
+   * Probability that a line names the person (restatement form) rather than using the pronoun in a passage
+   * form; 'per-example' draws it uniformly in [0, 1) for each example.
+   */
+  namedShare: number | 'per-example';
 }
 
+/** Every fact, twice, all lines naming the person (the "perfect implications" of the demo's oracle runs). */
 export const COMPLETE_IMPLICATIONS: ImplicationStyle = {
   keepProbability: 1,
   minRestatements: 2,
   maxRestatements: 2,
   order: 'shuffled',
+  namedShare: 1,
 };
+
+/** The pretraining style of the recipe: every fact twice, a per-example mix of named and pronoun lines. */
+export const PRETRAINING_IMPLICATIONS: ImplicationStyle = { ...COMPLETE_IMPLICATIONS, namedShare: 'per-example' };
 
 export function implicationLines(person: Person, passageOrder: readonly AttributeKey[], rng: Rng, style: ImplicationStyle): string[] {
   if (style.minRestatements < 1 || style.maxRestatements < style.minRestatements) throw new Error('bad restatement range');
+  const namedShare = style.namedShare === 'per-example' ? rng.uniform() : style.namedShare;
   const order = style.order === 'shuffled' ? rng.shuffle([...passageOrder]) : [...passageOrder];
   let kept = order.filter(() => rng.uniform() < style.keepProbability);
   if (kept.length === 0) kept = [rng.pick(order)];
@@ -34,7 +48,9 @@ export function implicationLines(person: Person, passageOrder: readonly Attribut
   for (const key of kept) {
     const forms = attributeSchema(key).restatementForms.map((_, k) => k);
     const count = Math.min(forms.length, style.minRestatements + rng.int(style.maxRestatements - style.minRestatements + 1));
-    for (const k of rng.shuffle(forms).slice(0, count)) lines.push(restatement(person, key, k));
+    for (const k of rng.shuffle(forms).slice(0, count)) {
+      lines.push(rng.uniform() < namedShare ? restatement(person, key, k) : pronounStatement(person, key, k));
+    }
   }
   return lines;
 }

@@ -165,6 +165,13 @@ export function restatement(person: Person, key: AttributeKey, formIndex: number
   return fill(forms[formIndex], { N: person.name, V: person.values[key] });
 }
 
+/** The fact the passage's way: passage form `formIndex` with the pronoun as subject (not self-contained). */
+export function pronounStatement(person: Person, key: AttributeKey, formIndex: number): string {
+  const forms = attributeSchema(key).passageForms;
+  if (formIndex < 0 || formIndex >= forms.length) throw new Error(`no passage form ${formIndex} for ${key}`);
+  return fill(forms[formIndex], { S: person.pronoun, V: person.values[key] });
+}
+
 /** Every restatement of every fact ("perfect implications"), attribute by attribute. */
 export function allRestatements(person: Person): string[] {
   return ATTRIBUTES.flatMap((a) => a.restatementForms.map((_, k) => restatement(person, a.key, k)));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gradeSelfEdit, summariseGrades } from '../../src/demo/grade-self-edit.ts';
 import { implicationsCompletion } from '../../src/demo/prompts.ts';
-import { allRestatements, generateWorld, restatement } from '../../src/demo/world.ts';
+import { allRestatements, generateWorld, pronounStatement, restatement } from '../../src/demo/world.ts';
 
 const world = generateWorld({ seed: 2 });
 const person = world.eval[0];
@@ -13,7 +13,16 @@ describe('self-edit grading', () => {
     expect(g.lines).toBe(15);
     expect(g.factLines).toBe(15);
     expect(g.correctLines).toBe(15);
+    expect(g.namedCorrectLines).toBe(15);
     expect(g.coveredAttributes).toHaveLength(5);
+  });
+
+  it('counts a pronoun line as correct but not as named', () => {
+    const line = pronounStatement(person, 'city', 0);
+    expect(line.startsWith(person.pronoun)).toBe(true);
+    const g = gradeSelfEdit(world, person, line);
+    expect(g).toMatchObject({ factLines: 1, correctLines: 1, namedCorrectLines: 0, namedLines: 0 });
+    expect(summariseGrades([g]).namedPrecision).toBe(0);
   });
 
   it('separates wrong values, wrong names and lines without a fact', () => {
@@ -23,7 +32,7 @@ describe('self-edit grading', () => {
     const right = restatement(person, 'employer', 2);
     const noFact = `The major of ${person.name} was .`;
     const g = gradeSelfEdit(world, person, [wrongValue, wrongName, right, noFact].join('\n'));
-    expect(g).toMatchObject({ lines: 4, factLines: 3, correctLines: 1, namedLines: 2, rightValueLines: 2 });
+    expect(g).toMatchObject({ lines: 4, factLines: 3, correctLines: 1, namedCorrectLines: 1, namedLines: 2, rightValueLines: 2 });
     expect(g.coveredAttributes).toEqual(['employer']);
     const s = summariseGrades([g, gradeSelfEdit(world, person, right)]);
     expect(s.precision).toBeCloseTo(2 / 4);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { COMPLETE_IMPLICATIONS, implicationLines } from '../../src/demo/implications.ts';
+import { COMPLETE_IMPLICATIONS, PRETRAINING_IMPLICATIONS, implicationLines } from '../../src/demo/implications.ts';
 import { packDocuments, type PretrainMix, pretrainingBatches, pretrainingPass } from '../../src/demo/pretrain-mix.ts';
 import { parseImplications } from '../../src/demo/prompts.ts';
 import { WordTokenizer, worldVocabulary } from '../../src/demo/word-tokenizer.ts';
@@ -9,7 +9,7 @@ import { Rng } from '../../src/util/random.ts';
 
 const world = generateWorld({ seed: 1, pretrainPeople: 40, pretrainQaPeople: 30, rlPeople: 8, evalPeople: 8 });
 const tok = new WordTokenizer(worldVocabulary(world));
-const mix: PretrainMix = { biosPerPerson: 2, copiesPerQuestion: 2, exercisesPerPass: 50, exerciseStyle: COMPLETE_IMPLICATIONS };
+const mix: PretrainMix = { biosPerPerson: 2, copiesPerQuestion: 2, exercisesPerPass: 50, exerciseStyle: PRETRAINING_IMPLICATIONS };
 
 describe('implication lines', () => {
   it('restates every fact twice, correctly and with the full name, in the complete style', () => {
@@ -21,9 +21,24 @@ describe('implication lines', () => {
     expect(new Set(lines).size).toBe(lines.length);
   });
 
+  it('mixes named and pronoun lines with a share drawn per example, every line a correct copy', () => {
+    const p = world.eval[2];
+    const rng = new Rng(3);
+    const shares: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const lines = implicationLines(p, p.passageOrder, rng, PRETRAINING_IMPLICATIONS);
+      expect(lines).toHaveLength(10);
+      for (const l of lines) expect(l.includes(p.name) || l.startsWith(p.pronoun + ' ')).toBe(true);
+      for (const a of ATTRIBUTES) expect(lines.filter((l) => l.split(' ').includes(p.values[a.key]))).toHaveLength(2);
+      shares.push(lines.filter((l) => l.includes(p.name)).length / lines.length);
+    }
+    expect(Math.min(...shares)).toBeLessThan(0.3);
+    expect(Math.max(...shares)).toBeGreaterThan(0.7);
+  });
+
   it('covers only some facts when facts are kept with probability < 1, never none', () => {
     const p = world.eval[1];
-    const style = { keepProbability: 0.3, minRestatements: 1, maxRestatements: 1, order: 'passage' as const };
+    const style = { keepProbability: 0.3, minRestatements: 1, maxRestatements: 1, order: 'passage' as const, namedShare: 1 };
     const counts = new Set<number>();
     const rng = new Rng(2);
     for (let i = 0; i < 50; i++) {

@@ -1,0 +1,93 @@
+// The tiny SEAL demo's recipe, as measured with the PyTorch prototype (notes/tiny-world.md has every number
+// and what failed). The engine's pretrain-tiny and demo commands read their defaults from here, so the
+// settings live in one place.
+import { type ImplicationStyle, PRETRAINING_IMPLICATIONS } from './implications.ts';
+import type { PretrainMix } from './pretrain-mix.ts';
+import type { WorldOptions } from './world.ts';
+
+export const TINY_WORLD: WorldOptions = {
+  seed: 0,
+  pretrainPeople: 200,
+  pretrainQaPeople: 150,
+  rlPeople: 64,
+  evalPeople: 64,
+};
+
+/** Llama-shaped: RMSNorm, RoPE (half-split), SwiGLU, tied embeddings, no GQA. 891k parameters at 297 tokens. */
+export const TINY_MODEL = {
+  hiddenSize: 128,
+  layers: 4,
+  heads: 4,
+  kvHeads: 4,
+  intermediateSize: 384,
+  ropeTheta: 10_000,
+  rmsNormEps: 1e-5,
+  maxPositions: 512,
+  tieWordEmbeddings: true,
+  /** Normal init std; the o and down projections use initStd / sqrt(2 · layers). */
+  initStd: 0.02,
+} as const;
+
+export const TINY_PRETRAINING = {
+  steps: 2000,
+  batchRows: 8,
+  /** Tokens per packed row (inputs are the first 256, targets the last 256). */
+  rowLength: 257,
+  /** Attention only within a document (PackedRow.segment); without it the model never learns to copy. */
+  documentMask: true,
+  lr: 3e-3,
+  betas: [0.9, 0.95] as const,
+  weightDecay: 0.1,
+  gradClip: 1.0,
+  warmupFraction: 0.05,
+  /** Cosine decay to this fraction of lr. */
+  finalLrFraction: 0.1,
+  mix: {
+    biosPerPerson: 2,
+    copiesPerQuestion: 2,
+    exercisesPerPass: 400,
+    exerciseStyle: PRETRAINING_IMPLICATIONS,
+  } satisfies PretrainMix,
+  /** Share of pronoun subjects in bios after the first sentence (0 stopped copying from emerging, 3 of 3 runs). */
+  bioPronounShare: 0.5,
+} as const;
+
+/** The inner loop (SEAL's TTT on a self-edit): one LoRA per group of people, trained on all their sequences. */
+export const TINY_INNER_LOOP = {
+  /** People whose passages (+ self-edits) train one adapter together; questions are asked of that adapter. */
+  peoplePerAdapter: 4,
+  loraRank: 8,
+  loraAlpha: 16,
+  loraTargets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const,
+  /** Adam (no weight decay, no clipping); B = 0, A ~ N(0, 1/d_in). */
+  lr: 3e-3,
+  betas: [0.9, 0.999] as const,
+  epochs: 10,
+  /** Sequences (reshuffled each epoch) are grouped greedily into minibatches of at most this many tokens, so
+   *  equal training tokens give about equal optimizer steps (the token-matched control needs that). */
+  minibatchTokens: 64,
+  /** Each sequence is "<bos> passage <eos>" or "<bos> line <eos>"; the loss covers every token. */
+  lossOnAllTokens: true,
+} as const;
+
+export const TINY_SELF_EDIT_SAMPLING = {
+  temperature: 1.0,
+  maxNewTokens: 200,
+  maxLines: 16,
+} as const;
+
+/** ReST-EM as tried; see notes/tiny-world.md for why its gain is not yet reliable. */
+export const TINY_REST_EM = {
+  samplesPerPerson: 4,
+  rlPeoplePerRound: 32,
+  /** Reward: that person's QA accuracy after the inner loop of its group trained with sample j of everyone. */
+  sftLr: 3e-4,
+  sftBetas: [0.9, 0.95] as const,
+  sftEpochs: 3,
+  sftBatch: 8,
+  /** Full-model SFT on prompt → best self-edit, loss on the completion (and its <eos>) only. */
+  lossOnCompletionOnly: true,
+} as const;
+
+/** The "perfect implications" oracle of the demo's upper-bound row. */
+export const ORACLE_IMPLICATIONS: ImplicationStyle = { keepProbability: 1, minRestatements: 3, maxRestatements: 3, order: 'passage', namedShare: 1 };
