@@ -4,7 +4,7 @@ import { PROJECTIONS } from '../model/llama.ts';
 import { readExamples } from '../train/examples.ts';
 import { LoraAdapter, checkTargets } from '../train/lora.ts';
 import { SCHEDULES } from '../train/schedule.ts';
-import { TrainingDivergedError, plannedSteps, sft } from '../train/sft.ts';
+import { TrainingDivergedError, sft, stepPlan } from '../train/sft.ts';
 import { Progress } from '../util/progress.ts';
 import type { Command } from './args.ts';
 import { loadModel } from './common.ts';
@@ -65,7 +65,7 @@ export const finetuneCommand: Command = {
       pad,
       recompute: f.recompute,
     };
-    const progress = new Progress({ label: 'finetune', total: plannedSteps(examples.length, options) });
+    const progress = new Progress({ label: 'finetune', total: stepPlan(examples.map((e) => e.ids.length), options).length });
     try {
       await sft(model, adapter.parameters(), examples, {
         ...options,

@@ -17,6 +17,11 @@ export interface SftOptions {
   /** Optimiser steps to take (the data is reshuffled and reused as needed). */
   steps?: number;
   batchSize?: number;
+  /**
+   * Form batches by tokens instead: consecutive examples of the shuffle until the next would pass this
+   * many tokens (at least one each) — equal training tokens then give about equal steps.
+   */
+  tokensPerBatch?: number;
   /** Micro-batches per optimiser step. */
   gradAccum?: number;
   schedule?: ScheduleName;
@@ -52,28 +57,41 @@ export class TrainingDivergedError extends Error {
   }
 }
 
-/** Optimiser steps that `sft` will take for these examples and options. */
-export function plannedSteps(examples: number, opts: Pick<SftOptions, 'epochs' | 'steps' | 'batchSize' | 'gradAccum'>): number {
-  if (opts.steps !== undefined) return opts.steps;
-  const batches = Math.ceil(examples / (opts.batchSize ?? 1));
-  return Math.ceil(batches / (opts.gradAccum ?? 1)) * (opts.epochs ?? 1);
-}
-
 /**
- * Micro-batches grouped per optimiser step: each epoch a fresh seeded shuffle cut into batches; an epoch's
- * last step may have fewer micro-batches (as Hugging Face's Trainer steps at the end of an epoch).
+ * Micro-batches grouped per optimiser step: each epoch a fresh seeded shuffle cut into batches (of
+ * `batchSize` examples, or by `tokensPerBatch`); an epoch's last step may have fewer micro-batches (as
+ * Hugging Face's Trainer steps at the end of an epoch). `lengths` are the examples' token counts.
  */
-export function stepPlan(n: number, opts: SftOptions): number[][][] {
+export function stepPlan(lengths: number[], opts: Pick<SftOptions, 'epochs' | 'steps' | 'batchSize' | 'tokensPerBatch' | 'gradAccum' | 'seed'>): number[][][] {
+  const n = lengths.length;
   const bs = opts.batchSize ?? 1;
   const accum = opts.gradAccum ?? 1;
-  const total = plannedSteps(n, opts);
   const rng = new Rng(opts.seed ?? 0);
   const steps: number[][][] = [];
-  while (steps.length < total) {
+  const done = (epoch: number) => (opts.steps !== undefined ? steps.length >= opts.steps : epoch >= Math.ceil(opts.epochs ?? 1));
+  for (let epoch = 0; !done(epoch) && n > 0; epoch++) {
     const order = rng.shuffle([...Array(n).keys()]);
     const batches: number[][] = [];
-    for (let i = 0; i < n; i += bs) batches.push(order.slice(i, i + bs));
-    for (let i = 0; i < batches.length && steps.length < total; i += accum) steps.push(batches.slice(i, i + accum));
+    if (opts.tokensPerBatch) {
+      let batch: number[] = [];
+      let tokens = 0;
+      for (const i of order) {
+        if (batch.length && tokens + lengths[i] > opts.tokensPerBatch) {
+          batches.push(batch);
+          batch = [];
+          tokens = 0;
+        }
+        batch.push(i);
+        tokens += lengths[i];
+      }
+      if (batch.length) batches.push(batch);
+    } else {
+      for (let i = 0; i < n; i += bs) batches.push(order.slice(i, i + bs));
+    }
+    // A fractional last epoch takes its share of the batches.
+    const share = opts.steps === undefined && epoch + 1 > (opts.epochs ?? 1) ? (opts.epochs ?? 1) - epoch : 1;
+    const take = Math.ceil(batches.length * share);
+    for (let i = 0; i < take && !(opts.steps !== undefined && steps.length >= opts.steps); i += accum) steps.push(batches.slice(i, Math.min(take, i + accum)));
   }
   return steps;
 }
@@ -81,7 +99,7 @@ export function stepPlan(n: number, opts: SftOptions): number[][][] {
 /** Fine-tunes `params` (which must require grad) of `model` on `examples`; returns each step's loss. */
 export async function sft(model: Llama, params: Tensor[], examples: Example[], opts: SftOptions): Promise<number[]> {
   if (examples.length === 0) throw new Error('sft: no training examples');
-  const plan = stepPlan(examples.length, opts);
+  const plan = stepPlan(examples.map((e) => e.ids.length), opts);
   const optimizer = new AdamW(params, {
     lr: opts.lr,
     betas: opts.betas,
@@ -171,24 +189,25 @@ export async function sftParallel(
 ): Promise<number[]> {
   const slots = adapter.slots;
   if (examples.length !== slots || opts.seeds.length !== slots) throw new RangeError(`sftParallel: ${examples.length} example sets and ${opts.seeds.length} seeds for ${slots} slots`);
-  const bs = opts.batchSize ?? 1;
-  const plans = examples.map((ex, s) => (ex.length ? stepPlan(ex.length, { ...opts, seed: opts.seeds[s], gradAccum: 1 }) : []));
+  const plans = examples.map((ex, s) => stepPlan(ex.map((e) => e.ids.length), { ...opts, seed: opts.seeds[s], gradAccum: 1 }));
   const optimizer = new AdamW(adapter.parameters(), { lr: opts.lr, betas: opts.betas, eps: opts.eps, weightDecay: opts.weightDecay, maxGradNorm: opts.maxGradNorm, slots });
   const idle: Example = { ids: [opts.pad], labels: [IGNORE_INDEX] };
   const steps = Math.max(0, ...plans.map((p) => p.length));
   try {
     for (let k = 0; k < steps; k++) {
-      // Slot-major rows: bs per slot (padding rows for a slot whose step is shorter or that has finished).
+      // Slot-major rows, as many per slot as the largest batch of this step (padding rows for the others,
+      // and for slots that have finished).
+      const batches = plans.map((plan, s) => (plan[k]?.[0] ?? []).map((i) => examples[s][i]));
+      const perSlot = Math.max(1, ...batches.map((b) => b.length));
       const rows: Example[] = [];
       const weights: number[] = [];
-      plans.forEach((plan, s) => {
-        const batch = (plan[k]?.[0] ?? []).map((i) => examples[s][i]);
+      for (const batch of batches) {
         const scored = batch.reduce((n, e) => n + scoredTargets([e.labels]), 0);
-        for (let j = 0; j < bs; j++) {
+        for (let j = 0; j < perSlot; j++) {
           rows.push(batch[j] ?? idle);
           weights.push(batch[j] && scored > 0 ? 1 / scored : 0);
         }
-      });
+      }
       const b = collate(rows, opts.pad);
       const loss = tidy(() => {
         const logits = model.forward({ ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k });
