@@ -40,11 +40,14 @@ describe('parallel LoRA fine-tunes (slots)', () => {
       stacked.forEach((values, i) => {
         const per = values.length / 2;
         const mine = values.subarray(s * per, (s + 1) * per);
-        // Each row's arithmetic is the same in a batch as alone (every output element sums the same terms
-        // in the same order), and each slot's optimiser state is its own: identical bits.
+        // With one example per step, each row's arithmetic is the same in a batch as alone (every output
+        // element sums the same terms in the same order) and each slot's optimiser state is its own:
+        // identical bits. Token batches pad rows to another length, which changes how the GEMMs block
+        // their sums over tokens: rounding-level differences (≈ u·|x| per step, a few ULP of values ≲ 0.5
+        // after 10 steps).
         let worst = 0;
         for (let j = 0; j < per; j++) worst = Math.max(worst, Math.abs(mine[j] - lone[s].params[i][j]));
-        expect(worst, `slot ${s}, parameter ${i}`).toBe(0);
+        expect(worst, `slot ${s}, parameter ${i}`).toBeLessThanOrEqual('batchSize' in batching ? 0 : 10 * 2 ** -24 * 0.5 * 10);
       });
     }
     parallel.dispose();
