@@ -150,6 +150,8 @@ export interface LoraTraining {
   lr: number;
   epochs: number;
   batchSize: number;
+  /** Batches by tokens instead of examples (see SftOptions.tokensPerBatch). */
+  tokensPerBatch?: number;
   gradAccum: number;
   schedule: ScheduleName;
   warmupSteps: number;

@@ -76,6 +76,11 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
     readonly format: KnowledgeFormat,
     readonly inner: InnerLoopConfig,
     readonly grader: Grader = containmentGrader,
+    /**
+     * Passages trained alongside a context's own in its inner loop (their plain passages only), when
+     * several people share one adapter; SEAL's setting has none.
+     */
+    readonly companions: (c: IndexedPassage) => SquadPassage[] = () => [],
   ) {}
 
   id(c: IndexedPassage): string {
@@ -95,12 +100,17 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
     return this.format.trainSequences(selfEdit, c.passage);
   }
 
+  /** What an E-step inner loop trains on: the self-edit's sequences, and the companions' passages. */
+  innerLoopTexts(c: IndexedPassage, selfEdit: string): string[] {
+    return [...this.sequences(c, selfEdit), ...this.companions(c).map((p) => this.format.passageSequence(p))];
+  }
+
   async evaluate(policy: Policy, c: IndexedPassage, selfEdit: string, seed: number) {
     return (await this.evaluateMany(policy, [{ context: c, selfEdit, seed }], 1))[0];
   }
 
   async evaluateMany(policy: Policy, units: { context: IndexedPassage; selfEdit: string; seed: number }[], parallel: number) {
-    const jobs = units.map((u) => ({ passages: [u.context.passage], texts: this.sequences(u.context, u.selfEdit), seed: u.seed }));
+    const jobs = units.map((u) => ({ passages: [u.context.passage], texts: this.innerLoopTexts(u.context, u.selfEdit), seed: u.seed }));
     const results = await this.adaptAndAnswerMany(policy, jobs, parallel);
     return results.map((r) => ({ score: r.accuracy, details: { answers: r.answers, verdicts: r.verdicts } }));
   }

@@ -13,10 +13,16 @@ import type { JsonValue, RunDir } from '../run-dir.ts';
 import { type Domain, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
 import { type IndexedPassage, KnowledgeDomain, type KnowledgeFormat, type InnerLoopConfig } from './domain.ts';
-import { meanStd } from './scoring.ts';
+import { meanStd, passageAccuracy } from './scoring.ts';
 import type { SelfEditPassage, SquadPassage } from './squad-data.ts';
 
 export interface KnowledgeRunConfig {
+  /**
+   * Passages that share one inner-loop adapter (their texts trained together, all their questions asked
+   * of it); 1, SEAL's setting, by default. In the E-step, a context's companions are the other passages of
+   * its group, whose plain passages join its training data.
+   */
+  groupSize?: number;
   /** Passages the RL rounds train on (fresh ones each round) and those the conditions are scored on. */
   trainPassages: SquadPassage[];
   evalPassages: SquadPassage[];
@@ -59,7 +65,16 @@ export class KnowledgeRun {
       throw new Error('this run cannot reload a saved policy');
     },
   ) {
-    this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader);
+    const G = this.groupSize;
+    const companions = (c: IndexedPassage) => {
+      const first = Math.floor(c.index / G) * G;
+      return config.trainPassages.slice(first, first + G).filter((_, k) => first + k !== c.index);
+    };
+    this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader, companions);
+  }
+
+  get groupSize(): number {
+    return Math.max(1, this.config.groupSize ?? 1);
   }
 
   /** Everything: the conditions before RL, the rounds (scoring round-r conditions after each), the table. */
@@ -100,37 +115,54 @@ export class KnowledgeRun {
         this.ui.evalProgress?.(label, ++done, total);
         continue;
       }
-      // Passages not scored yet, `parallel` inner loops at a time.
-      const pending = passages.map((_, i) => i).filter((i) => !this.run.has(`eval/${label}/s${s}/p${i}`));
-      done += passages.length - pending.length;
+      // Groups (of `groupSize` passages sharing one adapter; 1 in SEAL's setting) not scored yet,
+      // `parallel` inner loops at a time.
+      const G = this.groupSize;
+      const groups = Array.from({ length: Math.ceil(passages.length / G) }, (_, g) => passages.map((_, i) => i).slice(g * G, (g + 1) * G));
+      const pending = groups.filter((members) => members.some((i) => !this.run.has(`eval/${label}/s${s}/p${i}`)));
+      done += passages.length - pending.flat().length;
       const parallel = Math.max(1, this.config.restEm.parallel ?? 1);
       for (let c = 0; c < pending.length; c += parallel) {
         const chunk = pending.slice(c, c + parallel);
         const started = performance.now();
-        await this.sampleSelfEdits(label, s, chunk);
-        const prepared: { texts: string[] | null; selfEdit?: string }[] = [];
-        for (const i of chunk) prepared.push(await this.trainingTexts(label, s, i));
-        const jobs = chunk.map((i, k) => ({ passages: [passages[i]], texts: prepared[k].texts, seed: unitSeed(this.config.restEm.seed, 'eval', s, i) }));
+        await this.sampleSelfEdits(label, s, chunk.flat());
+        const prepared = new Map<number, { texts: string[] | null; selfEdit?: string }>();
+        for (const i of chunk.flat()) prepared.set(i, await this.trainingTexts(label, s, i));
+        const jobs = chunk.map((members) => {
+          const texts = members.flatMap((i) => prepared.get(i)!.texts ?? []);
+          return { passages: members.map((i) => passages[i]), texts: texts.length ? texts : null, seed: unitSeed(this.config.restEm.seed, 'eval', s, members[0]) };
+        });
         const results = await this.domain.adaptAndAnswerMany(this.policy, jobs, parallel);
         const seconds = (performance.now() - started) / 1000 / chunk.length;
-        chunk.forEach((i, k) => {
-          const texts = prepared[k].texts;
-          this.run.append({
-            kind: 'evaluation',
-            key: `eval/${label}/s${s}/p${i}`,
-            condition: label,
-            seed: s,
-            passage: i,
-            selfEdit: prepared[k].selfEdit ?? null,
-            trainSequences: texts?.length ?? 0,
-            trainTokens: this.tokens(texts ?? []),
-            answers: results[k].answers,
-            verdicts: results[k].verdicts,
-            accuracy: results[k].accuracy,
-            seconds,
-          });
+        chunk.forEach((members, k) => {
+          // Split the group's answers back to its passages, question by question.
+          let q = 0;
+          for (const i of members) {
+            const n = passages[i].questions.length;
+            const verdicts = results[k].verdicts.slice(q, q + n);
+            const answers = results[k].answers.slice(q, q + n);
+            q += n;
+            const key = `eval/${label}/s${s}/p${i}`;
+            if (this.run.has(key)) continue;
+            const texts = prepared.get(i)!.texts;
+            this.run.append({
+              kind: 'evaluation',
+              key,
+              condition: label,
+              seed: s,
+              passage: i,
+              ...(G > 1 ? { group: members } : {}),
+              selfEdit: prepared.get(i)!.selfEdit ?? null,
+              trainSequences: texts?.length ?? 0,
+              trainTokens: this.tokens(texts ?? []),
+              answers,
+              verdicts,
+              accuracy: passageAccuracy(verdicts),
+              seconds,
+            });
+          }
         });
-        done += chunk.length;
+        done += chunk.flat().length;
         this.ui.evalProgress?.(label, done, total);
       }
     }
