@@ -25,11 +25,14 @@ import { PROJECTIONS } from '../model/llama.ts';
 import { progressUi, writeResults } from '../cli/experiment-ui.ts';
 import { type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
 import { implicationsPrompt, parseImplications, questionPrompt } from './prompts.ts';
+import { TINY_INNER_LOOP, TINY_REST_EM, TINY_SELF_EDIT_SAMPLING } from './recipe.ts';
 import { type PassagePerson, type World, generateWorld, questionsFor } from './world.ts';
 
 export interface DemoConfig {
   model: string;
   run: string;
+  /** People sharing one inner-loop adapter (notes/tiny-world.md: the content effect needs several). */
+  groupSize: number;
   evalPeople: number;
   rlPeoplePerRound: number;
   rounds: number;
@@ -46,18 +49,20 @@ const ALL = [...PROJECTIONS];
 export const DEMO: DemoConfig = {
   model: join(import.meta.dirname, '..', '..', 'weights', 'seal-tiny'),
   run: join(import.meta.dirname, '..', '..', 'runs', 'demo'),
+  groupSize: TINY_INNER_LOOP.peoplePerAdapter,
   evalPeople: 16,
   rlPeoplePerRound: 16,
   rounds: 2,
-  samples: 4,
+  samples: TINY_REST_EM.samplesPerPerson,
   seeds: 1,
   evalSeeds: 3,
   parallel: 16,
   inner: {
-    lora: { r: 8, alpha: 16, dropout: 0, targets: ALL },
-    lr: 3e-3,
-    epochs: 10,
+    lora: { r: TINY_INNER_LOOP.loraRank, alpha: TINY_INNER_LOOP.loraAlpha, dropout: 0, targets: [...TINY_INNER_LOOP.loraTargets] },
+    lr: TINY_INNER_LOOP.lr,
+    epochs: TINY_INNER_LOOP.epochs,
     batchSize: 1,
+    tokensPerBatch: TINY_INNER_LOOP.minibatchTokens,
     gradAccum: 1,
     schedule: 'constant',
     warmupSteps: 0,
@@ -65,8 +70,18 @@ export const DEMO: DemoConfig = {
     answerTokens: 2,
   },
   restEm: {
-    sampling: { temperature: 1, topP: 1, maxNewTokens: 160 },
-    imitation: { lora: { r: 32, alpha: 64, dropout: 0, targets: ALL }, lr: 1e-3, epochs: 3, batchSize: 8, gradAccum: 1, schedule: 'linear', warmupSteps: 0, maxGradNorm: 1, seed: 0 },
+    sampling: { temperature: TINY_SELF_EDIT_SAMPLING.temperature, topP: 1, maxNewTokens: TINY_SELF_EDIT_SAMPLING.maxNewTokens },
+    imitation: {
+      lora: { r: 32, alpha: 64, dropout: 0, targets: ALL },
+      lr: 1e-3,
+      epochs: TINY_REST_EM.sftEpochs,
+      batchSize: TINY_REST_EM.sftBatch,
+      gradAccum: 1,
+      schedule: 'linear',
+      warmupSteps: 0,
+      maxGradNorm: 1,
+      seed: 0,
+    },
     seed: 0,
   },
 };
@@ -74,7 +89,7 @@ export const DEMO: DemoConfig = {
 /** The tiny world's prompts: "Passage : … Implications :", one implication per line, the bare question. */
 export const WORLD_FORMAT: KnowledgeFormat = {
   selfEditPrompt: (p) => implicationsPrompt(p.context),
-  trainSequences: (selfEdit, p) => [...parseImplications(selfEdit), p.context],
+  trainSequences: (selfEdit, p) => [...parseImplications(selfEdit).slice(0, TINY_SELF_EDIT_SAMPLING.maxLines), p.context],
   passageSequence: (p) => p.context,
   answerPrompt: (_p, q) => questionPrompt(q.question),
   gradedQuestion: (_p, q) => q.question,
@@ -137,6 +152,7 @@ export async function runDemo(c: DemoConfig): Promise<void> {
         trainPassages: rlPeople.map(personPassage),
         evalPassages: evalPeople.map(personPassage),
         passagesPerRound: c.rlPeoplePerRound,
+        groupSize: c.groupSize,
         conditions,
         evalSeeds: c.evalSeeds,
         selfEditFiles: {},
@@ -182,7 +198,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
   const config: DemoConfig = { ...DEMO, model: arg('model') ?? DEMO.model, run: arg('run') ?? DEMO.run };
-  for (const key of ['evalPeople', 'rlPeoplePerRound', 'rounds', 'samples', 'evalSeeds', 'parallel'] as const) {
+  for (const key of ['groupSize', 'evalPeople', 'rlPeoplePerRound', 'rounds', 'samples', 'evalSeeds', 'parallel'] as const) {
     const v = arg(key.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`));
     if (v !== undefined) config[key] = Number(v);
   }
