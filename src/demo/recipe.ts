@@ -70,17 +70,27 @@ export const TINY_INNER_LOOP = {
   lossOnAllTokens: true,
 } as const;
 
+/** T = 0.7, not SEAL's 1.0: at T = 1 a quarter of the lines carry a wrong value, ReST-EM's SFT learns those
+ *  errors too, and the gain from better-chosen lines is cancelled (notes/tiny-world.md). */
 export const TINY_SELF_EDIT_SAMPLING = {
-  temperature: 1.0,
+  temperature: 0.7,
   maxNewTokens: 200,
   maxLines: 16,
 } as const;
 
-/** ReST-EM as tried; see notes/tiny-world.md for why its gain is not yet reliable. */
+/** ReST-EM: 2 rounds of sample → reward → keep the best → SFT. */
 export const TINY_REST_EM = {
+  rounds: 2,
   samplesPerPerson: 4,
   rlPeoplePerRound: 32,
-  /** Reward: that person's QA accuracy after the inner loop of its group trained with sample j of everyone. */
+  /**
+   * Reward of sample j of a person: that person's QA accuracy after an inner loop on their passage + sample j
+   * and their group-mates' passages only, all k adapters from the same LoRA init. Isolating the person keeps
+   * the group-mates' samples out of the comparison.
+   */
+  isolatedReward: true,
+  /** Keep a person's best sample only when it beats the mean of their k samples (ties teach nothing). */
+  keepOnlyImproving: true,
   sftLr: 3e-4,
   sftBetas: [0.9, 0.95] as const,
   sftEpochs: 3,

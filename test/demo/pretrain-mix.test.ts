@@ -5,6 +5,7 @@ import { parseImplications } from '../../src/demo/prompts.ts';
 import { WordTokenizer, worldVocabulary } from '../../src/demo/word-tokenizer.ts';
 import { ATTRIBUTES } from '../../src/demo/world-schema.ts';
 import { generateWorld, questionsFor } from '../../src/demo/world.ts';
+import { TINY_PRETRAINING, TINY_WORLD } from '../../src/demo/recipe.ts';
 import { Rng } from '../../src/util/random.ts';
 
 const world = generateWorld({ seed: 1, pretrainPeople: 40, pretrainQaPeople: 30, rlPeople: 8, evalPeople: 8 });
@@ -128,5 +129,23 @@ describe('pretraining mix', () => {
     const docs = pretrainingPass(world, tok, new Rng(9), mix).filter((d) => d.kind === 'qa' && tok.decode(d.ids).includes(q.question));
     expect(docs.length).toBe(2);
     expect(docs[0].ids[docs[0].ids.length - 2]).toBe(tok.id(q.answer));
+  });
+});
+
+describe('the recipe\'s pretraining corpus', () => {
+  it('fits every document in a row and gives about 90k tokens per pass', () => {
+    const w = generateWorld(TINY_WORLD);
+    const t = new WordTokenizer(worldVocabulary(w));
+    const docs = pretrainingPass(w, t, new Rng(0), TINY_PRETRAINING.mix);
+    const rows = packDocuments(docs, TINY_PRETRAINING.rowLength, t.padId);
+    const tokens = docs.reduce((n, d) => n + d.ids.length, 0);
+    expect(tokens).toBeGreaterThan(70_000);
+    expect(tokens).toBeLessThan(110_000);
+    const perStep = TINY_PRETRAINING.batchRows * TINY_PRETRAINING.rowLength;
+    // A pass lasts about 54 steps, so 2,000 steps are about 37 passes (74 bios per pretraining person).
+    expect(rows.length / TINY_PRETRAINING.batchRows).toBeGreaterThan(40);
+    expect(rows.length / TINY_PRETRAINING.batchRows).toBeLessThan(70);
+    expect(tokens / (rows.length * TINY_PRETRAINING.rowLength)).toBeGreaterThan(0.8);
+    expect(perStep).toBe(2056);
   });
 });
