@@ -17,7 +17,7 @@ import { type InnerLoopConfig, type KnowledgeFormat } from '../seal/knowledge/do
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
 import { KnowledgeRun } from '../seal/knowledge/run.ts';
 import type { SquadPassage } from '../seal/knowledge/squad-data.ts';
-import type { RestEmConfig } from '../seal/loop.ts';
+import { type RestEmConfig, keepBest, keepBestAboveMean } from '../seal/loop.ts';
 import { Policy } from '../seal/policy.ts';
 import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { init, shutdown } from '../tensor/index.ts';
@@ -153,6 +153,7 @@ export async function runDemo(c: DemoConfig): Promise<void> {
         evalPassages: evalPeople.map(personPassage),
         passagesPerRound: c.rlPeoplePerRound,
         groupSize: c.groupSize,
+        selection: TINY_REST_EM.keepOnlyImproving ? keepBestAboveMean : keepBest,
         conditions,
         evalSeeds: c.evalSeeds,
         selfEditFiles: {},

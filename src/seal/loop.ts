@@ -57,6 +57,13 @@ export interface LoopEvents {
 /** SEAL's selection for knowledge incorporation: the best self-edit (first on ties, numpy's argmax), no threshold. */
 export const keepBest = (rewards: number[]): number[] => [rewards.reduce((best, r, i) => (r > rewards[best] ? i : best), 0)];
 
+/** The best self-edit only when it beats the mean of the context's samples (a tie teaches nothing). */
+export const keepBestAboveMean = (rewards: number[]): number[] => {
+  const mean = rewards.reduce((a, b) => a + b, 0) / Math.max(1, rewards.length);
+  const [best] = keepBest(rewards);
+  return rewards[best] > mean ? [best] : [];
+};
+
 /** SEAL's selection for ARC: every self-edit whose adapted model solved the task. */
 export const keepSolved = (rewards: number[]): number[] => rewards.flatMap((r, i) => (r >= 1 ? [i] : []));
 

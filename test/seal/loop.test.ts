@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Domain, type RestEmConfig, keepBest, keepSolved, restEm } from '../../src/seal/loop.ts';
+import { type Domain, type RestEmConfig, keepBest, keepBestAboveMean, keepSolved, restEm } from '../../src/seal/loop.ts';
 import type { Demonstration, Policy } from '../../src/seal/policy.ts';
 import { RunDir } from '../../src/seal/run-dir.ts';
 
@@ -12,6 +12,10 @@ describe('selection', () => {
   it('keeps the best self-edit (the first of ties, as numpy.argmax), with no threshold', () => {
     expect(keepBest([0.2, 0.6, 0.6, 0.1])).toEqual([1]);
     expect(keepBest([0, 0, 0])).toEqual([0]);
+  });
+  it('keeps the best only when it beats the mean, as the tiny demo does', () => {
+    expect(keepBestAboveMean([0.2, 0.6, 0.4])).toEqual([1]);
+    expect(keepBestAboveMean([0.4, 0.4])).toEqual([]);
   });
   it('keeps every self-edit that solved the task (ARC)', () => {
     expect(keepSolved([0, 1, 1, 0])).toEqual([1, 2]);

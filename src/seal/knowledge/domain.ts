@@ -81,6 +81,8 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
      * several people share one adapter; SEAL's setting has none.
      */
     readonly companions: (c: IndexedPassage) => SquadPassage[] = () => [],
+    /** Which self-edits the M-step imitates (SEAL's: the best one, no threshold). */
+    readonly selection: (rewards: number[]) => number[] = keepBest,
   ) {}
 
   id(c: IndexedPassage): string {
@@ -116,7 +118,7 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
   }
 
   select(rewards: number[]): number[] {
-    return keepBest(rewards);
+    return this.selection(rewards);
   }
 
   /**

@@ -23,6 +23,8 @@ export interface KnowledgeRunConfig {
    * its group, whose plain passages join its training data.
    */
   groupSize?: number;
+  /** Which self-edits the M-step imitates (default: SEAL's best-of-M). */
+  selection?: (rewards: number[]) => number[];
   /** Passages the RL rounds train on (fresh ones each round) and those the conditions are scored on. */
   trainPassages: SquadPassage[];
   evalPassages: SquadPassage[];
@@ -70,7 +72,7 @@ export class KnowledgeRun {
       const first = Math.floor(c.index / G) * G;
       return config.trainPassages.slice(first, first + G).filter((_, k) => first + k !== c.index);
     };
-    this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader, companions);
+    this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader, companions, config.selection);
   }
 
   get groupSize(): number {
