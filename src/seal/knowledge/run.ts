@@ -111,62 +111,65 @@ export class KnowledgeRun {
     const passages = this.config.evalPassages;
     const total = this.config.evalSeeds * (label.startsWith('cpt:') ? 1 : passages.length);
     let done = 0;
-    for (let s = 0; s < this.config.evalSeeds; s++) {
-      if (label.startsWith('cpt:')) {
+    if (label.startsWith('cpt:')) {
+      for (let s = 0; s < this.config.evalSeeds; s++) {
         await this.unit(`eval/${label}/s${s}`, () => this.continuedPretraining(label.slice(4), s));
         this.ui.evalProgress?.(label, ++done, total);
-        continue;
       }
-      // Groups (of `groupSize` passages sharing one adapter; 1 in SEAL's setting) not scored yet,
-      // `parallel` inner loops at a time.
-      const G = this.groupSize;
-      const groups = Array.from({ length: Math.ceil(passages.length / G) }, (_, g) => passages.map((_, i) => i).slice(g * G, (g + 1) * G));
-      const pending = groups.filter((members) => members.some((i) => !this.run.has(`eval/${label}/s${s}/p${i}`)));
-      done += passages.length - pending.flat().length;
-      const parallel = Math.max(1, this.config.restEm.parallel ?? 1);
-      for (let c = 0; c < pending.length; c += parallel) {
-        const chunk = pending.slice(c, c + parallel);
-        const started = performance.now();
-        await this.sampleSelfEdits(label, s, chunk.flat());
-        const prepared = new Map<number, { texts: string[] | null; selfEdit?: string }>();
-        for (const i of chunk.flat()) prepared.set(i, await this.trainingTexts(label, s, i));
-        const jobs = chunk.map((members) => {
-          const texts = members.flatMap((i) => prepared.get(i)!.texts ?? []);
-          return { passages: members.map((i) => passages[i]), texts: texts.length ? texts : null, seed: unitSeed(this.config.restEm.seed, 'eval', s, members[0]) };
-        });
-        const results = await this.domain.adaptAndAnswerMany(this.policy, jobs, parallel);
-        const seconds = (performance.now() - started) / 1000 / chunk.length;
-        chunk.forEach((members, k) => {
-          // Split the group's answers back to its passages, question by question.
-          let q = 0;
-          for (const i of members) {
-            const n = passages[i].questions.length;
-            const verdicts = results[k].verdicts.slice(q, q + n);
-            const answers = results[k].answers.slice(q, q + n);
-            q += n;
-            const key = `eval/${label}/s${s}/p${i}`;
-            if (this.run.has(key)) continue;
-            const texts = prepared.get(i)!.texts;
-            this.run.append({
-              kind: 'evaluation',
-              key,
-              condition: label,
-              seed: s,
-              passage: i,
-              ...(G > 1 ? { group: members } : {}),
-              selfEdit: prepared.get(i)!.selfEdit ?? null,
-              trainSequences: texts?.length ?? 0,
-              trainTokens: this.tokens(texts ?? []),
-              answers,
-              verdicts,
-              accuracy: passageAccuracy(verdicts),
-              seconds,
-            });
-          }
-        });
-        done += chunk.flat().length;
-        this.ui.evalProgress?.(label, done, total);
+      return this.result(label);
+    }
+    // Groups (of `groupSize` passages sharing one adapter; 1 in SEAL's setting) of every seed not scored
+    // yet, `parallel` inner loops at a time.
+    const G = this.groupSize;
+    const groups = Array.from({ length: Math.ceil(passages.length / G) }, (_, g) => passages.map((_, i) => i).slice(g * G, (g + 1) * G));
+    const units = Array.from({ length: this.config.evalSeeds }, (_, s) => groups.map((members) => ({ s, members }))).flat();
+    const pending = units.filter(({ s, members }) => members.some((i) => !this.run.has(`eval/${label}/s${s}/p${i}`)));
+    done += total - pending.reduce((n, u) => n + u.members.length, 0);
+    const parallel = Math.max(1, this.config.restEm.parallel ?? 1);
+    for (let c = 0; c < pending.length; c += parallel) {
+      const chunk = pending.slice(c, c + parallel);
+      const started = performance.now();
+      for (let s = 0; s < this.config.evalSeeds; s++) {
+        await this.sampleSelfEdits(label, s, chunk.filter((u) => u.s === s).flatMap((u) => u.members));
       }
+      const prepared = new Map<string, { texts: string[] | null; selfEdit?: string }>();
+      for (const { s, members } of chunk) for (const i of members) prepared.set(`${s}/${i}`, await this.trainingTexts(label, s, i));
+      const jobs = chunk.map(({ s, members }) => {
+        const texts = members.flatMap((i) => prepared.get(`${s}/${i}`)!.texts ?? []);
+        return { passages: members.map((i) => passages[i]), texts: texts.length ? texts : null, seed: unitSeed(this.config.restEm.seed, 'eval', s, members[0]) };
+      });
+      const results = await this.domain.adaptAndAnswerMany(this.policy, jobs, parallel);
+      const seconds = (performance.now() - started) / 1000 / chunk.length;
+      chunk.forEach(({ s, members }, k) => {
+        // Split the group's answers back to its passages, question by question.
+        let q = 0;
+        for (const i of members) {
+          const n = passages[i].questions.length;
+          const verdicts = results[k].verdicts.slice(q, q + n);
+          const answers = results[k].answers.slice(q, q + n);
+          q += n;
+          const key = `eval/${label}/s${s}/p${i}`;
+          if (this.run.has(key)) continue;
+          const prep = prepared.get(`${s}/${i}`)!;
+          this.run.append({
+            kind: 'evaluation',
+            key,
+            condition: label,
+            seed: s,
+            passage: i,
+            ...(G > 1 ? { group: members } : {}),
+            selfEdit: prep.selfEdit ?? null,
+            trainSequences: prep.texts?.length ?? 0,
+            trainTokens: this.tokens(prep.texts ?? []),
+            answers,
+            verdicts,
+            accuracy: passageAccuracy(verdicts),
+            seconds,
+          });
+        }
+      });
+      done += chunk.reduce((n, u) => n + u.members.length, 0);
+      this.ui.evalProgress?.(label, done, total);
     }
     return this.result(label);
   }
