@@ -4,6 +4,7 @@ import { type DType, decode, encode } from '../../src/tensor/dtype.ts';
 import { backward, engine, f32ToBf16, fill, fromBytes, tensor, tidy } from '../../src/tensor/index.ts';
 import { VARIANTS, chooseVariant, forceGemmVariant, hasSubgroupsOf8 } from '../../src/tensor/ops/matmul-kernels.ts';
 import { gemm, linear, matmul } from '../../src/tensor/ops/matmul.ts';
+import { cacheFriendly } from '../../src/tensor/ops/matmul-pack.ts';
 import { Rng } from '../../src/util/random.ts';
 import { checkOp, expectAllClose, f32Bound } from '../helpers/check.ts';
 
@@ -481,6 +482,53 @@ describe('GEMV (decoding)', () => {
           M: 1, N: T, K: D, batch: [B, Hkv], alpha: 1 / Math.sqrt(D),
         },
       });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Operand copies: the 32-row subgroup kernel reads f32 operands whose rows are a multiple of 1 KiB apart
+// through copies with a padded row stride (matmul-pack.ts).
+
+describe('operand copies with a cache-friendly row stride', () => {
+  it('are made for f32 rows 1 KiB apart that are re-read often, and only then', () => {
+    const t = tensor(new Float32Array(256 * 256), [256, 256]);
+    const op = (ld: number, trans = false) => ({ t, offset: 0, ld, trans, strides: [0, 0] as [number, number] });
+    const copy = cacheFriendly('a', op(256), 100, 256, 250, 1);
+    // 250 columns round up to 256, plus one cache line of 16 elements.
+    expect(copy.ld).toBe(272);
+    expect(copy.t).not.toBe(t);
+    copy.t.dispose();
+    expect(cacheFriendly('a', op(255), 100, 255, 250, 1).t).toBe(t); // rows not 1 KiB apart
+    expect(cacheFriendly('a', op(256), 100, 64, 250, 1).t).toBe(t); // re-read twice: not worth a copy
+    expect(cacheFriendly('b', op(256), 100, 256, 250, 2).t).toBe(t); // batched
+    t.dispose();
+  });
+
+  it('products through the copies: VEC4 and element-wise copies, K tail, B both layouts, padding never read', async (ctx) => {
+    if (!hasSubgroupsOf8(engine().gpu)) ctx.skip(); // the copies serve the subgroup kernel
+    forceGemmVariant('subgroup');
+    // A (100 × 250) in rows of 256 (offset 0: copied four columns per load; 1: one by one); B (250 × 256)
+    // or, transposed, (256 × 250) in rows of 256. Columns past K hold Inf: a copy or kernel that let them
+    // into a result would show.
+    const [M, N, K, ld] = [100, 256, 250, 256];
+    for (const offset of [0, 1]) {
+      for (const trans of [false, true]) {
+        await checkGemm(
+          {
+            name: `copies: A offset ${offset}, B${trans ? 'ᵀ' : ''}`,
+            aSize: offset + M * ld,
+            bSize: (trans ? N : K) * ld,
+            cSize: M * N,
+            desc: { a: { offset, ld }, b: { ld, trans }, c: { ld: N }, M, N, K, alpha: 0.5, accumulate: true },
+          },
+          11,
+          {
+            a: (e) => e >= offset && (e - offset) % ld >= K,
+            b: (e) => (trans ? e % ld >= K : Math.floor(e / ld) >= K),
+          },
+        );
+      }
     }
   });
 });

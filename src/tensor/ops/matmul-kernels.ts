@@ -25,26 +25,39 @@ export interface GemmVariant {
   vec4?: boolean;
   /** The GEMV kernel: vector reads (VEC4, and B8 for halves eight-aligned) only for A·Bᵀ. */
   gemv?: boolean;
+  /** Takes K in multiples of 4 only: gemm runs the last K % 4 of each piece with the naive kernel. */
+  k4?: boolean;
+  /** Reads f32 operands whose rows are a multiple of 1 KiB apart through a copy (matmul-pack.ts). */
+  pack?: boolean;
+  /** Runs the pieces this variant is not built for: those without the VEC4 form, and transposed A ones. */
+  fallback?: GemmVariant;
 }
 
 export const NAIVE: GemmVariant = { name: 'naive', file: 'matmul-naive.wgsl', rows: 16, cols: 16 };
 export const TILED: GemmVariant = { name: 'tiled', file: 'matmul-tiled.wgsl', rows: 64, cols: 64 };
 
-/** The subgroup kernel with RQ row groups of 8 per subgroup and SGS subgroups per workgroup. */
-function subgroupVariant(rq: 1 | 2, sgs: number): GemmVariant {
+/** The subgroup kernel with `rg` groups of 8 rows, one subgroup per workgroup. */
+function subgroupVariant(rg: 1 | 4, fallback?: GemmVariant): GemmVariant {
   return {
-    name: `subgroup-${8 * rq * sgs}x32`,
+    name: `subgroup-${8 * rg}x32`,
     file: 'matmul-subgroup.wgsl',
-    rows: 8 * rq * sgs,
+    rows: 8 * rg,
     cols: 32,
-    defines: { RQ: rq, RQ2: rq === 2, SGS: sgs },
+    defines: { RG4: rg === 4 },
     vec4: true,
+    k4: true,
+    pack: rg === 4,
+    fallback,
   };
 }
 
-// Tall tiles share each loaded B value among more rows; short ones waste less on a short M.
-const SUBGROUP_TALL = subgroupVariant(2, 4);
-const SUBGROUP_SHORT = subgroupVariant(1, 1);
+// Tall tiles share each loaded B value among more rows (beyond 32 rows or columns, the unrolled step
+// outgrows what the CPU's instruction caches and 32 vector registers hold: measured slower); short ones
+// waste less on a short M. LLVM takes 10–20 s to compile each form of the tall one (two cores, shader
+// cache cold), so it has only the forms the model's big products use — VEC4, A not transposed — and
+// leaves the rest (odd leading dimensions, Aᵀ of weight gradients and attention backward) to the short.
+const SUBGROUP_SHORT = subgroupVariant(1);
+const SUBGROUP_TALL = subgroupVariant(4, SUBGROUP_SHORT);
 
 /** The GEMV kernel for up to `rows` rows of x. Two columns per lane: one leaves loads of x less shared, four
  *  more than lavapipe's 32 vector registers hold (measured at Llama-1B shapes). */
@@ -122,6 +135,10 @@ export function dispatchGemm(
     multiple(4, wa.base, ops.a.ld, ...ops.a.strides, wb.base, ops.b.ld, ...ops.b.strides) &&
     // A windowed binding starts on the offset alignment: vec4 indices need it to be a multiple of 16 bytes.
     engine().gpu.limits.minStorageBufferOffsetAlignment % 16 === 0;
+  if (v.fallback && (!vec4 || ops.a.trans)) {
+    dispatchGemm(v.fallback, ops, bDtype, piece, alpha, spans);
+    return;
+  }
   const b8 = vec4 && !!v.gemv && bDtype !== 'f32' && multiple(8, wb.base, ops.b.ld, ...ops.b.strides);
   const p = new Params()
     .u32(M, N, K, inner, batches, tilesM, tilesN, piece.accumulate ? 1 : 0)

@@ -2,7 +2,8 @@
 // linear with their backward passes. Kernels: shaders/matmul-*.wgsl, chosen per adapter in
 // matmul-kernels.ts; splitting work so operand windows fit a binding: matmul-plan.ts.
 import { type Tensor, assertDtype, empty, numel, recordOp, shapeStr } from '../tensor.ts';
-import { chooseVariant, dispatchGemm } from './matmul-kernels.ts';
+import { type GemmVariant, NAIVE, chooseVariant, dispatchGemm } from './matmul-kernels.ts';
+import { cacheFriendly } from './matmul-pack.ts';
 import { type GemmPiece, type Operand, extent, layout, planGemm } from './matmul-plan.ts';
 import { engine } from './launch.ts';
 
@@ -80,14 +81,33 @@ export function gemm(d: GemmDesc): void {
   const budget = bindingLimit - limits.minStorageBufferOffsetAlignment - 16;
   const variant = chooseVariant(M, a.trans, b.trans);
   const alpha = d.alpha ?? 1;
-  for (const piece of planGemm(operands, whole, bindingLimit, budget)) {
+  // Copies of operands the kernel reads better with another row stride (disposed once recorded); not for
+  // a transposed A, which the packing variant leaves to its fallback.
+  const pack = !!variant.pack && !a.trans;
+  const pa = pack ? cacheFriendly('a', a, M, N, K, O * I) : a;
+  const pb = pack ? cacheFriendly('b', b, M, N, K, O * I) : b;
+  const read = [
+    { x: pa, dims: operands[0].dims },
+    { x: pb, dims: operands[1].dims },
+    { x: c, dims: operands[2].dims },
+  ];
+  const run = (v: GemmVariant, piece: GemmPiece) => {
     const spans = {
-      a: extent(a, operands[0].dims, piece),
-      b: extent(b, operands[1].dims, piece),
-      c: extent(c, operands[2].dims, piece)!,
+      a: extent(pa, read[0].dims, piece),
+      b: extent(pb, read[1].dims, piece),
+      c: extent(c, read[2].dims, piece)!,
     };
-    dispatchGemm(variant, { a, b, c }, b.t.dtype, piece, alpha, spans);
+    dispatchGemm(v, { a: pa, b: pb, c }, pb.t.dtype, piece, alpha, spans);
+  };
+  for (const piece of planGemm(read, whole, bindingLimit, budget)) {
+    const [k0, k1] = piece.k;
+    // A kernel that takes K in fours leaves the last K % 4 to the naive kernel, adding onto its result.
+    const cut = variant.k4 ? k1 - ((k1 - k0) % 4) : k1;
+    if (cut > k0 || cut === k1) run(variant, { ...piece, k: [k0, cut] });
+    if (cut < k1) run(NAIVE, { ...piece, k: [cut, k1], accumulate: piece.accumulate || cut > k0 });
   }
+  if (pa !== a) pa.t.dispose();
+  if (pb !== b) pb.t.dispose();
 }
 
 // ---------------------------------------------------------------------------------------------------------
