@@ -1,5 +1,5 @@
 // Parallel inner loops: a multi-slot LoRA adapter trained with sftParallel gives each slot what a lone
-// fine-tune with the same seed, data and settings gives.
+// fine-tune with the same seed, data and settings gives, up to rounding.
 import { describe, expect, it } from 'vitest';
 import { parseLlamaConfig } from '../../src/io/hf-config.ts';
 import { randomLlama } from '../../src/model/load.ts';
@@ -40,14 +40,13 @@ describe('parallel LoRA fine-tunes (slots)', () => {
       stacked.forEach((values, i) => {
         const per = values.length / 2;
         const mine = values.subarray(s * per, (s + 1) * per);
-        // With one example per step, each row's arithmetic is the same in a batch as alone (every output
-        // element sums the same terms in the same order) and each slot's optimiser state is its own:
-        // identical bits. Token batches pad rows to another length, which changes how the GEMMs block
-        // their sums over tokens: rounding-level differences (≈ u·|x| per step, a few ULP of values ≲ 0.5
-        // after 10 steps).
+        // Each slot's optimiser state is its own, but a slot's rows are padded to the longest row of the
+        // step across slots, which changes where the GEMMs split their sums over tokens (the CPU kernel
+        // takes K in fours and leaves the last K % 4 to a second kernel): rounding-level differences
+        // (≈ u·|x| per step, a few ULP of values ≲ 0.5 after 10 steps).
         let worst = 0;
         for (let j = 0; j < per; j++) worst = Math.max(worst, Math.abs(mine[j] - lone[s].params[i][j]));
-        expect(worst, `slot ${s}, parameter ${i}`).toBeLessThanOrEqual('batchSize' in batching ? 0 : 10 * 2 ** -24 * 0.5 * 10);
+        expect(worst, `slot ${s}, parameter ${i}`).toBeLessThanOrEqual(10 * 2 ** -24 * 0.5 * 10);
       });
     }
     parallel.dispose();
