@@ -126,6 +126,8 @@ export class KnowledgeRun {
     const pending = units.filter(({ s, members }) => members.some((i) => !this.run.has(`eval/${label}/s${s}/p${i}`)));
     done += total - pending.reduce((n, u) => n + u.members.length, 0);
     const parallel = Math.max(1, this.config.restEm.parallel ?? 1);
+    // The bar appears when the work starts, not when its first chunk ends (often the only chunk).
+    if (pending.length) this.ui.evalProgress?.(label, done, total);
     for (let c = 0; c < pending.length; c += parallel) {
       const chunk = pending.slice(c, c + parallel);
       const started = performance.now();
