@@ -2,10 +2,11 @@
 // Llama-3.2-architecture model, trained on the tiny world's corpus (bios, QA, passage → implications
 // exercises) packed into rows of whole documents, then saved as an ordinary Hugging Face folder with the
 // world's tokenizer and the recipe that made it.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LlamaConfig, expectedWeights, parseLlamaConfig } from '../io/hf-config.ts';
 import { Llama } from '../model/llama.ts';
+import { loadLlama } from '../model/load.ts';
 import { causalLmLoss } from '../model/loss.ts';
 import { IGNORE_INDEX, type Tensor, backward, engine, init, keep, parameter, shutdown, tidy } from '../tensor/index.ts';
 import { AdamW } from '../train/adamw.ts';
@@ -132,22 +133,16 @@ export async function copyGauge(model: Llama, world: World, tok: WordTokenizer, 
   return summariseGrades(people.map((p, i) => gradeSelfEdit(world, p, tok.decode(tokens[i]))));
 }
 
-export async function pretrainTiny(recipe: TinyRecipe, outDir: string): Promise<PretrainReport> {
-  const world = generateWorld(recipe.world);
-  const vocab = worldVocabulary(world);
-  const tok = new WordTokenizer(vocab);
-  const config = tinyConfig(recipe, vocab.length);
-  const model = initialModel(config, recipe.seed);
+/** Runs `steps` optimizer steps of causal-LM training on packed rows; the step's lr comes from `lrOf`. */
+async function train(model: Llama, batches: Iterator<PackedRow[]>, steps: number, lrOf: (s: number) => number, recipe: TinyRecipe) {
   const params = [...model.weights.values()];
-  const parameters = params.reduce((n, t) => n + t.size, 0);
+  for (const p of params) p.requiresGrad = true;
   const optimizer = new AdamW(params, { lr: recipe.lr, betas: recipe.betas, weightDecay: recipe.weightDecay, maxGradNorm: recipe.maxGradNorm });
-  const batches = pretrainingBatches(world, tok, { seed: recipe.seed, mix: recipe.mix, rowLength: recipe.rowLength, batchRows: recipe.batchRows });
-  const progress = new Progress({ label: 'pretrain', total: recipe.steps });
+  const progress = new Progress({ label: 'pretrain', total: steps });
   const started = performance.now();
   let tokens = 0;
-  let loss = NaN;
   let smoothed = NaN;
-  for (let s = 0; s < recipe.steps; s++) {
+  for (let s = 0; s < steps; s++) {
     const rows = batches.next().value as PackedRow[];
     const input = rowInputs(rows);
     tokens += rows.reduce((n, r) => n + r.segment.filter((x) => x >= 0).length, 0);
@@ -156,10 +151,10 @@ export async function pretrainTiny(recipe: TinyRecipe, outDir: string): Promise<
       backward(value);
       return value;
     });
-    optimizer.update(pretrainLr(recipe, s));
+    optimizer.update(lrOf(s));
     optimizer.zeroGrad();
-    if (s % 10 === 0 || s === recipe.steps - 1) {
-      loss = await l.item();
+    if (s % 10 === 0 || s === steps - 1) {
+      const loss = await l.item();
       if (!Number.isFinite(loss)) throw new Error(`pretraining diverged at step ${s + 1} (loss ${loss}); lower the learning rate`);
       smoothed = Number.isNaN(smoothed) ? loss : 0.8 * smoothed + 0.2 * loss;
       progress.update(s + 1, { loss: smoothed.toFixed(3), 'tok/s': Math.round(tokens / ((performance.now() - started) / 1000)) });
@@ -168,19 +163,60 @@ export async function pretrainTiny(recipe: TinyRecipe, outDir: string): Promise<
   }
   progress.done();
   await engine().cmd.sync();
-  const seconds = (performance.now() - started) / 1000;
   optimizer.dispose();
   for (const p of params) p.requiresGrad = false;
+  return { steps, tokens, seconds: (performance.now() - started) / 1000, finalLoss: smoothed };
+}
+
+export async function pretrainTiny(recipe: TinyRecipe, outDir: string): Promise<PretrainReport> {
+  const world = generateWorld(recipe.world);
+  const vocab = worldVocabulary(world);
+  const tok = new WordTokenizer(vocab);
+  const config = tinyConfig(recipe, vocab.length);
+  const model = initialModel(config, recipe.seed);
+  const parameters = [...model.weights.values()].reduce((n, t) => n + t.size, 0);
+  const batches = pretrainingBatches(world, tok, { seed: recipe.seed, mix: recipe.mix, rowLength: recipe.rowLength, batchRows: recipe.batchRows });
+  const trained = await train(model, batches, recipe.steps, (s) => pretrainLr(recipe, s), recipe);
   const greedySelfEdits = await copyGauge(model, world, tok);
   await saveModel(model, outDir);
   await writeTokenizerFiles(outDir, vocab);
-  const report: PretrainReport = { steps: recipe.steps, tokens, seconds, finalLoss: smoothed, parameters, greedySelfEdits };
+  const report: PretrainReport = { ...trained, parameters, greedySelfEdits };
   await writeFile(join(outDir, 'world.json'), `${JSON.stringify({ recipe, world: world.options, pretraining: report }, null, 2)}\n`);
   model.dispose();
   return report;
 }
 
-// `npm run pretrain-tiny [-- --out <dir> --steps N]`
+/**
+ * Trains a pretrained folder on for `steps` more steps at the schedule's final lr (minLrRatio · lr), on
+ * fresh batches of the same mix, when the copy gauge says copying has not fully emerged (it emerges late and
+ * abruptly: notes/tiny-world.md). The folder is rewritten and its world.json records the extra phase.
+ */
+export async function trainOn(dir: string, steps: number): Promise<PretrainReport> {
+  const record = JSON.parse(await readFile(join(dir, 'world.json'), 'utf8')) as {
+    recipe: TinyRecipe;
+    world: WorldOptions;
+    pretraining: PretrainReport;
+    trainedOn?: (Omit<PretrainReport, 'parameters'> & { lr: number })[];
+  };
+  const { recipe } = record;
+  const world = generateWorld(record.world);
+  const vocab = worldVocabulary(world);
+  const tok = new WordTokenizer(vocab);
+  const model = await loadLlama(dir);
+  // A different batch stream from every earlier phase: seeded by the steps already taken.
+  const done = record.pretraining.steps + (record.trainedOn ?? []).reduce((n, p) => n + p.steps, 0);
+  const batches = pretrainingBatches(world, tok, { seed: recipe.seed + done, mix: recipe.mix, rowLength: recipe.rowLength, batchRows: recipe.batchRows });
+  const lr = recipe.lr * recipe.minLrRatio;
+  const trained = await train(model, batches, steps, () => lr, recipe);
+  const greedySelfEdits = await copyGauge(model, world, tok);
+  await saveModel(model, dir);
+  record.trainedOn = [...(record.trainedOn ?? []), { ...trained, lr, greedySelfEdits }];
+  await writeFile(join(dir, 'world.json'), `${JSON.stringify(record, null, 2)}\n`);
+  model.dispose();
+  return { ...trained, parameters: record.pretraining.parameters, greedySelfEdits };
+}
+
+// `npm run pretrain-tiny [-- --out <dir> --steps N]`; `-- --train-on N` trains the folder at --out on for N steps
 if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (name: string) => {
     const i = process.argv.indexOf(`--${name}`);
@@ -191,11 +227,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   await init();
   try {
-    const r = await pretrainTiny(recipe, out);
-    console.log(`pretrained ${r.parameters} parameters on ${r.tokens} tokens in ${r.steps} steps, ${r.seconds.toFixed(0)} s; final loss ${r.finalLoss.toFixed(3)}; written to ${out}`);
+    const more = arg('train-on');
+    const r = more ? await trainOn(out, Number(more)) : await pretrainTiny(recipe, out);
+    console.log(`${more ? 'trained on' : 'pretrained'} ${r.parameters} parameters on ${r.tokens} tokens in ${r.steps} steps, ${r.seconds.toFixed(0)} s; final loss ${r.finalLoss.toFixed(3)}; written to ${out}`);
     const g = r.greedySelfEdits;
     console.log(`copy gauge (greedy self-edits of 16 held-out people): ${(100 * g.precision).toFixed(1)} % of fact lines correct, ${(100 * g.coverage).toFixed(1)} % of attributes covered`);
-    if (g.precision < 0.8) console.log('the gauge is below 0.8: copying emerges late (notes/tiny-world.md); consider more --steps');
+    if (g.precision < 0.8) console.log(`the gauge is below 0.8: copying emerges late (notes/tiny-world.md); train on with --train-on <steps>`);
   } finally {
     await shutdown();
   }
