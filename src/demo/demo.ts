@@ -176,6 +176,10 @@ export async function runDemo(c: DemoConfig): Promise<void> {
     const tokens = Object.fromEntries(results.map((r) => [r.label, r.trainTokens]));
     const lines = [
       '',
+      'base: no training. passage: the inner loop trains on the passages. round-r: on the passages and the',
+      "implications the round-r policy writes (round-0: the pretrained model's own). repeated:round-0: on the",
+      "passages repeated to round-0's token count (the equal-token control).",
+      '',
       'Training tokens per person: ' + Object.entries(tokens).map(([k, v]) => `${k} ${Math.round(v)}`).join(', '),
       '',
       '| self-edits | lines | correct facts / fact lines | attributes covered | name copied | value correct |',
