@@ -135,7 +135,10 @@ export async function runDemo(c: DemoConfig): Promise<void> {
   const evalPeople = world.eval.slice(0, c.evalPeople);
   const rlPeople = world.rl.slice(0, c.rounds * c.rlPeoplePerRound);
   const conditions = ['base', 'passage', 'round-0', 'repeated:round-0', ...Array.from({ length: c.rounds }, (_, r) => `round-${r + 1}`)];
-  const run = RunDir.open(c.run, { demo: c as unknown as JsonValue, world: meta.world as JsonValue });
+  // The model's training record is part of the run's identity: a retrained folder at the same path is
+  // refused by the run directory (with the way to start afresh) instead of resumed with stale results.
+  const training = { pretraining: meta.pretraining, trainedOn: meta.trainedOn ?? [] } as JsonValue;
+  const run = RunDir.open(c.run, { demo: c as unknown as JsonValue, world: meta.world as JsonValue, model: training });
   try {
     if (run.isDone()) {
       process.stdout.write(readFileSync(run.path('demo.md'), 'utf8'));

@@ -1,7 +1,7 @@
 // A CI-sized run of the demo on the bundled tiny model: a handful of people, one round, few steps. The
 // loop completes, writes the table, the plot and the self-edit correctness report, and a re-run resumes
-// (a finished run does nothing).
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+// (a finished run does nothing), but not after the model was retrained.
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,10 +11,12 @@ const MODEL = join(import.meta.dirname, '..', '..', 'weights', 'seal-tiny');
 
 describe('npm run demo, CI-sized', () => {
   it('runs every condition and a round, and writes the results', async () => {
-    const run = join(mkdtempSync(join(tmpdir(), 'demo-')), 'run');
+    const dir = mkdtempSync(join(tmpdir(), 'demo-'));
+    const [run, model] = [join(dir, 'run'), join(dir, 'model')];
+    cpSync(MODEL, model, { recursive: true });
     const config = {
       ...DEMO,
-      model: MODEL,
+      model,
       run,
       evalPeople: 4,
       rlPeoplePerRound: 4,
@@ -33,5 +35,10 @@ describe('npm run demo, CI-sized', () => {
     const log = readFileSync(join(run, 'log.jsonl'), 'utf8');
     await runDemo(config);
     expect(readFileSync(join(run, 'log.jsonl'), 'utf8')).toBe(log);
+    // The same folder trained on: its results would be stale, so the run directory refuses it.
+    const meta = JSON.parse(readFileSync(join(model, 'world.json'), 'utf8'));
+    meta.trainedOn = [...(meta.trainedOn ?? []), { steps: 1 }];
+    writeFileSync(join(model, 'world.json'), JSON.stringify(meta));
+    await expect(runDemo(config)).rejects.toThrow(/different config[\s\S]*model\.trainedOn/);
   });
 });
