@@ -5,13 +5,16 @@
 //   1 naive              one invocation per output (shaders/matmul-naive.wgsl)
 //   2 register-block     8×4 outputs per invocation: each B load feeds 8 FMAs (02-register-block.wgsl)
 //   3 subgroup-broadcast A loaded once per 8-lane subgroup, shared by subgroupBroadcast (03-…wgsl)
-//   4 production         four k per step from vec4 loads, 16 rows per subgroup (shaders/matmul-subgroup.wgsl)
+//   4 production         four k per step from vec4 loads, a 32×32 tile per subgroup with every load of a step
+//                        issued before its arithmetic, and (in gemm) operands whose rows are 1 KiB apart read
+//                        through a copy with a padded row stride (shaders/matmul-subgroup.wgsl, matmul-pack.wgsl)
 //   - tiled              workgroup-memory tiling, the GPU kernel, for comparison (shaders/matmul-tiled.wgsl)
 //
 // Why this order on lavapipe: every storage load with a per-lane index becomes a loop over the lanes with a
 // bounds check each (~10 instructions per value), while a multiply-add is 3 vector instructions for all
 // 8 lanes. So the steps cut loads per FLOP: 2 per 2 FLOP (1) → 1.1 per 8 (2) → 0.16 per 8 (3) → ~0.1
 // with cheaper vec4 loads (4). Workgroup memory adds a store and a load per value, hence "tiled" loses.
+// Step 4's copy: rows 4 KiB apart fall into the same L1 cache sets, and a tile's 32 rows evict each other.
 // Figures move by ±30 % when other processes share the 2 cores; compare the ratios of one run.
 import { init, shutdown } from '../../src/tensor/index.ts';
 import { matmul as reference } from '../../src/tensor/cpu-reference-matmul.ts';
