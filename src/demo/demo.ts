@@ -25,6 +25,7 @@ import { PROJECTIONS } from '../model/llama.ts';
 import { progressUi, writeResults } from '../cli/experiment-ui.ts';
 import { type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
 import { implicationsPrompt, parseImplications, questionPrompt } from './prompts.ts';
+import { readTinyRecord } from './pretrain.ts';
 import { TINY_INNER_LOOP, TINY_REST_EM, TINY_SELF_EDIT_SAMPLING } from './recipe.ts';
 import { type PassagePerson, type World, generateWorld, questionsFor } from './world.ts';
 
@@ -127,7 +128,7 @@ export function selfEditCorrectness(run: RunDir, world: World, evalPeople: Passa
 }
 
 export async function runDemo(c: DemoConfig): Promise<void> {
-  const meta = JSON.parse(readFileSync(join(c.model, 'world.json'), 'utf8'));
+  const meta = readTinyRecord(c.model);
   const world = generateWorld(meta.world);
   if (world.eval.length < c.evalPeople || world.rl.length < c.rounds * c.rlPeoplePerRound) {
     throw new Error(`the world of ${c.model} has ${world.eval.length} evaluation and ${world.rl.length} RL people; the demo needs ${c.evalPeople} and ${c.rounds * c.rlPeoplePerRound}`);
@@ -137,8 +138,8 @@ export async function runDemo(c: DemoConfig): Promise<void> {
   const conditions = ['base', 'passage', 'round-0', 'repeated:round-0', ...Array.from({ length: c.rounds }, (_, r) => `round-${r + 1}`)];
   // The model's training record is part of the run's identity: a retrained folder at the same path is
   // refused by the run directory (with the way to start afresh) instead of resumed with stale results.
-  const training = { pretraining: meta.pretraining, trainedOn: meta.trainedOn ?? [] } as JsonValue;
-  const run = RunDir.open(c.run, { demo: c as unknown as JsonValue, world: meta.world as JsonValue, model: training });
+  const training = { pretraining: meta.pretraining, trainedOn: meta.trainedOn ?? [] } as unknown as JsonValue;
+  const run = RunDir.open(c.run, { demo: c as unknown as JsonValue, world: meta.world as unknown as JsonValue, model: training });
   try {
     if (run.isDone()) {
       process.stdout.write(readFileSync(run.path('demo.md'), 'utf8'));

@@ -2,7 +2,8 @@
 // Llama-3.2-architecture model, trained on the tiny world's corpus (bios, QA, passage → implications
 // exercises) packed into rows of whole documents, then saved as an ordinary Hugging Face folder with the
 // world's tokenizer and the recipe that made it.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LlamaConfig, expectedWeights, parseLlamaConfig } from '../io/hf-config.ts';
 import { Llama } from '../model/llama.ts';
@@ -13,13 +14,12 @@ import { AdamW } from '../train/adamw.ts';
 import { saveModel } from '../train/merge.ts';
 import { Progress } from '../util/progress.ts';
 import { Rng } from '../util/random.ts';
-import { TINY_MODEL, TINY_PRETRAINING, TINY_WORLD } from './recipe.ts';
+import { TINY_MODEL, TINY_PRETRAINING, TINY_SELF_EDIT_SAMPLING, TINY_WORLD } from './recipe.ts';
 import { type PackedRow, type PretrainMix, pretrainingBatches } from './pretrain-mix.ts';
 import { WordTokenizer, worldVocabulary, writeTokenizerFiles } from './word-tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import { type SelfEditSummary, gradeSelfEdit, summariseGrades } from './grade-self-edit.ts';
 import { implicationsPrompt } from './prompts.ts';
-import { TINY_SELF_EDIT_SAMPLING } from './recipe.ts';
 import { type World, type WorldOptions, generateWorld } from './world.ts';
 
 export interface TinyRecipe {
@@ -125,6 +125,32 @@ export interface PretrainReport {
   greedySelfEdits: SelfEditSummary;
 }
 
+/** A phase of training on (`--train-on`): its figures and its constant lr. */
+export type TrainOnReport = Omit<PretrainReport, 'parameters'> & { lr: number };
+
+/** world.json in a tiny model's folder: what the model was made from, and each training phase's figures. */
+export interface TinyModelRecord {
+  recipe: TinyRecipe;
+  world: WorldOptions;
+  pretraining: PretrainReport;
+  trainedOn?: TrainOnReport[];
+}
+
+export function readTinyRecord(dir: string): TinyModelRecord {
+  return JSON.parse(readFileSync(join(dir, 'world.json'), 'utf8')) as TinyModelRecord;
+}
+
+async function writeTinyRecord(dir: string, record: TinyModelRecord): Promise<void> {
+  await writeTinyRecord(dir, record);
+}
+
+/** The world of these options and the tokenizer of its words. */
+function worldAndTokenizer(options: Partial<WorldOptions>) {
+  const world = generateWorld(options);
+  const vocab = worldVocabulary(world);
+  return { world, vocab, tok: new WordTokenizer(vocab) };
+}
+
 /** Greedy self-edits of the first `n` evaluation people, graded (copying emerges late: check it at the end). */
 export async function copyGauge(model: Llama, world: World, tok: WordTokenizer, n = 16): Promise<SelfEditSummary> {
   const people = world.eval.slice(0, n);
@@ -169,9 +195,7 @@ async function train(model: Llama, batches: Iterator<PackedRow[]>, steps: number
 }
 
 export async function pretrainTiny(recipe: TinyRecipe, outDir: string): Promise<PretrainReport> {
-  const world = generateWorld(recipe.world);
-  const vocab = worldVocabulary(world);
-  const tok = new WordTokenizer(vocab);
+  const { world, vocab, tok } = worldAndTokenizer(recipe.world);
   const config = tinyConfig(recipe, vocab.length);
   const model = initialModel(config, recipe.seed);
   const parameters = [...model.weights.values()].reduce((n, t) => n + t.size, 0);
@@ -181,7 +205,7 @@ export async function pretrainTiny(recipe: TinyRecipe, outDir: string): Promise<
   await saveModel(model, outDir);
   await writeTokenizerFiles(outDir, vocab);
   const report: PretrainReport = { ...trained, parameters, greedySelfEdits };
-  await writeFile(join(outDir, 'world.json'), `${JSON.stringify({ recipe, world: world.options, pretraining: report }, null, 2)}\n`);
+  await writeTinyRecord(outDir, { recipe, world: world.options, pretraining: report });
   model.dispose();
   return report;
 }
@@ -192,16 +216,9 @@ export async function pretrainTiny(recipe: TinyRecipe, outDir: string): Promise<
  * abruptly: notes/tiny-world.md). The folder is rewritten and its world.json records the extra phase.
  */
 export async function trainOn(dir: string, steps: number): Promise<PretrainReport> {
-  const record = JSON.parse(await readFile(join(dir, 'world.json'), 'utf8')) as {
-    recipe: TinyRecipe;
-    world: WorldOptions;
-    pretraining: PretrainReport;
-    trainedOn?: (Omit<PretrainReport, 'parameters'> & { lr: number })[];
-  };
+  const record = readTinyRecord(dir);
   const { recipe } = record;
-  const world = generateWorld(record.world);
-  const vocab = worldVocabulary(world);
-  const tok = new WordTokenizer(vocab);
+  const { world, tok } = worldAndTokenizer(record.world);
   const model = await loadLlama(dir);
   // A different batch stream from every earlier phase: seeded by the steps already taken.
   const done = record.pretraining.steps + (record.trainedOn ?? []).reduce((n, p) => n + p.steps, 0);
@@ -211,7 +228,7 @@ export async function trainOn(dir: string, steps: number): Promise<PretrainRepor
   const greedySelfEdits = await copyGauge(model, world, tok);
   await saveModel(model, dir);
   record.trainedOn = [...(record.trainedOn ?? []), { ...trained, lr, greedySelfEdits }];
-  await writeFile(join(dir, 'world.json'), `${JSON.stringify(record, null, 2)}\n`);
+  await writeTinyRecord(dir, record);
   model.dispose();
   return { ...trained, parameters: record.pretraining.parameters, greedySelfEdits };
 }
