@@ -68,8 +68,10 @@ export function stepPlan(lengths: number[], opts: Pick<SftOptions, 'epochs' | 's
   const accum = opts.gradAccum ?? 1;
   const rng = new Rng(opts.seed ?? 0);
   const steps: number[][][] = [];
-  const done = (epoch: number) => (opts.steps !== undefined ? steps.length >= opts.steps : epoch >= Math.ceil(opts.epochs ?? 1));
-  for (let epoch = 0; !done(epoch) && n > 0; epoch++) {
+  // With `steps`, the plan ends at that many steps (mid-epoch if need be); otherwise after `epochs`.
+  const full = () => opts.steps !== undefined && steps.length >= opts.steps;
+  const epochs = opts.steps !== undefined ? Infinity : Math.ceil(opts.epochs ?? 1);
+  for (let epoch = 0; epoch < epochs && !full() && n > 0; epoch++) {
     const order = rng.shuffle([...Array(n).keys()]);
     const batches: number[][] = [];
     if (opts.tokensPerBatch) {
@@ -91,7 +93,7 @@ export function stepPlan(lengths: number[], opts: Pick<SftOptions, 'epochs' | 's
     // A fractional last epoch takes its share of the batches.
     const share = opts.steps === undefined && epoch + 1 > (opts.epochs ?? 1) ? (opts.epochs ?? 1) - epoch : 1;
     const take = Math.ceil(batches.length * share);
-    for (let i = 0; i < take && !(opts.steps !== undefined && steps.length >= opts.steps); i += accum) steps.push(batches.slice(i, Math.min(take, i + accum)));
+    for (let i = 0; i < take && !full(); i += accum) steps.push(batches.slice(i, Math.min(take, i + accum)));
   }
   return steps;
 }
