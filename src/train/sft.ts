@@ -6,7 +6,7 @@ import { causalLmLoss, scoredTargets } from '../model/loss.ts';
 import { IGNORE_INDEX, type Tensor, backward, tensor, tidy } from '../tensor/index.ts';
 import { Rng } from '../util/random.ts';
 import { AdamW } from './adamw.ts';
-import { type Example, collate } from './examples.ts';
+import { type Batch, type Example, collate, pack } from './examples.ts';
 import { type LoraConfig, LoraAdapter } from './lora.ts';
 import { type ScheduleName, learningRate } from './schedule.ts';
 
@@ -19,7 +19,8 @@ export interface SftOptions {
   batchSize?: number;
   /**
    * Form batches by tokens instead: consecutive examples of the shuffle until the next would pass this
-   * many tokens (at least one each) — equal training tokens then give about equal steps.
+   * many tokens (at least one each), packed into one row (examples.ts `pack`: each attends only to
+   * itself) — equal training tokens then give about equal steps, and no compute goes to padding.
    */
   tokensPerBatch?: number;
   /** Micro-batches per optimiser step. */
@@ -113,14 +114,15 @@ export async function sft(model: Llama, params: Tensor[], examples: Example[], o
   try {
     for (let s = 0; s < plan.length; s++) {
       const started = performance.now();
-      const micro = plan[s].map((batch) => collate(batch.map((i) => examples[i]), opts.pad));
+      const micro = plan[s].map((batch) => batchOf([batch.map((i) => examples[i])], opts));
       const scored = micro.map((b) => scoredTargets(b.labels));
       const total = scored.reduce((a, b) => a + b, 0);
       // Each micro-batch's mean loss, weighted by its share of the step's scored tokens: the accumulated
       // gradient is that of the mean over every scored token of the step, as one big batch would give.
       const parts = micro.map((b, j) =>
         tidy(() => {
-          const logits = model.forward({ ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: (opts.seed ?? 0) * 7919 + s * 31 + j });
+          const { labels: _, ...inputs } = b;
+          const logits = model.forward({ ...inputs, train: true, recompute: opts.recompute, seed: (opts.seed ?? 0) * 7919 + s * 31 + j });
           const loss = causalLmLoss(logits, b.labels);
           if (scored[j] > 0) backward(loss, tensor([scored[j] / total], []));
           return loss;
@@ -195,26 +197,14 @@ export async function sftParallel(
   if (examples.length !== slots || opts.seeds.length !== slots) throw new RangeError(`sftParallel: ${examples.length} example sets and ${opts.seeds.length} seeds for ${slots} slots`);
   const plans = examples.map((ex, s) => stepPlan(ex.map((e) => e.ids.length), { ...opts, seed: opts.seeds[s], gradAccum: 1 }));
   const optimizer = new AdamW(adapter.parameters(), { lr: opts.lr, betas: opts.betas, eps: opts.eps, weightDecay: opts.weightDecay, maxGradNorm: opts.maxGradNorm, slots });
-  const idle: Example = { ids: [opts.pad], labels: [IGNORE_INDEX] };
   const steps = Math.max(0, ...plans.map((p) => p.length));
   try {
     for (let k = 0; k < steps; k++) {
-      // Slot-major rows, as many per slot as the largest batch of this step (padding rows for the others,
-      // and for slots that have finished).
       const batches = plans.map((plan, s) => (plan[k]?.[0] ?? []).map((i) => examples[s][i]));
-      const perSlot = Math.max(1, ...batches.map((b) => b.length));
-      const rows: Example[] = [];
-      const weights: number[] = [];
-      for (const batch of batches) {
-        const scored = batch.reduce((n, e) => n + scoredTargets([e.labels]), 0);
-        for (let j = 0; j < perSlot; j++) {
-          rows.push(batch[j] ?? idle);
-          weights.push(batch[j] && scored > 0 ? 1 / scored : 0);
-        }
-      }
-      const b = collate(rows, opts.pad);
+      const { batch: b, weights } = slotRows(batches, opts);
       const loss = tidy(() => {
-        const logits = model.forward({ ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k });
+        const { labels: _, ...inputs } = b;
+        const logits = model.forward({ ...inputs, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k });
         const l = causalLmLoss(logits, b.labels, weights);
         backward(l);
         return l;
@@ -230,4 +220,34 @@ export async function sftParallel(
     optimizer.dispose();
   }
   return plans.map((p) => p.length);
+}
+
+/** One micro-batch: the examples of each group packed into a row (token budgets), or one example a row. */
+function batchOf(groups: Example[][], opts: Pick<SftOptions, 'tokensPerBatch' | 'pad'>): Batch {
+  return opts.tokensPerBatch ? pack(groups, opts.pad) : collate(groups.flat(), opts.pad);
+}
+
+/**
+ * A parallel step's rows, slot-major, and each row's loss weight (1 / its slot's scored targets, so each
+ * slot's loss is the mean over its own batch). Packed: one row per slot. Otherwise as many rows per slot as
+ * the step's largest batch, padding rows for the others and for slots that have finished.
+ */
+function slotRows(batches: Example[][], opts: Pick<SftOptions, 'tokensPerBatch' | 'pad'>): { batch: Batch; weights: number[] } {
+  const weight = (scored: number) => (scored > 0 ? 1 / scored : 0);
+  if (opts.tokensPerBatch) {
+    const batch = pack(batches, opts.pad);
+    return { batch, weights: batch.labels.map((row) => weight(scoredTargets([row]))) };
+  }
+  const idle: Example = { ids: [opts.pad], labels: [IGNORE_INDEX] };
+  const perSlot = Math.max(1, ...batches.map((b) => b.length));
+  const rows: Example[] = [];
+  const weights: number[] = [];
+  for (const batch of batches) {
+    const scored = batch.reduce((n, e) => n + scoredTargets([e.labels]), 0);
+    for (let j = 0; j < perSlot; j++) {
+      rows.push(batch[j] ?? idle);
+      weights.push(batch[j] ? weight(scored) : 0);
+    }
+  }
+  return { batch: collate(rows, opts.pad), weights };
 }
