@@ -22,7 +22,7 @@ export class AdamW {
   readonly slots: number;
   private readonly m: Tensor[];
   private readonly v: Tensor[];
-  /** Σ g² per slot over every parameter, refreshed each step (read it with gradNorms()). */
+  /** Σ g² per slot over every parameter, refreshed each step when clipping (read it with gradNorms()). */
   private readonly normSq: Tensor;
   private readonly slotScalars: Tensor;
 
@@ -45,13 +45,19 @@ export class AdamW {
     this.slotScalars = keep(parameter([this.slots, 2]));
   }
 
+  private get clips(): boolean {
+    return (this.options.maxGradNorm ?? 0) > 0;
+  }
+
   /** Bytes of optimiser state on the GPU. */
   get stateBytes(): number {
     return this.m.reduce((s, t) => s + 2 * t.bytes, 0);
   }
 
-  /** The global gradient norm of the last step (before clipping), per slot; reads back from the GPU. */
+  /** The global gradient norm of the last step (before clipping), per slot; reads back from the GPU. Only
+   *  computed when clipping is on. */
   async gradNorms(): Promise<number[]> {
+    if (!this.clips) throw new Error('AdamW.gradNorms: the norm is computed only when clipping (maxGradNorm > 0)');
     return Array.from(await this.normSq.readF32(), Math.sqrt);
   }
 
@@ -72,7 +78,8 @@ export class AdamW {
     const common = (n: number) =>
       new Params().u32(n).f32(beta1, 1 - beta1, beta2, 1 - beta2, this.options.eps ?? 1e-8, Math.sqrt(1 - beta2 ** this.step), this.options.maxGradNorm ?? 0);
     const sum = k('adamw.wgsl', 'main', { SUM_SQUARES: true });
-    for (const p of this.params) {
+    // The norm is only needed to clip: without clipping, skip a pass that costs a dispatch per slot and tensor.
+    for (const p of this.clips ? this.params : []) {
       if (!p.grad) continue;
       const per = p.size / this.slots;
       for (let slot = 0; slot < this.slots; slot++) {
