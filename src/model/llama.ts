@@ -17,11 +17,10 @@ import {
   dropout,
   embedding,
   linear,
-  matmul,
+  lowRankLinear,
   mul,
   rmsnorm,
   rope,
-  scale,
   silu,
   tensor,
 } from '../tensor/index.ts';
@@ -217,17 +216,11 @@ export class Llama {
 
   // x (N, Cin) → (N, Cout): W x, plus the adapter's low-rank update when there is one
   private project(x: Tensor, p: Projection, input: ForwardInput, salt: number): Tensor {
-    const y = linear(x, p.weight);
     const d = p.delta;
-    if (!d) return y;
-    const xd = input.train && d.dropout > 0 ? dropout(x, d.dropout, (input.seed ?? 0) * 1000003 + salt) : x;
-    if (d.slots === 1) return add(y, scale(linear(linear(xd, d.A), d.B), d.scale));
-    // Parallel adapters: (slots, N/slots, Cin) · A_sᵀ · B_sᵀ, one batch entry per adapter.
-    const [N, Cin] = x.shape;
-    if (N % d.slots) throw new RangeError(`LoRA with ${d.slots} slots: the batch's ${N} rows do not split into equal groups per slot`);
-    const h = matmul(xd.reshape([d.slots, N / d.slots, Cin]), d.A, { transB: true });
-    const delta = matmul(h, d.B, { transB: true }).reshape(y.shape);
-    return add(y, scale(delta, d.scale));
+    if (!d) return linear(x, p.weight);
+    if (x.shape[0] % d.slots) throw new RangeError(`LoRA with ${d.slots} slots: the batch's ${x.shape[0]} rows do not split into equal groups per slot`);
+    const dropped = input.train && d.dropout > 0 ? dropout(x, d.dropout, (input.seed ?? 0) * 1000003 + salt) : undefined;
+    return lowRankLinear(x, p.weight, d.A, d.B, { scale: d.scale, slots: d.slots, dropped });
   }
 
   /** Frees every weight (and adapter) on the GPU. */

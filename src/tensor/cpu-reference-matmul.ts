@@ -70,3 +70,21 @@ export function gemm(d: {
     }
   }
 }
+
+/** x (N, Cin) · Wᵀ + scale · (x̃ (N, Cin) · A_sᵀ) · B_sᵀ, the rows split into `slots` equal groups, group s
+ *  using A_s (r, Cin) and B_s (Cout, r): a linear layer with LoRA beside it (x̃: x after LoRA's dropout). */
+export function lowRankLinear(x: Cpu, w: Cpu, a: Cpu, b: Cpu, scale: number, slots = 1, dropped: Cpu = x): Cpu {
+  const [N, Cin] = x.shape;
+  const [Cout] = w.shape;
+  const r = a.shape[a.shape.length - 2];
+  const n = N / slots;
+  const base = matmul(x, w, false, true);
+  for (let s = 0; s < slots; s++) {
+    const rows = (t: Cpu, cols: number) => ({ data: t.data.slice(s * n * cols, (s + 1) * n * cols), shape: [n, cols] });
+    const slot = (t: Cpu, size: number, shape: number[]) => ({ data: t.data.slice(s * size, (s + 1) * size), shape });
+    const h = matmul(rows(dropped, Cin), slot(a, r * Cin, [r, Cin]), false, true);
+    const delta = matmul(h, slot(b, Cout * r, [Cout, r]), false, true);
+    for (let i = 0; i < n * Cout; i++) base.data[s * n * Cout + i] += scale * delta.data[i];
+  }
+  return base;
+}

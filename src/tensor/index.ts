@@ -30,4 +30,5 @@ export { crossEntropy, IGNORE_INDEX } from './ops/cross-entropy.ts';
 export { embedding } from './ops/embedding.ts';
 export { attention, type AttentionShape, type AttentionOptions } from './ops/attention.ts';
 export { gemm, matmul, linear, type GemmOperand } from './ops/matmul.ts';
+export { lowRankLinear, type LowRankOptions } from './ops/low-rank.ts';
 export { dropout } from './ops/dropout.ts';
