@@ -3,8 +3,8 @@
 // left the model unable to copy). What varies is their *kind*: a line either names the person in a
 // restatement form (self-contained: "The employer of N is V .") or repeats the fact the passage's way, with
 // the pronoun ("He works for V ."). Both are faithful; only the first teaches a model trained on several
-// people at once whose fact it is. Each example draws its own share of named lines, so the pretrained
-// policy writes every mix, and ReST-EM has something to select (notes/tiny-world.md). Coverage and the
+// people at once whose fact it is. Each example is written in one kind of line, so the pretrained policy
+// writes both kinds of self-edit, and ReST-EM has something to select (notes/tiny-world.md). Coverage and the
 // number of restatements are knobs too; fewer copied lines per example made copying weaker (same note).
 import type { Rng } from '../util/random.ts';
 import type { AttributeKey } from './world-schema.ts';
@@ -21,9 +21,10 @@ export interface ImplicationStyle {
   order: 'passage' | 'shuffled';
   /**
    * Probability that a line names the person (restatement form) rather than using the pronoun in a passage
-   * form; 'per-example' draws it uniformly in [0, 1) for each example.
+   * form; 'per-example' draws it uniformly in [0, 1) for each example; 'whole-example' writes every line of
+   * an example one way, named or pronoun, with even odds.
    */
-  namedShare: number | 'per-example';
+  namedShare: number | 'per-example' | 'whole-example';
 }
 
 /** Every fact, twice, all lines naming the person (the "perfect implications" of the demo's oracle runs). */
@@ -35,12 +36,17 @@ export const COMPLETE_IMPLICATIONS: ImplicationStyle = {
   namedShare: 1,
 };
 
-/** The pretraining style of the recipe: every fact twice, a per-example mix of named and pronoun lines. */
-export const PRETRAINING_IMPLICATIONS: ImplicationStyle = { ...COMPLETE_IMPLICATIONS, namedShare: 'per-example' };
+/**
+ * The pretraining style of the recipe: every fact twice, each example written wholly in one kind of line,
+ * named or pronoun. The pretrained policy then writes both kinds of self-edit, and which kind it writes is
+ * one early choice that ReST-EM can shift (with a per-example mix, SFT on the policy's own samples sharpened
+ * it towards its commoner pronoun lines instead: notes/tiny-world.md).
+ */
+export const PRETRAINING_IMPLICATIONS: ImplicationStyle = { ...COMPLETE_IMPLICATIONS, namedShare: 'whole-example' };
 
 export function implicationLines(person: Person, passageOrder: readonly AttributeKey[], rng: Rng, style: ImplicationStyle): string[] {
   if (style.minRestatements < 1 || style.maxRestatements < style.minRestatements) throw new Error('bad restatement range');
-  const namedShare = style.namedShare === 'per-example' ? rng.uniform() : style.namedShare;
+  const namedShare = style.namedShare === 'per-example' ? rng.uniform() : style.namedShare === 'whole-example' ? (rng.uniform() < 0.5 ? 1 : 0) : style.namedShare;
   const order = style.order === 'shuffled' ? rng.shuffle([...passageOrder]) : [...passageOrder];
   let kept = order.filter(() => rng.uniform() < style.keepProbability);
   if (kept.length === 0) kept = [rng.pick(order)];

@@ -3,8 +3,8 @@
 // exercises) packed into rows of whole documents, then saved as an ordinary Hugging Face folder with the
 // world's tokenizer and the recipe that made it.
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../io/atomic-write.ts';
 import { type LlamaConfig, expectedWeights, parseLlamaConfig } from '../io/hf-config.ts';
 import { Llama } from '../model/llama.ts';
 import { loadLlama } from '../model/load.ts';
@@ -141,7 +141,7 @@ export function readTinyRecord(dir: string): TinyModelRecord {
 }
 
 async function writeTinyRecord(dir: string, record: TinyModelRecord): Promise<void> {
-  await writeTinyRecord(dir, record);
+  await writeFileAtomically(join(dir, 'world.json'), JSON.stringify(record, null, 2) + '\n');
 }
 
 /** The world of these options and the tokenizer of its words. */

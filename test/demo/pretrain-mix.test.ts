@@ -22,12 +22,29 @@ describe('implication lines', () => {
     expect(new Set(lines).size).toBe(lines.length);
   });
 
-  it('mixes named and pronoun lines with a share drawn per example, every line a correct copy', () => {
+  it('writes each example wholly in named or wholly in pronoun lines, both kinds, every line a correct copy', () => {
     const p = world.eval[2];
     const rng = new Rng(3);
     const shares: number[] = [];
     for (let i = 0; i < 40; i++) {
       const lines = implicationLines(p, p.passageOrder, rng, PRETRAINING_IMPLICATIONS);
+      expect(lines).toHaveLength(10);
+      for (const l of lines) expect(l.includes(p.name) || l.startsWith(p.pronoun + ' ')).toBe(true);
+      for (const a of ATTRIBUTES) expect(lines.filter((l) => l.split(' ').includes(p.values[a.key]))).toHaveLength(2);
+      shares.push(lines.filter((l) => l.includes(p.name)).length / lines.length);
+    }
+    expect(new Set(shares)).toEqual(new Set([0, 1]));
+    // Even odds: 40 draws put between 10 and 30 in each kind with probability > 0.998.
+    expect(shares.filter((s) => s === 1).length).toBeGreaterThanOrEqual(10);
+    expect(shares.filter((s) => s === 1).length).toBeLessThanOrEqual(30);
+  });
+
+  it('mixes named and pronoun lines with a share drawn per example, every line a correct copy', () => {
+    const p = world.eval[2];
+    const rng = new Rng(3);
+    const shares: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const lines = implicationLines(p, p.passageOrder, rng, { ...PRETRAINING_IMPLICATIONS, namedShare: 'per-example' });
       expect(lines).toHaveLength(10);
       for (const l of lines) expect(l.includes(p.name) || l.startsWith(p.pronoun + ' ')).toBe(true);
       for (const a of ATTRIBUTES) expect(lines.filter((l) => l.split(' ').includes(p.values[a.key]))).toHaveLength(2);
