@@ -191,7 +191,7 @@ export async function sftParallel(
   model: Llama,
   adapter: LoraAdapter,
   examples: Example[][],
-  opts: Omit<SftOptions, 'seed' | 'gradAccum' | 'onStep'> & { seeds: number[] },
+  opts: Omit<SftOptions, 'seed' | 'gradAccum' | 'onStep'> & { seeds: number[]; onStep?: (step: number, steps: number) => void },
 ): Promise<number[]> {
   const slots = adapter.slots;
   if (examples.length !== slots || opts.seeds.length !== slots) throw new RangeError(`sftParallel: ${examples.length} example sets and ${opts.seeds.length} seeds for ${slots} slots`);
@@ -214,6 +214,7 @@ export async function sftParallel(
       if (!Number.isFinite(value)) throw new TrainingDivergedError(k + 1, value);
       optimizer.update(plans.map((plan) => (k < plan.length ? learningRate(opts.schedule ?? 'constant', opts.lr, k, plan.length, opts.warmupSteps ?? 0) : 0)));
       optimizer.zeroGrad();
+      opts.onStep?.(k + 1, steps);
     }
   } finally {
     optimizer.zeroGrad();

@@ -10,7 +10,7 @@ export interface ProgressOptions {
   total?: number;
   /** Where to draw (default process.stderr). */
   stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  /** Seconds between lines when not drawing on a terminal (default 10). */
+  /** Seconds between lines when not drawing on a terminal (default 5: a log shows that work moves). */
   intervalSeconds?: number;
   /** Clock in milliseconds (for tests; default Date.now). */
   now?: () => number;
@@ -38,7 +38,7 @@ export class Progress {
     }
     this.stream = options.stream ?? process.stderr;
     this.tty = options.tty ?? Boolean(this.stream.isTTY);
-    this.intervalMs = (options.intervalSeconds ?? 10) * 1000;
+    this.intervalMs = (options.intervalSeconds ?? 5) * 1000;
     this.now = options.now ?? Date.now;
     this.start = this.now();
     // A plain log gets its first line now, so it shows what started; a terminal draws at once too.
@@ -82,7 +82,7 @@ export class Progress {
     if (total !== undefined) {
       const fraction = total === 0 ? 1 : Math.min(1, this.step / total);
       const filled = Math.round(fraction * BAR_WIDTH);
-      parts.push(`[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}]`, `${this.step}/${total}`, `${(100 * fraction).toFixed(0)}%`);
+      parts.push(`[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}]`, `${formatStep(this.step)}/${total}`, `${(100 * fraction).toFixed(0)}%`);
     } else {
       parts.push(String(this.step));
     }
@@ -117,6 +117,11 @@ export function formatDuration(seconds: number): string {
   const sec = s % 60;
   const mm = String(m).padStart(h > 0 ? 2 : 1, '0');
   return `${h > 0 ? `${h}:` : ''}${mm}:${String(sec).padStart(2, '0')}`;
+}
+
+/** Steps may be fractional (work reported as it trains): one decimal then. */
+function formatStep(step: number): string {
+  return Number.isInteger(step) ? String(step) : step.toFixed(1);
 }
 
 function formatRate(rate: number): string {

@@ -79,6 +79,37 @@ describe('restEm', () => {
     run.close();
   });
 
+  it("runs the inner loops of every context of a round side by side, `parallel` at a time, reporting progress as they train", async () => {
+    const { domain, policy } = scripted();
+    const chunks: string[][] = [];
+    const progress: number[] = [];
+    const wide: Domain<number> = {
+      ...domain,
+      evaluateMany: async (p, units, onProgress) => {
+        chunks.push(units.map((u) => u.selfEdit));
+        onProgress?.(0.5);
+        return Promise.all(units.map((u) => domain.evaluate(p, u.context, u.selfEdit, u.seed)));
+      },
+    };
+    const run = RunDir.open(mkdtempSync(join(tmpdir(), 'loop-')), { test: 1 });
+    await restEm(policy as unknown as Policy, wide, (r) => [r, r + 10], { ...config, rounds: 1, parallel: 5 }, run, {
+      loadPolicy: async () => {},
+      onProgress: (what, done) => what === 'inner-loop' && progress.push(done),
+    });
+    // 2 contexts × 3 self-edits × 2 seeds = 12 inner loops in chunks of 5, the second across both contexts.
+    expect(chunks.map((c) => c.length)).toEqual([5, 5, 2]);
+    expect(chunks[1]).toEqual(['r0c1e2', 'r0c11e0', 'r0c11e0', 'r0c11e1', 'r0c11e1']);
+    expect(progress).toEqual([0, 2.5, 5, 7.5, 10, 11, 12]);
+    // The same scores as one by one: the log's inner loops match a narrow run's.
+    const narrow = RunDir.open(mkdtempSync(join(tmpdir(), 'loop-')), { test: 1 });
+    const one = scripted();
+    await restEm(one.policy as unknown as Policy, one.domain, (r) => [r, r + 10], { ...config, rounds: 1 }, narrow, { loadPolicy: async () => {} });
+    const scores = (r: RunDir) => r.records('inner-loop').map((x) => [x.key, x.score]);
+    expect(scores(run)).toEqual(scores(narrow));
+    run.close();
+    narrow.close();
+  });
+
   it('resumes after a crash at any unit to the log an uninterrupted run writes', async () => {
     const whole = RunDir.open(mkdtempSync(join(tmpdir(), 'loop-')), { test: 1 });
     const a = scripted();

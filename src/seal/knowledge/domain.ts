@@ -108,12 +108,12 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
   }
 
   async evaluate(policy: Policy, c: IndexedPassage, selfEdit: string, seed: number) {
-    return (await this.evaluateMany(policy, [{ context: c, selfEdit, seed }], 1))[0];
+    return (await this.evaluateMany(policy, [{ context: c, selfEdit, seed }]))[0];
   }
 
-  async evaluateMany(policy: Policy, units: { context: IndexedPassage; selfEdit: string; seed: number }[], parallel: number) {
+  async evaluateMany(policy: Policy, units: { context: IndexedPassage; selfEdit: string; seed: number }[], onProgress?: (fraction: number) => void) {
     const jobs = units.map((u) => ({ passages: [u.context.passage], texts: this.innerLoopTexts(u.context, u.selfEdit), seed: u.seed }));
-    const results = await this.adaptAndAnswerMany(policy, jobs, parallel);
+    const results = await this.adaptAndAnswerMany(policy, jobs, units.length, onProgress);
     return results.map((r) => ({ score: r.accuracy, details: { answers: r.answers, verdicts: r.verdicts } }));
   }
 
@@ -134,9 +134,9 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
   /**
    * Several independent inner loops. Those that train run `parallel` at a time as the slots of one
    * stacked adapter (each exactly as it would run alone); those with no texts are answered by the model as
-   * it is.
+   * it is. `onProgress` gets the fraction of the jobs done, after every training step.
    */
-  async adaptAndAnswerMany(policy: Policy, jobs: InnerLoopJob[], parallel = 1): Promise<Answers[]> {
+  async adaptAndAnswerMany(policy: Policy, jobs: InnerLoopJob[], parallel = 1, onProgress?: (fraction: number) => void): Promise<Answers[]> {
     const results: Answers[] = new Array(jobs.length);
     const untrained = jobs.flatMap((j, i) => (j.texts && j.texts.length ? [] : [i]));
     if (untrained.length) {
@@ -145,8 +145,12 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
     }
     const trained = jobs.flatMap((j, i) => (j.texts && j.texts.length ? [i] : []));
     const eos = policy.stopIds[0];
+    let done = untrained.length;
+    onProgress?.(done / jobs.length);
     for (let c = 0; c < trained.length; c += parallel) {
       const group = trained.slice(c, c + parallel);
+      // A job counts as done once answered: training moves the bar to just short of that.
+      const onStep = (step: number, steps: number) => onProgress?.((done + (group.length * step) / (steps + 1)) / jobs.length);
       const examples = group.map((i) =>
         jobs[i].texts!.map((t) => {
           const ids = [...policy.tokenizer.encode(t), eos];
@@ -156,13 +160,16 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
       const seeds = group.map((i) => jobs[i].seed);
       let adapter: LoraAdapter | null = null;
       try {
-        if (group.length === 1) ({ adapter } = await fitLora(policy.model, this.inner, examples[0], { seed: seeds[0], pad: eos }));
-        else {
+        if (group.length === 1) {
+          ({ adapter } = await fitLora(policy.model, this.inner, examples[0], { seed: seeds[0], pad: eos, onStep: (r) => onStep(r.step, r.totalSteps) }));
+        } else {
           adapter = LoraAdapter.create(policy.model, { ...this.inner.lora, slots: group.length }, seeds);
-          await sftParallel(policy.model, adapter, examples, { ...this.inner, seeds, pad: eos });
+          await sftParallel(policy.model, adapter, examples, { ...this.inner, seeds, pad: eos, onStep });
         }
         const answered = await this.answer(policy, group.map((i) => jobs[i].passages));
         group.forEach((i, k) => (results[i] = answered[k]));
+        done += group.length;
+        onProgress?.(done / jobs.length);
       } finally {
         adapter?.dispose();
       }

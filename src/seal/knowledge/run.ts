@@ -140,7 +140,8 @@ export class KnowledgeRun {
         const texts = members.flatMap((i) => prepared.get(`${s}/${i}`)!.texts ?? []);
         return { passages: members.map((i) => passages[i]), texts: texts.length ? texts : null, seed: unitSeed(this.config.restEm.seed, 'eval', s, members[0]) };
       });
-      const results = await this.domain.adaptAndAnswerMany(this.policy, jobs, parallel);
+      const chunkPassages = chunk.reduce((n, u) => n + u.members.length, 0);
+      const results = await this.domain.adaptAndAnswerMany(this.policy, jobs, parallel, (f) => this.ui.evalProgress?.(label, done + f * chunkPassages, total));
       const seconds = (performance.now() - started) / 1000 / chunk.length;
       chunk.forEach(({ s, members }, k) => {
         // Split the group's answers back to its passages, question by question.
@@ -170,7 +171,7 @@ export class KnowledgeRun {
           });
         }
       });
-      done += chunk.reduce((n, u) => n + u.members.length, 0);
+      done += chunkPassages;
       this.ui.evalProgress?.(label, done, total);
     }
     return this.result(label);
