@@ -45,11 +45,14 @@ export interface LabelledResult {
   perSeed: number[];
 }
 
-/** Writes results.md, the plot and summary.json, marks the run done, and prints the table. */
-export function writeResults(run: RunDir, results: LabelledResult[], metric: string, title: string, extra: Record<string, JsonValue> = {}): void {
+/**
+ * Writes results.md (the table, then `appendix`), the plot and summary.json, marks the run done (last, so a
+ * kill before leaves a run that resumes), and prints the table.
+ */
+export function writeResults(run: RunDir, results: LabelledResult[], metric: string, title: string, extra: Record<string, JsonValue> = {}, appendix = ''): void {
   const rows = results.map((r) => resultRow(r.label, r.perSeed));
   const markdown = renderResultsTable(rows, { metric, countLabel: 'seeds' });
-  writeFileSync(run.path('results.md'), markdown);
+  writeFileSync(run.path('results.md'), markdown + appendix);
   const isRound = (l: string) => /^round-\d+$/.test(l);
   const rounds = results.filter((r) => isRound(r.label));
   const row = (label: string) => rows[results.findIndex((r) => r.label === label)];

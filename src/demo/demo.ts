@@ -9,7 +9,7 @@
 //
 // each scored by closed-book QA on held-out people (mean ± std over seeds), plus the second control: how many
 // of the facts in the self-edits are correct. The run directory (runs/demo) resumes when re-run.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../io/tokenizer.ts';
 import { loadLlama } from '../model/load.ts';
@@ -23,7 +23,8 @@ import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { init, shutdown } from '../tensor/index.ts';
 import { PROJECTIONS } from '../model/llama.ts';
 import { progressUi, writeResults } from '../cli/experiment-ui.ts';
-import { type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
+import { type SelfEditGrade, type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
+import { gapTable, orderingPairs, pairedGaps } from './ordering.ts';
 import { implicationsPrompt, parseImplications, questionPrompt } from './prompts.ts';
 import { readTinyRecord } from './pretrain.ts';
 import { TINY_INNER_LOOP, TINY_REST_EM, TINY_SELF_EDIT_SAMPLING } from './recipe.ts';
@@ -51,15 +52,14 @@ export const DEMO: DemoConfig = {
   model: join(import.meta.dirname, '..', '..', 'weights', 'seal-tiny'),
   run: join(import.meta.dirname, '..', '..', 'runs', 'demo'),
   groupSize: TINY_INNER_LOOP.peoplePerAdapter,
-  evalPeople: 16,
-  // 8 RL people a round (the prototype used 32) keeps the whole demo within 15 minutes on 2 cores: the
-  // E-step's 8 × 4 inner loops cost about as much as scoring one condition on the 16 evaluation people.
-  rlPeoplePerRound: 8,
-  rounds: 2,
+  evalPeople: 32,
+  rlPeoplePerRound: 16,
+  rounds: TINY_REST_EM.rounds,
   samples: TINY_REST_EM.samplesPerPerson,
   seeds: 1,
   evalSeeds: 3,
-  parallel: 16,
+  // Every inner loop of a condition (8 groups × 3 seeds) or of an E-step (16 people × 4 samples) side by side.
+  parallel: 64,
   inner: {
     lora: { r: TINY_INNER_LOOP.loraRank, alpha: TINY_INNER_LOOP.loraAlpha, dropout: 0, targets: [...TINY_INNER_LOOP.loraTargets] },
     lr: TINY_INNER_LOOP.lr,
@@ -75,14 +75,14 @@ export const DEMO: DemoConfig = {
   restEm: {
     sampling: { temperature: TINY_SELF_EDIT_SAMPLING.temperature, topP: 1, maxNewTokens: TINY_SELF_EDIT_SAMPLING.maxNewTokens },
     imitation: {
-      lora: { r: 32, alpha: 64, dropout: 0, targets: ALL },
-      lr: 1e-3,
-      epochs: TINY_REST_EM.sftEpochs,
-      batchSize: TINY_REST_EM.sftBatch,
+      lora: { r: TINY_REST_EM.imitation.loraRank, alpha: TINY_REST_EM.imitation.loraAlpha, dropout: 0, targets: ALL },
+      lr: TINY_REST_EM.imitation.lr,
+      epochs: TINY_REST_EM.imitation.epochs,
+      batchSize: TINY_REST_EM.imitation.batch,
       gradAccum: 1,
       schedule: 'linear',
       warmupSteps: 0,
-      maxGradNorm: 1,
+      maxGradNorm: TINY_REST_EM.imitation.maxGradNorm,
       seed: 0,
     },
     seed: 0,
@@ -105,26 +105,38 @@ export function personPassage(p: PassagePerson): SquadPassage {
   return { title: p.name, context: p.passage, questions: questionsFor(p).map((q) => ({ question: q.question, answer: q.answer })) };
 }
 
-/** How correct the self-edits behind each condition are (the second control). */
-export function selfEditCorrectness(run: RunDir, world: World, evalPeople: PassagePerson[], rlPeople: PassagePerson[]): Record<string, SelfEditSummary> {
+/**
+ * The self-edits behind each condition, graded against the world (the second control): how correct they
+ * are, and how many are written in the named style — what the reward selects for, round over round — for
+ * the evaluation people's self-edits and for the RL people's samples and the ones ReST-EM kept.
+ */
+export function selfEditReport(run: RunDir, world: World, evalPeople: PassagePerson[], rlPeople: PassagePerson[]): Record<string, SelfEditSummary> {
   const index = valueIndex(world);
-  const out: Record<string, SelfEditSummary> = {};
-  const byCondition = new Map<string, ReturnType<typeof gradeSelfEdit>[]>();
-  for (const r of run.records('eval-self-edit')) {
-    const grades = byCondition.get(String(r.condition)) ?? [];
-    grades.push(gradeSelfEdit(world, evalPeople[Number(r.passage)], String(r.text), index));
-    byCondition.set(String(r.condition), grades);
-  }
-  for (const [condition, grades] of byCondition) out[`${condition} (evaluation)`] = summariseGrades(grades);
-  const sampled = new Map<number, ReturnType<typeof gradeSelfEdit>[]>();
+  const groups = new Map<string, SelfEditGrade[]>();
+  const add = (label: string, g: SelfEditGrade) => groups.set(label, [...(groups.get(label) ?? []), g]);
+  for (const r of run.records('eval-self-edit')) add(`${r.condition} (evaluation people)`, gradeSelfEdit(world, evalPeople[Number(r.passage)], String(r.text), index));
   for (const r of run.records('self-edits')) {
     const person = rlPeople[Number(String(r.context).slice(1))];
-    const grades = sampled.get(Number(r.round)) ?? [];
-    for (const text of r.texts as string[]) grades.push(gradeSelfEdit(world, person, text, index));
-    sampled.set(Number(r.round), grades);
+    const kept = (run.get(`r${r.round}/${r.context}/selection`)?.kept as number[] | undefined) ?? [];
+    (r.texts as string[]).forEach((text, j) => {
+      const g = gradeSelfEdit(world, person, text, index);
+      add(`RL round ${r.round}: samples of the round-${Number(r.round) - 1} policy`, g);
+      if (kept.includes(j)) add(`RL round ${r.round}: kept for the M-step`, g);
+    });
   }
-  for (const [round, grades] of sampled) out[`RL round ${round} samples (policy of round ${round - 1})`] = summariseGrades(grades);
-  return out;
+  return Object.fromEntries([...groups].map(([label, grades]) => [label, summariseGrades(grades)]));
+}
+
+function selfEditTable(report: Record<string, SelfEditSummary>): string {
+  const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  return [
+    '| self-edits | n | named style | fact lines naming the person | correct facts / fact lines | attributes covered | lines |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...Object.entries(report).map(
+      ([k, s]) => `| ${k} | ${s.selfEdits} | ${pct(s.namedSelfEdits)} | ${pct(s.nameCopyRate)} | ${pct(s.precision)} | ${pct(s.coverage)} | ${s.meanLines.toFixed(1)} |`,
+    ),
+    '',
+  ].join('\n');
 }
 
 export async function runDemo(c: DemoConfig): Promise<void> {
@@ -135,14 +147,16 @@ export async function runDemo(c: DemoConfig): Promise<void> {
   }
   const evalPeople = world.eval.slice(0, c.evalPeople);
   const rlPeople = world.rl.slice(0, c.rounds * c.rlPeoplePerRound);
-  const conditions = ['base', 'passage', 'round-0', 'repeated:round-0', ...Array.from({ length: c.rounds }, (_, r) => `round-${r + 1}`)];
+  // The equal-token control matches the final round's training tokens: the passage repeated that long.
+  const control = `repeated:round-${c.rounds}`;
+  const conditions = ['base', 'passage', 'round-0', ...Array.from({ length: c.rounds }, (_, r) => `round-${r + 1}`), control];
   // The model's training record is part of the run's identity: a retrained folder at the same path is
   // refused by the run directory (with the way to start afresh) instead of resumed with stale results.
   const training = { pretraining: meta.pretraining, trainedOn: meta.trainedOn ?? [] } as unknown as JsonValue;
   const run = RunDir.open(c.run, { demo: c as unknown as JsonValue, world: meta.world as unknown as JsonValue, model: training });
   try {
     if (run.isDone()) {
-      process.stdout.write(readFileSync(run.path('demo.md'), 'utf8'));
+      process.stdout.write(readFileSync(run.path('results.md'), 'utf8'));
       return;
     }
     const tokenizer = await loadTokenizer(c.model);
@@ -175,26 +189,33 @@ export async function runDemo(c: DemoConfig): Promise<void> {
     );
     const results = await experiment.all();
     ui.finish();
-    const correctness = selfEditCorrectness(run, world, evalPeople, rlPeople);
-    writeResults(run, results, 'accuracy', 'Tiny SEAL: closed-book QA accuracy on held-out people', { selfEditCorrectness: correctness as unknown as JsonValue });
-    const tokens = Object.fromEntries(results.map((r) => [r.label, r.trainTokens]));
+    const selfEdits = selfEditReport(run, world, evalPeople, rlPeople);
+    const gaps = pairedGaps(Object.fromEntries(results.map((r) => [r.label, r.perSeed])), orderingPairs(c.rounds, control));
+    const tokens = Object.fromEntries(results.map((r) => [r.label, Math.round(r.trainTokens)]));
     const lines = [
       '',
-      'base: no training. passage: the inner loop trains on the passages. round-r: on the passages and the',
-      "implications the round-r policy writes (round-0: the pretrained model's own). repeated:round-0: on the",
-      "passages repeated to round-0's token count (the equal-token control).",
+      `base: no training. passage: the inner loop trains on the passages. round-r: on the passages and the`,
+      `implications the round-r policy writes (round-0: the pretrained model's own). ${control}: on the`,
+      `passages repeated to round-${c.rounds}'s token count (the equal-token control).`,
       '',
-      'Training tokens per person: ' + Object.entries(tokens).map(([k, v]) => `${k} ${Math.round(v)}`).join(', '),
+      'Training tokens per person: ' + Object.entries(tokens).map(([k, v]) => `${k} ${v}`).join(', '),
       '',
-      '| self-edits | lines | correct facts / fact lines | attributes covered | name copied | value correct |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
-      ...Object.entries(correctness).map(
-        ([k, s]) => `| ${k} | ${s.meanLines.toFixed(1)} | ${(100 * s.precision).toFixed(1)} % | ${(100 * s.coverage).toFixed(1)} % | ${(100 * s.nameCopyRate).toFixed(1)} % | ${(100 * s.valueCopyRate).toFixed(1)} % |`,
-      ),
+      'The ordering, paired within seed:',
       '',
+      gapTable(gaps),
+      'Self-edits, graded against the world (named style: most fact lines name the person, which is what lets',
+      'an adapter shared by several people tie a fact to its person):',
+      '',
+      selfEditTable(selfEdits),
     ];
-    const report = `${readFileSync(run.path('results.md'), 'utf8')}${lines.join('\n')}`;
-    writeFileSync(run.path('demo.md'), report);
+    writeResults(
+      run,
+      results,
+      'accuracy',
+      'Tiny SEAL: closed-book QA accuracy on held-out people',
+      { ordering: { gaps, holds: gaps.every((g) => g.holds) } as unknown as JsonValue, selfEdits: selfEdits as unknown as JsonValue, trainTokensPerPerson: tokens },
+      lines.join('\n'),
+    );
     process.stdout.write(lines.join('\n'));
     policy.model.dispose();
   } finally {

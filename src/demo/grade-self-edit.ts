@@ -75,6 +75,8 @@ export interface SelfEditSummary {
   coverage: number;
   /** Named correct lines / fact lines: the self-contained share. */
   namedPrecision: number;
+  /** Self-edits written in the named style (most of their fact lines name the person): what ReST-EM selects for. */
+  namedSelfEdits: number;
   nameCopyRate: number;
   valueCopyRate: number;
 }
@@ -88,7 +90,13 @@ export function summariseGrades(grades: readonly SelfEditGrade[]): SelfEditSumma
     precision: sum((g) => g.correctLines) / facts,
     coverage: grades.length ? sum((g) => g.coveredAttributes.length / ATTRIBUTES.length) / grades.length : 0,
     namedPrecision: sum((g) => g.namedCorrectLines) / facts,
+    namedSelfEdits: grades.length ? grades.filter(isNamed).length / grades.length : 0,
     nameCopyRate: sum((g) => g.namedLines) / facts,
     valueCopyRate: sum((g) => g.rightValueLines) / facts,
   };
+}
+
+/** A self-edit in the named style: more than half of its fact lines name the person. */
+export function isNamed(g: SelfEditGrade): boolean {
+  return g.namedLines > g.factLines / 2;
 }

@@ -1,7 +1,7 @@
 // The tiny SEAL demo's recipe, as measured with the PyTorch prototype (notes/tiny-world.md has every number
 // and what failed). The engine's pretrain-tiny and demo commands read their defaults from here, so the
 // settings live in one place.
-import { type ImplicationStyle, PRETRAINING_IMPLICATIONS } from './implications.ts';
+import { PRETRAINING_IMPLICATIONS } from './implications.ts';
 import type { PretrainMix } from './pretrain-mix.ts';
 import type { WorldOptions } from './world.ts';
 
@@ -82,7 +82,6 @@ export const TINY_SELF_EDIT_SAMPLING = {
 export const TINY_REST_EM = {
   rounds: 2,
   samplesPerPerson: 4,
-  rlPeoplePerRound: 32,
   /**
    * Reward of sample j of a person: that person's QA accuracy after an inner loop on their passage + sample j
    * and their group-mates' passages only, all k adapters from the same LoRA init. Isolating the person keeps
@@ -91,13 +90,10 @@ export const TINY_REST_EM = {
   isolatedReward: true,
   /** Keep a person's best sample only when it beats the mean of their k samples (ties teach nothing). */
   keepOnlyImproving: true,
-  sftLr: 3e-4,
-  sftBetas: [0.9, 0.95] as const,
-  sftEpochs: 3,
-  sftBatch: 8,
-  /** Full-model SFT on prompt → best self-edit, loss on the completion (and its <eos>) only. */
-  lossOnCompletionOnly: true,
+  /**
+   * The M-step as SEAL runs it: a LoRA fine-tune on prompt → kept self-edit (loss on the completion and its
+   * <eos> only), merged into the weights; the merged model writes the next round's self-edits and is the
+   * base of its inner loops.
+   */
+  imitation: { loraRank: 32, loraAlpha: 64, lr: 1e-3, epochs: 3, batch: 8, maxGradNorm: 1 },
 } as const;
-
-/** The "perfect implications" oracle of the demo's upper-bound row. */
-export const ORACLE_IMPLICATIONS: ImplicationStyle = { keepProbability: 1, minRestatements: 3, maxRestatements: 3, order: 'passage', namedShare: 1 };

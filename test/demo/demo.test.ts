@@ -22,15 +22,20 @@ describe('npm run demo, CI-sized', () => {
       rlPeoplePerRound: 4,
       rounds: 1,
       samples: 2,
-      evalSeeds: 1,
+      evalSeeds: 2,
       parallel: 4,
       inner: { ...DEMO.inner, epochs: 1 },
       restEm: { ...DEMO.restEm, sampling: { ...DEMO.restEm.sampling, maxNewTokens: 24 }, imitation: { ...DEMO.restEm.imitation, epochs: 1 } },
     };
     await runDemo(config);
-    const report = readFileSync(join(run, 'demo.md'), 'utf8');
-    for (const row of ['base', 'passage', 'round-0', 'repeated:round-0', 'round-1']) expect(report).toContain(`| ${row} |`);
+    const report = readFileSync(join(run, 'results.md'), 'utf8');
+    for (const row of ['base', 'passage', 'round-0', 'round-1', 'repeated:round-1']) expect(report).toContain(`| ${row} |`);
     expect(report).toContain('correct facts / fact lines');
+    for (const gap of ['passage − base', 'round-0 − passage', 'round-1 − round-0', 'round-1 − repeated:round-1']) expect(report).toContain(`| ${gap} |`);
+    const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'));
+    expect(summary.ordering.gaps.map((g: { higher: string }) => g.higher)).toEqual(['passage', 'round-0', 'round-1', 'round-1']);
+    expect(Object.keys(summary.selfEdits)).toContain('round-1 (evaluation people)');
+    expect(Object.keys(summary.selfEdits)).toContain('RL round 1: samples of the round-0 policy');
     expect(existsSync(join(run, 'plot.svg'))).toBe(true);
     const log = readFileSync(join(run, 'log.jsonl'), 'utf8');
     await runDemo(config);

@@ -25,6 +25,13 @@ describe('self-edit grading', () => {
     expect(summariseGrades([g]).namedPrecision).toBe(0);
   });
 
+  it('calls a self-edit named when most of its fact lines name the person', () => {
+    const named = [restatement(person, 'city', 0), restatement(person, 'year', 1), pronounStatement(person, 'major', 0)].join('\n');
+    const pronoun = [restatement(person, 'city', 0), pronounStatement(person, 'year', 1), pronounStatement(person, 'major', 0)].join('\n');
+    const s = summariseGrades([gradeSelfEdit(world, person, named), gradeSelfEdit(world, person, pronoun)]);
+    expect(s.namedSelfEdits).toBe(0.5);
+  });
+
   it('separates wrong values, wrong names and lines without a fact', () => {
     const otherMajor = world.values.major.find((m) => m !== person.values.major)!;
     const wrongValue = restatement({ ...person, values: { ...person.values, major: otherMajor } }, 'major', 0);
