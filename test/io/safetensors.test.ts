@@ -14,10 +14,8 @@ import {
   writeSafetensors,
 } from '../../src/io/safetensors.ts';
 import { tensor } from '../../src/tensor/index.ts';
+import { FIXTURE } from '../model/fixture.ts';
 
-const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/llama-tiny');
-const haveFixture = existsSync(join(FIXTURE, 'model.safetensors'));
-if (!haveFixture) console.warn(`SKIPPING llama-tiny safetensors tests: ${FIXTURE} is absent (shared/ is not checked out next to the project).`);
 
 let dir: string;
 beforeAll(async () => {
@@ -288,7 +286,7 @@ describe('streaming tensors to the GPU', () => {
   });
 });
 
-describe.skipIf(!haveFixture)('the llama-tiny fixture (BF16, written by the fixture generator)', () => {
+describe('the llama-tiny fixture (BF16, written by the fixture generator)', () => {
   it('opens the folder, lists the 20 HF names, and decodes values like a hand-written decoder', async () => {
     const file = new Uint8Array(readFileSync(join(FIXTURE, 'model.safetensors')));
     const byHand = parseByHand(file).tensors;
