@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference.ts';
 import { dropout } from '../../src/tensor/ops/dropout.ts';
-import { engine, fill, tensor } from '../../src/tensor/index.ts';
+import { engine, fill } from '../../src/tensor/index.ts';
 import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
 
 const u = UNIT_ROUNDOFF.f32;
