@@ -98,3 +98,16 @@ function judge<T>(spec: CampaignSpec<T>, index: number, valid: boolean | null, e
   if (valid === true) return `false rejection of a valid input: ${text}`;
   return null;
 }
+
+// Helpers for the oracles.
+
+export const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** JSON.parse that says whether the text parses instead of throwing. */
+export function tryParse(text: string): { ok: true; value: any } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}

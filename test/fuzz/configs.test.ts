@@ -14,21 +14,13 @@ import { AdapterError, readAdapterConfig } from '../../src/train/lora.ts';
 import { byteTokenizerJson } from '../helpers/byte-tokenizer.ts';
 import { MAX_JSON_DEPTH, jsonDepth } from '../../src/util/json.ts';
 import { FIXTURE } from '../model/fixture.ts';
-import { Inconsistent, runCampaign } from './campaign.ts';
+import { Inconsistent, isObject, runCampaign, tryParse } from './campaign.ts';
 import { mutateJsonDocument } from './mutate.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'fuzz-configs-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const ROOT = join(import.meta.dirname, '..', '..');
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
-const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const parse = (text: string): { ok: true; value: unknown } | { ok: false } => {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch {
-    return { ok: false };
-  }
-};
 const folder = (name: string, i: number) => {
   const dir = join(work, `${name}-${i % 4}`);
   mkdirSync(dir, { recursive: true });
@@ -157,8 +149,8 @@ describe('fuzzing the model-folder JSON readers', { timeout: 300_000 }, () => {
         return { value: { config: m.value }, kinds: m.kinds };
       },
       valid(c) {
-        const config = parse(c.config);
-        const gen = c.gen === undefined ? { ok: true as const, value: undefined } : parse(c.gen);
+        const config = tryParse(c.config);
+        const gen = c.gen === undefined ? { ok: true as const, value: undefined } : tryParse(c.gen);
         // Python's json module cannot read a file nested deeper than ~1,000 levels, so neither can transformers.
         if (!config.ok || !gen.ok || jsonDepth(config.value) > MAX_JSON_DEPTH || jsonDepth(gen.value) > MAX_JSON_DEPTH) return false;
         return llamaConfigOracle(config.value, gen.value) !== null;
@@ -188,7 +180,7 @@ describe('fuzzing the model-folder JSON readers', { timeout: 300_000 }, () => {
       cases: 1000,
       make: (rng) => mutateJsonDocument(rng, seed),
       valid(text) {
-        const p = parse(text);
+        const p = tryParse(text);
         return p.ok && adapterOracle(p.value) !== null;
       },
       async run(text, i) {

@@ -12,19 +12,11 @@ import { loadSelfEditPassages, loadSftRows, loadSquadPassages } from '../../src/
 import { DataError, type LossMode, readExamples } from '../../src/train/examples.ts';
 import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
 import { FIXTURE } from '../model/fixture.ts';
-import { Inconsistent, runCampaign } from './campaign.ts';
+import { Inconsistent, isObject, runCampaign, tryParse } from './campaign.ts';
 import { type Mutated, type Rng, mutateJson, mutateJsonDocument, mutateJsonText, toJsonText } from './mutate.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'fuzz-data-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const tryParse = (text: string): { ok: true; value: any } | { ok: false } => {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch {
-    return { ok: false };
-  }
-};
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 // ---------------------------------------------------------------------------------------------------------

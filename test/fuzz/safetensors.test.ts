@@ -10,7 +10,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DTYPE_BYTES, SafetensorsError, openSafetensors } from '../../src/io/safetensors.ts';
 import { FIXTURE } from '../model/fixture.ts';
-import { Inconsistent, runCampaign } from './campaign.ts';
+import { Inconsistent, isObject, runCampaign } from './campaign.ts';
 import { type Mutated, type Rng, concat, mutateBytes, mutateJson, mutateJsonDocument, toJsonText } from './mutate.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'fuzz-safetensors-'));
@@ -68,8 +68,6 @@ interface Parsed {
   headerBytes: number;
   tensors: Map<string, { dtype: string; shape: number[]; begin: number; end: number }>;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The file's tensors if it is valid, else null. */
 function oracle(file: Uint8Array, allowGaps = false): Parsed | null {
