@@ -211,7 +211,7 @@ async function findChatTemplate(dir: string, config: Record<string, unknown>, co
   throw new TokenizerError(`${configFile}: chat_template is neither a string nor a list holding a "default" template.`);
 }
 
-/** The vocabulary models the tokenizers library runs, and how each lists its tokens. */
+/** The vocabulary models the tokenizers library runs. */
 const MODEL_TYPES = ['BPE', 'WordPiece', 'WordLevel', 'Unigram'];
 
 /**
