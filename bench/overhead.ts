@@ -106,7 +106,7 @@ export async function run(opts: BenchOptions): Promise<void> {
       planGemm([{ x: lmHead, dims: layout('b', true) }], { o: [0, 1], i: [0, 1], m: [0, 128], n: [0, 128256], k: [0, 2048], accumulate: false }, 1 << 27, (1 << 27) - 32);
     },
     'preprocess matmul-subgroup.wgsl (uncached)': () => {
-      preprocess('matmul-subgroup.wgsl', { RQ: 2, RQ2: true, SGS: 4, B_BF16: true, TRANS_B: true, VEC4: true });
+      preprocess('matmul-subgroup.wgsl', { RG4: true, B_BF16: true, TRANS_B: true, VEC4: true });
     },
   });
   for (const r of summary.results) {

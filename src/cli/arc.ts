@@ -5,7 +5,8 @@ import { ARC_DOMAIN_DEFAULTS, ArcDomain } from '../seal/arc/domain.ts';
 import { renderArc } from '../seal/arc/render.ts';
 import { ArcRun } from '../seal/arc/run.ts';
 import { checkTargets } from '../train/lora.ts';
-import type { Command, Flag } from './args.ts';
+import { type Command, type Flag, SEED_RANGE } from './args.ts';
+import { loraTargets } from './common.ts';
 import { loadPolicy, openRun, progressUi, writeResults } from './experiment-ui.ts';
 
 /** The paper's 11 RL training tasks and 8 evaluation tasks (SEAL's filtered ARC-AGI-1 sets). */
@@ -21,8 +22,8 @@ const renderCommand: Command = {
     { name: 'challenges', type: 'string', required: true, help: 'ARC challenges JSON (ARC Prize layout)' },
     { name: 'task', type: 'string', required: true, help: 'task id' },
     { name: 'self-edit', type: 'string', help: 'a JSON self-edit (default: the oracle configuration)' },
-    { name: 'limit', type: 'int', default: 3, help: 'training texts to show' },
-    { name: 'seed', type: 'int', default: 0, help: 'seed of the random tools' },
+    { name: 'limit', type: 'int', min: 1, default: 3, help: 'training texts to show' },
+    { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'seed of the random tools' },
   ],
   async run(f) {
     process.stdout.write(renderArc({ challengesPath: f.challenges, taskId: f.task, selfEditPath: f.selfEdit, limit: f.limit, seed: f.seed }));
@@ -39,22 +40,22 @@ const experimentFlags: Flag[] = [
   { name: 'train-tasks', type: 'list', help: "RL training task ids (default: the paper's 11 where present, else every task)" },
   { name: 'run', type: 'string', required: true, help: 'run directory (config, log, models, summary); re-running resumes it' },
   { name: 'conditions', type: 'list', help: 'in-context, oracle, round-<r> (default: all of them)' },
-  { name: 'rounds', type: 'int', default: 1, help: 'ReST-EM rounds (the paper: 1)' },
-  { name: 'samples', type: 'int', default: 15, help: 'self-edits sampled per training task' },
-  { name: 'eval-self-edits', type: 'int', default: 5, help: 'self-edits per evaluation task' },
-  { name: 'eval-seeds', type: 'int', default: 1, help: 'repetitions of every evaluation (mean ± std over them)' },
-  { name: 'temperature', type: 'number', default: ARC_DOMAIN_DEFAULTS.sampling.temperature, help: 'self-edit sampling temperature' },
-  { name: 'max-new-tokens', type: 'int', default: ARC_DOMAIN_DEFAULTS.sampling.maxNewTokens, help: 'self-edit length limit' },
-  { name: 'max-sample-attempts', type: 'int', default: ARC_DOMAIN_DEFAULTS.maxSampleAttempts, help: 'resampling bound for self-edits that are not JSON' },
-  { name: 'answer-tokens', type: 'int', default: ARC_DOMAIN_DEFAULTS.answerTokens, help: 'new tokens per answer (greedy)' },
-  { name: 'answer-batch', type: 'int', default: ARC_DOMAIN_DEFAULTS.answerBatch, help: 'inference queries decoded together' },
-  { name: 'mstep-rank', type: 'int', default: 16, help: 'M-step LoRA rank' },
-  { name: 'mstep-alpha', type: 'number', default: 16, help: 'M-step LoRA alpha' },
+  { name: 'rounds', type: 'int', min: 0, default: 1, help: 'ReST-EM rounds (the paper: 1)' },
+  { name: 'samples', type: 'int', min: 1, default: 15, help: 'self-edits sampled per training task' },
+  { name: 'eval-self-edits', type: 'int', min: 1, default: 5, help: 'self-edits per evaluation task' },
+  { name: 'eval-seeds', type: 'int', min: 1, default: 1, help: 'repetitions of every evaluation (mean ± std over them)' },
+  { name: 'temperature', type: 'number', min: 0, default: ARC_DOMAIN_DEFAULTS.sampling.temperature, help: 'self-edit sampling temperature' },
+  { name: 'max-new-tokens', type: 'int', min: 1, default: ARC_DOMAIN_DEFAULTS.sampling.maxNewTokens, help: 'self-edit length limit' },
+  { name: 'max-sample-attempts', type: 'int', min: 1, default: ARC_DOMAIN_DEFAULTS.maxSampleAttempts, help: 'resampling bound for self-edits that are not JSON' },
+  { name: 'answer-tokens', type: 'int', min: 1, default: ARC_DOMAIN_DEFAULTS.answerTokens, help: 'new tokens per answer (greedy)' },
+  { name: 'answer-batch', type: 'int', min: 1, default: ARC_DOMAIN_DEFAULTS.answerBatch, help: 'inference queries decoded together' },
+  { name: 'mstep-rank', type: 'int', min: 1, default: 16, help: 'M-step LoRA rank' },
+  { name: 'mstep-alpha', type: 'number', above: 0, default: 16, help: 'M-step LoRA alpha' },
   { name: 'mstep-targets', type: 'list', default: ['q_proj', 'v_proj', 'gate_proj', 'up_proj', 'down_proj'], help: `M-step LoRA modules (${PROJECTIONS.join(',')})` },
-  { name: 'mstep-lr', type: 'number', default: 5e-5, help: 'M-step learning rate (cosine)' },
-  { name: 'mstep-epochs', type: 'number', default: 8, help: 'M-step epochs' },
-  { name: 'mstep-batch-size', type: 'int', default: 5, help: 'M-step batch size' },
-  { name: 'seed', type: 'int', default: 0, help: 'run seed' },
+  { name: 'mstep-lr', type: 'number', above: 0, default: 5e-5, help: 'M-step learning rate (cosine)' },
+  { name: 'mstep-epochs', type: 'number', above: 0, default: 8, help: 'M-step epochs' },
+  { name: 'mstep-batch-size', type: 'int', min: 1, default: 5, help: 'M-step batch size' },
+  { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'run seed' },
   { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
 ];
 
@@ -77,6 +78,9 @@ function experimentCommand(name: 'run' | 'eval'): Command {
         : 'Score conditions only (no RL): in-context, oracle, round-0.',
     usage: `seal arc ${name} --model <dir> --challenges <file> --solutions <file> --run <dir> [flags]`,
     flags: experimentFlags,
+    check(f) {
+      loraTargets(f.mstepTargets, `seal arc ${name}: --mstep-targets`);
+    },
     async run(f) {
       const rounds = name === 'eval' ? 0 : f.rounds;
       const evalTasks = pick(loadArcTasks(f.challenges, f.solutions), f.tasks, PAPER_EVAL_TASKS, f.challenges);

@@ -1,5 +1,7 @@
-// Command-line flags: each command declares its flags once (name, type, default, help); parsing, `--help`
-// and the saved run configuration all come from that declaration.
+// Command-line flags: each command declares its flags once (name, type, range, default, help); parsing,
+// `--help` and the saved run configuration all come from that declaration. Everything a flag can get
+// wrong is caught here, before a model loads: unknown or repeated flags, stray words, values of the wrong
+// type or out of range (each error names the flag), and each command's checks across flags.
 export type FlagType = 'string' | 'number' | 'int' | 'boolean' | 'list';
 
 export interface Flag {
@@ -10,6 +12,11 @@ export interface Flag {
   required?: boolean;
   /** For strings: the allowed values. */
   choices?: readonly string[];
+  /** For numbers: inclusive bounds (min, max) and exclusive ones (above, below). */
+  min?: number;
+  max?: number;
+  above?: number;
+  below?: number;
 }
 
 export interface Command {
@@ -19,33 +26,40 @@ export interface Command {
   flags: Flag[];
   /** False for commands that never touch the GPU (dry runs): the engine is not started. */
   gpu?: boolean;
-  run(flags: Record<string, any>, positional: string[]): Promise<void>;
+  /** Checks across flags (and of list values), at parse time; throws a UsageError naming the flag. */
+  check?(flags: Record<string, any>): void;
+  run(flags: Record<string, any>): Promise<void>;
 }
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** Seeds are unsigned 32-bit integers (the generator keeps the low 32 bits, so larger ones would alias). */
+export const SEED_RANGE = { min: 0, max: 2 ** 32 - 1 } as const;
+
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Parses `--name value`, `--name=value` and boolean `--name` / `--no-name`; returns flags keyed in camelCase. */
-export function parseFlags(cmd: Command, argv: string[]): { flags: Record<string, any>; positional: string[] } {
+export function parseFlags(cmd: Command, argv: readonly string[]): Record<string, any> {
   const byName = new Map(cmd.flags.map((f) => [f.name, f]));
   const flags: Record<string, any> = {};
-  const positional: string[] = [];
+  const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
+      throw new UsageError(`seal ${cmd.name}: unexpected argument "${arg}" (every value follows its --flag; see seal ${cmd.name} --help)`);
     }
     let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     let flag = byName.get(name);
     if (!flag && name.startsWith('no-') && byName.get(name.slice(3))?.type === 'boolean') {
       flag = byName.get(name.slice(3));
+      if (value !== undefined) throw new UsageError(`seal ${cmd.name}: --${name} takes no value, got "${value}"`);
       value = 'false';
     }
     if (!flag) throw new UsageError(`seal ${cmd.name}: unknown flag --${name} (see seal ${cmd.name} --help)`);
+    if (given.has(flag.name)) throw new UsageError(`seal ${cmd.name}: --${flag.name} is given twice`);
+    given.add(flag.name);
     if (flag.type === 'boolean') {
       if (value === undefined) value = 'true';
       if (value !== 'true' && value !== 'false') throw new UsageError(`seal ${cmd.name}: --${flag.name} is a switch (true or false), got "${value}"`);
@@ -64,7 +78,8 @@ export function parseFlags(cmd: Command, argv: string[]): { flags: Record<string
     if (f.required) throw new UsageError(`seal ${cmd.name}: --${f.name} is required (${f.help})`);
     if (f.default !== undefined) flags[key] = f.default;
   }
-  return { flags, positional };
+  cmd.check?.(flags);
+  return flags;
 }
 
 function convert(cmd: Command, flag: Flag, value: string): unknown {
@@ -74,15 +89,42 @@ function convert(cmd: Command, flag: Flag, value: string): unknown {
     case 'int': {
       const n = Number(value);
       if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`${where} takes a number, got "${value}"`);
-      if (flag.type === 'int' && !Number.isInteger(n)) throw new UsageError(`${where} takes an integer, got "${value}"`);
+      if (flag.type === 'int' && !Number.isSafeInteger(n)) throw new UsageError(`${where} takes an integer, got "${value}"`);
+      const range = rangeText(flag);
+      if (range && !inRange(flag, n)) throw new UsageError(`${where} must be ${range}, got ${value}`);
       return n;
     }
-    case 'list':
-      return value.split(',').map((s) => s.trim()).filter(Boolean);
+    case 'list': {
+      const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+      if (!items.length) throw new UsageError(`${where} takes a comma-separated list, got "${value}"`);
+      return items;
+    }
     default:
+      if (value === '') throw new UsageError(`${where} needs a value, got an empty string`);
       if (flag.choices && !flag.choices.includes(value)) throw new UsageError(`${where} must be one of ${flag.choices.join(', ')}, got "${value}"`);
       return value;
   }
+}
+
+/** Whether a number satisfies the flag's declared bounds. */
+export function inRange(flag: Flag, n: number): boolean {
+  return (
+    (flag.min === undefined || n >= flag.min) &&
+    (flag.max === undefined || n <= flag.max) &&
+    (flag.above === undefined || n > flag.above) &&
+    (flag.below === undefined || n < flag.below)
+  );
+}
+
+/** The bounds in words, e.g. "≥ 1" or "> 0 and ≤ 1"; '' when the flag declares none. */
+export function rangeText(flag: Flag): string {
+  const parts = [
+    flag.min !== undefined ? `≥ ${flag.min}` : '',
+    flag.above !== undefined ? `> ${flag.above}` : '',
+    flag.max !== undefined ? `≤ ${flag.max}` : '',
+    flag.below !== undefined ? `< ${flag.below}` : '',
+  ].filter(Boolean);
+  return parts.join(' and ');
 }
 
 export function helpText(cmd: Command): string {
@@ -92,6 +134,7 @@ export function helpText(cmd: Command): string {
     const extra = [
       f.required ? 'required' : '',
       f.choices ? `one of ${f.choices.join(' | ')}` : '',
+      rangeText(f),
       f.default !== undefined && f.default !== false ? `default ${Array.isArray(f.default) ? f.default.join(',') : f.default}` : '',
     ].filter(Boolean);
     return `  ${left.padEnd(width + 4)}${f.help}${extra.length ? ` (${extra.join('; ')})` : ''}`;

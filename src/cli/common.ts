@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { type Tokenizer, loadTokenizer } from '../io/tokenizer.ts';
 import type { Llama } from '../model/llama.ts';
 import { loadLlama } from '../model/load.ts';
-import { LoraAdapter } from '../train/lora.ts';
+import { LoraAdapter, checkTargets } from '../train/lora.ts';
+import { UsageError } from './args.ts';
 
 export interface Loaded {
   model: Llama;
@@ -39,6 +40,15 @@ export function stopIds(loaded: Loaded): number[] {
 
 export function parseIds(text: string, flag: string): number[] {
   const ids = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (ids.length === 0 || ids.some((x) => !Number.isInteger(x) || x < 0)) throw new Error(`${flag} takes comma-separated token ids, got "${text}"`);
+  if (ids.length === 0 || ids.some((x) => !Number.isSafeInteger(x) || x < 0)) throw new UsageError(`${flag} takes comma-separated token ids, got "${text}"`);
   return ids;
+}
+
+/** A list of LoRA target modules given by `flag`, checked at the door. */
+export function loraTargets(targets: readonly string[], flag: string): void {
+  try {
+    checkTargets(targets);
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
 }

@@ -6,8 +6,8 @@ import { LoraAdapter, checkTargets } from '../train/lora.ts';
 import { SCHEDULES } from '../train/schedule.ts';
 import { TrainingDivergedError, sft, stepPlan } from '../train/sft.ts';
 import { Progress } from '../util/progress.ts';
-import type { Command } from './args.ts';
-import { loadModel } from './common.ts';
+import { type Command, SEED_RANGE, UsageError } from './args.ts';
+import { loadModel, loraTargets } from './common.ts';
 
 export const finetuneCommand: Command = {
   name: 'finetune',
@@ -17,37 +17,41 @@ export const finetuneCommand: Command = {
     { name: 'model', type: 'string', required: true, help: 'Hugging Face model folder' },
     { name: 'data', type: 'string', required: true, help: 'JSONL: text, chat {"messages"}, prompt/completion, or pre-tokenised ids with labels' },
     { name: 'out', type: 'string', required: true, help: 'folder for the adapter (adapter_config.json + adapter_model.safetensors)' },
-    { name: 'rank', type: 'int', default: 16, help: 'LoRA rank r' },
-    { name: 'alpha', type: 'number', default: 32, help: 'LoRA alpha (scale alpha/r)' },
-    { name: 'dropout', type: 'number', default: 0, help: 'LoRA dropout' },
+    { name: 'rank', type: 'int', min: 1, default: 16, help: 'LoRA rank r' },
+    { name: 'alpha', type: 'number', above: 0, default: 32, help: 'LoRA alpha (scale alpha/r)' },
+    { name: 'dropout', type: 'number', min: 0, below: 1, default: 0, help: 'LoRA dropout' },
     { name: 'targets', type: 'list', default: ['q_proj', 'v_proj'], help: `modules to adapt, from ${PROJECTIONS.join(',')}` },
     { name: 'init-adapter', type: 'string', help: 'start from this PEFT adapter instead of a fresh one' },
-    { name: 'lr', type: 'number', default: 1e-4, help: 'peak learning rate' },
-    { name: 'epochs', type: 'number', default: 1, help: 'passes over the data' },
-    { name: 'steps', type: 'int', help: 'optimiser steps (overrides --epochs)' },
-    { name: 'batch-size', type: 'int', default: 1, help: 'examples per micro-batch' },
-    { name: 'grad-accum', type: 'int', default: 1, help: 'micro-batches per optimiser step' },
+    { name: 'lr', type: 'number', above: 0, default: 1e-4, help: 'peak learning rate' },
+    { name: 'epochs', type: 'number', above: 0, default: 1, help: 'passes over the data' },
+    { name: 'steps', type: 'int', min: 1, help: 'optimiser steps (overrides --epochs)' },
+    { name: 'batch-size', type: 'int', min: 1, default: 1, help: 'examples per micro-batch' },
+    { name: 'grad-accum', type: 'int', min: 1, default: 1, help: 'micro-batches per optimiser step' },
     { name: 'schedule', type: 'string', default: 'linear', choices: SCHEDULES, help: 'learning-rate schedule' },
-    { name: 'warmup', type: 'int', default: 0, help: 'warmup steps' },
+    { name: 'warmup', type: 'int', min: 0, default: 0, help: 'warmup steps' },
     { name: 'loss', type: 'string', default: 'all', choices: ['all', 'completion'], help: 'train on every token, or only on completions / assistant turns (pre-tokenised −100s are always kept)' },
     { name: 'betas', type: 'list', default: ['0.9', '0.999'], help: 'AdamW betas b1,b2' },
-    { name: 'eps', type: 'number', default: 1e-8, help: 'AdamW epsilon' },
-    { name: 'weight-decay', type: 'number', default: 0, help: 'AdamW decoupled weight decay' },
-    { name: 'max-grad-norm', type: 'number', default: 1, help: 'clip the global gradient norm (0: off)' },
-    { name: 'seed', type: 'int', default: 0, help: 'seed of the adapter initialisation, shuffling and dropout' },
-    { name: 'save-every', type: 'int', default: 0, help: 'also write step-N/ adapters every N steps (0: off)' },
+    { name: 'eps', type: 'number', above: 0, default: 1e-8, help: 'AdamW epsilon' },
+    { name: 'weight-decay', type: 'number', min: 0, default: 0, help: 'AdamW decoupled weight decay' },
+    { name: 'max-grad-norm', type: 'number', min: 0, default: 1, help: 'clip the global gradient norm (0: off)' },
+    { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'seed of the adapter initialisation, shuffling and dropout' },
+    { name: 'save-every', type: 'int', min: 0, default: 0, help: 'also write step-N/ adapters every N steps (0: off)' },
     { name: 'recompute', type: 'boolean', default: false, help: 'activation recomputation: keep only layer inputs, recompute layers in backward (less memory, ~1/3 more time)' },
   ],
+  check(f) {
+    const betas = f.betas.map(Number);
+    if (betas.length !== 2 || betas.some((b: number) => !(b >= 0 && b < 1))) throw new UsageError(`seal finetune: --betas takes two numbers in [0, 1), got ${f.betas.join(',')}`);
+    loraTargets(f.targets, 'seal finetune: --targets');
+  },
   async run(f) {
     const betas = f.betas.map(Number);
-    if (betas.length !== 2 || betas.some((b: number) => !(b >= 0 && b < 1))) throw new Error(`seal finetune: --betas takes two numbers in [0, 1), got ${f.betas.join(',')}`);
     const targets = checkTargets(f.targets);
     const loaded = await loadModel(f.model);
     const { model, tokenizer } = loaded;
     const adapter = f.initAdapter
       ? await LoraAdapter.load(model, f.initAdapter)
       : LoraAdapter.create(model, { r: f.rank, alpha: f.alpha, dropout: f.dropout, targets }, f.seed);
-    const examples = await readExamples(f.data, tokenizer, { loss: f.loss, appendEos: true });
+    const examples = await readExamples(f.data, tokenizer, { loss: f.loss, appendEos: true, vocabSize: model.config.vocabSize });
     const pad = tokenizer?.padId ?? model.config.eosTokenIds[0] ?? 0;
     const options = {
       lr: f.lr,

@@ -1,6 +1,6 @@
 // seal generate: sample a continuation, streaming tokens as they come.
 import { generate } from '../model/generate.ts';
-import type { Command } from './args.ts';
+import { type Command, SEED_RANGE, UsageError } from './args.ts';
 import { loadModel, needTokenizer, parseIds, stopIds } from './common.ts';
 
 export const generateCommand: Command = {
@@ -14,14 +14,18 @@ export const generateCommand: Command = {
     { name: 'chat', type: 'boolean', default: false, help: "wrap the prompt as a user message in the model's chat template" },
     { name: 'system', type: 'string', help: 'a system message (with --chat)' },
     { name: 'adapter', type: 'string', help: 'a PEFT LoRA adapter folder to apply' },
-    { name: 'max-new-tokens', type: 'int', default: 128, help: 'tokens to generate at most' },
-    { name: 'temperature', type: 'number', default: 0, help: '0 is greedy' },
-    { name: 'top-p', type: 'number', default: 1, help: 'nucleus sampling mass' },
-    { name: 'seed', type: 'int', default: 0, help: 'seed of the sampler' },
+    { name: 'max-new-tokens', type: 'int', min: 1, default: 128, help: 'tokens to generate at most' },
+    { name: 'temperature', type: 'number', min: 0, default: 0, help: '0 is greedy' },
+    { name: 'top-p', type: 'number', above: 0, max: 1, default: 1, help: 'nucleus sampling mass' },
+    { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'seed of the sampler' },
     { name: 'json', type: 'boolean', default: false, help: 'print {prompt_ids, ids, text, stopped} as one JSON object instead of streaming' },
   ],
+  check(f) {
+    if ((f.prompt === undefined) === (f.ids === undefined)) throw new UsageError('seal generate: give exactly one of --prompt and --ids');
+    if (f.ids !== undefined) parseIds(f.ids, '--ids');
+    if (f.system !== undefined && !f.chat) throw new UsageError('seal generate: --system needs --chat (a system message goes into the chat template)');
+  },
   async run(f) {
-    if ((f.prompt === undefined) === (f.ids === undefined)) throw new Error('seal generate: give exactly one of --prompt and --ids');
     const loaded = await loadModel(f.model, f.adapter);
     let prompt: number[];
     if (f.ids !== undefined) prompt = parseIds(f.ids, '--ids');

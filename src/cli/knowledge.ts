@@ -11,7 +11,8 @@ import { SELF_EDIT_PROMPT_KINDS, type SelfEditPromptKind } from '../seal/knowled
 import { loadSelfEditPassages, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
 import { checkTargets } from '../train/lora.ts';
-import type { Command, Flag } from './args.ts';
+import { type Command, type Flag, SEED_RANGE, UsageError } from './args.ts';
+import { loraTargets } from './common.ts';
 import { loadPolicy, openRun, progressUi, writeResults } from './experiment-ui.ts';
 
 const renderCommand: Command = {
@@ -21,7 +22,7 @@ const renderCommand: Command = {
   gpu: false,
   flags: [
     { name: 'data', type: 'string', required: true, help: 'passages in SEAL\'s layout [{title, context, questions}]' },
-    { name: 'index', type: 'int', default: 0, help: 'which passage' },
+    { name: 'index', type: 'int', min: 0, default: 0, help: 'which passage' },
     { name: 'prompt', type: 'string', default: 'implications', choices: SELF_EDIT_PROMPT_KINDS, help: 'self-edit prompt' },
     { name: 'completion', type: 'string', help: 'a text file with a completion to turn into training sequences' },
   ],
@@ -47,36 +48,36 @@ const experimentFlags: Flag[] = [
   { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout)' },
   { name: 'eval-data', type: 'string', required: true, help: "evaluation passages (SEAL: naive_val.json, first 200)" },
   { name: 'run', type: 'string', required: true, help: 'run directory (config, log, adapters, models, summary); re-running resumes it' },
-  { name: 'eval-count', type: 'int', default: 200, help: 'evaluation passages (the first N)' },
-  { name: 'eval-offset', type: 'int', default: 0, help: 'skip this many evaluation passages first' },
-  { name: 'eval-seeds', type: 'int', default: 1, help: 'seeds per condition (mean ± std over them)' },
+  { name: 'eval-count', type: 'int', min: 1, default: 200, help: 'evaluation passages (the first N)' },
+  { name: 'eval-offset', type: 'int', min: 0, default: 0, help: 'skip this many evaluation passages first' },
+  { name: 'eval-seeds', type: 'int', min: 1, default: 1, help: 'seeds per condition (mean ± std over them)' },
   { name: 'conditions', type: 'list', help: 'conditions in table order: base, passage, self-edits:<name>, round-<r>, repeated:<c>, cpt:<c>' },
   { name: 'self-edits', type: 'list', default: [], help: 'self-edit files to replay, as name=path (e.g. gpt4=../shared/data/squad/self-edits/gpt4_1_val.json)' },
-  { name: 'rounds', type: 'int', default: 2, help: 'ReST-EM rounds' },
-  { name: 'passages-per-round', type: 'int', default: 50, help: 'fresh training passages per round' },
-  { name: 'samples', type: 'int', default: 5, help: 'self-edits sampled per passage (M)' },
-  { name: 'seeds', type: 'int', default: 3, help: 'inner-loop seeds per self-edit (S); the reward is their mean' },
+  { name: 'rounds', type: 'int', min: 0, default: 2, help: 'ReST-EM rounds' },
+  { name: 'passages-per-round', type: 'int', min: 1, default: 50, help: 'fresh training passages per round' },
+  { name: 'samples', type: 'int', min: 1, default: 5, help: 'self-edits sampled per passage (M)' },
+  { name: 'seeds', type: 'int', min: 1, default: 3, help: 'inner-loop seeds per self-edit (S); the reward is their mean' },
   { name: 'prompt', type: 'string', default: 'implications', choices: SELF_EDIT_PROMPT_KINDS, help: 'self-edit prompt' },
-  { name: 'temperature', type: 'number', default: 1, help: 'self-edit sampling temperature' },
-  { name: 'top-p', type: 'number', default: 0.95, help: 'self-edit nucleus mass' },
-  { name: 'max-new-tokens', type: 'int', default: 1024, help: 'self-edit length limit (SEAL: 8192)' },
-  { name: 'inner-rank', type: 'int', default: SEAL_INNER_LOOP.lora.r, help: 'inner-loop LoRA rank' },
-  { name: 'inner-alpha', type: 'number', default: SEAL_INNER_LOOP.lora.alpha, help: 'inner-loop LoRA alpha' },
+  { name: 'temperature', type: 'number', min: 0, default: 1, help: 'self-edit sampling temperature' },
+  { name: 'top-p', type: 'number', above: 0, max: 1, default: 0.95, help: 'self-edit nucleus mass' },
+  { name: 'max-new-tokens', type: 'int', min: 1, default: 1024, help: 'self-edit length limit (SEAL: 8192)' },
+  { name: 'inner-rank', type: 'int', min: 1, default: SEAL_INNER_LOOP.lora.r, help: 'inner-loop LoRA rank' },
+  { name: 'inner-alpha', type: 'number', above: 0, default: SEAL_INNER_LOOP.lora.alpha, help: 'inner-loop LoRA alpha' },
   { name: 'inner-targets', type: 'list', default: SEAL_INNER_LOOP.lora.targets, help: `inner-loop LoRA modules (${PROJECTIONS.join(',')})` },
-  { name: 'inner-lr', type: 'number', default: SEAL_INNER_LOOP.lr, help: 'inner-loop learning rate (linear decay to 0)' },
-  { name: 'inner-epochs', type: 'number', default: SEAL_INNER_LOOP.epochs, help: 'inner-loop epochs' },
-  { name: 'inner-batch-size', type: 'int', default: SEAL_INNER_LOOP.batchSize, help: 'inner-loop batch size' },
-  { name: 'answer-tokens', type: 'int', default: SEAL_INNER_LOOP.answerTokens, help: 'new tokens per answer (greedy, stop at EOS)' },
-  { name: 'mstep-rank', type: 'int', default: 64, help: 'M-step LoRA rank' },
-  { name: 'mstep-alpha', type: 'number', default: 128, help: 'M-step LoRA alpha' },
+  { name: 'inner-lr', type: 'number', above: 0, default: SEAL_INNER_LOOP.lr, help: 'inner-loop learning rate (linear decay to 0)' },
+  { name: 'inner-epochs', type: 'number', above: 0, default: SEAL_INNER_LOOP.epochs, help: 'inner-loop epochs' },
+  { name: 'inner-batch-size', type: 'int', min: 1, default: SEAL_INNER_LOOP.batchSize, help: 'inner-loop batch size' },
+  { name: 'answer-tokens', type: 'int', min: 1, default: SEAL_INNER_LOOP.answerTokens, help: 'new tokens per answer (greedy, stop at EOS)' },
+  { name: 'mstep-rank', type: 'int', min: 1, default: 64, help: 'M-step LoRA rank' },
+  { name: 'mstep-alpha', type: 'number', above: 0, default: 128, help: 'M-step LoRA alpha' },
   { name: 'mstep-targets', type: 'list', default: [...PROJECTIONS], help: 'M-step LoRA modules' },
-  { name: 'mstep-lr', type: 'number', default: 3e-4, help: 'M-step learning rate' },
-  { name: 'mstep-epochs', type: 'number', default: 2, help: 'M-step epochs' },
-  { name: 'mstep-batch-size', type: 'int', default: 2, help: 'M-step micro-batch size' },
-  { name: 'mstep-grad-accum', type: 'int', default: 5, help: 'M-step micro-batches per step (effective batch 10 as SEAL)' },
+  { name: 'mstep-lr', type: 'number', above: 0, default: 3e-4, help: 'M-step learning rate' },
+  { name: 'mstep-epochs', type: 'number', above: 0, default: 2, help: 'M-step epochs' },
+  { name: 'mstep-batch-size', type: 'int', min: 1, default: 2, help: 'M-step micro-batch size' },
+  { name: 'mstep-grad-accum', type: 'int', min: 1, default: 5, help: 'M-step micro-batches per step (effective batch 10 as SEAL)' },
   { name: 'judge-model', type: 'string', help: "grade with SEAL's yes/no prompt on this local model instead of the deterministic grader" },
-  { name: 'parallel', type: 'int', default: 1, help: 'inner loops run side by side as slots of one stacked adapter (each as it would run alone); 1: one by one' },
-  { name: 'seed', type: 'int', default: 0, help: 'run seed (sampling, inner loops, M-step)' },
+  { name: 'parallel', type: 'int', min: 1, default: 1, help: 'inner loops run side by side as slots of one stacked adapter (each as it would run alone); 1: one by one' },
+  { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'run seed (sampling, inner loops, M-step)' },
   { name: 'force', type: 'boolean', default: false, help: 'accept a config that differs from the run directory\'s' },
 ];
 
@@ -89,10 +90,25 @@ function experimentCommand(name: 'run' | 'eval'): Command {
         : 'Score conditions only (no RL), e.g. base, passage, self-edits:<name>, cpt:self-edits:<name>, round-0.',
     usage: `seal knowledge ${name} --model <dir> --eval-data <file> --run <dir> [flags]`,
     flags: experimentFlags,
+    check(f) {
+      const where = `seal knowledge ${name}`;
+      loraTargets(f.innerTargets, `${where}: --inner-targets`);
+      loraTargets(f.mstepTargets, `${where}: --mstep-targets`);
+      for (const spec of f.selfEdits as string[]) {
+        if (!selfEditSpec(spec)) throw new UsageError(`${where}: --self-edits takes name=path entries, got "${spec}"`);
+      }
+      if (name === 'run' && f.rounds > 0 && !f.data) throw new UsageError(`${where}: --data (the training passages) is required for RL rounds`);
+    },
     async run(f) {
       await runExperiment(f, name === 'eval' ? 0 : f.rounds);
     },
   };
+}
+
+/** A --self-edits entry "name=path" (the path may hold "="); null when either side is empty. */
+function selfEditSpec(spec: string): [string, string] | null {
+  const i = spec.indexOf('=');
+  return i > 0 && i < spec.length - 1 ? [spec.slice(0, i), spec.slice(i + 1)] : null;
 }
 
 export const knowledgeCommands: Command[] = [renderCommand, experimentCommand('run'), experimentCommand('eval')];
@@ -100,8 +116,7 @@ export const knowledgeCommands: Command[] = [renderCommand, experimentCommand('r
 async function runExperiment(f: Record<string, any>, rounds: number): Promise<void> {
   const selfEditFiles = Object.fromEntries(
     (f.selfEdits as string[]).map((spec) => {
-      const [name, path] = spec.split('=');
-      if (!name || !path) throw new Error(`--self-edits takes name=path entries, got "${spec}"`);
+      const [name, path] = selfEditSpec(spec)!; // checked at the door
       return [name, loadSelfEditPassages(path)];
     }),
   );
@@ -111,7 +126,6 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
     ...Object.keys(selfEditFiles).map((n) => `self-edits:${n}`),
     ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`),
   ];
-  if (rounds > 0 && !f.data) throw new Error('seal knowledge run: --data (the training passages) is required for RL rounds');
   const run = openRun(f, { command: 'knowledge', rounds, conditions });
   if (!run) return;
   try {

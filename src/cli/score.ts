@@ -15,12 +15,12 @@ export const scoreCommand: Command = {
     { name: 'data', type: 'string', required: true, help: 'JSONL: {"text"}, {"messages"}, {"prompt","completion"} or {"input_ids","labels","attention_mask"} per line' },
     { name: 'adapter', type: 'string', help: 'a PEFT LoRA adapter folder to apply' },
     { name: 'loss', type: 'string', default: 'all', choices: ['all', 'completion'], help: 'score every token, or only completions / assistant turns' },
-    { name: 'batch-size', type: 'int', default: 8, help: 'examples per forward pass' },
+    { name: 'batch-size', type: 'int', min: 1, default: 8, help: 'examples per forward pass' },
     { name: 'json', type: 'boolean', default: false, help: 'print {loss, perplexity, tokens, examples} as JSON' },
   ],
   async run(f) {
     const loaded = await loadModel(f.model, f.adapter);
-    const examples = await readExamples(f.data, loaded.tokenizer, { loss: f.loss, appendEos: false });
+    const examples = await readExamples(f.data, loaded.tokenizer, { loss: f.loss, appendEos: false, vocabSize: loaded.model.config.vocabSize });
     const pad = loaded.tokenizer?.padId ?? loaded.model.config.eosTokenIds[0] ?? 0;
     let total = 0;
     let tokens = 0;

@@ -6,6 +6,7 @@
 // (vocab, hidden, intermediate, layers, heads) are required: a config without them is not a real checkpoint.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { MAX_JSON_DEPTH, jsonDepth } from '../util/json.ts';
 import { writeFileAtomically } from './atomic-write.ts';
 import { DTYPE_BYTES, type SafetensorsDType } from './safetensors-header.ts';
 
@@ -88,7 +89,7 @@ export function parseLlamaConfig(raw: unknown, file = 'config.json'): LlamaConfi
   const hiddenAct = c.hidden_act ?? 'silu';
   if (hiddenAct !== 'silu') fail(`hidden_act is ${JSON.stringify(hiddenAct)}; Llama uses "silu" and nothing else is supported.`);
   for (const key of ['attention_bias', 'mlp_bias'] as const) {
-    if (c[key] !== undefined && c[key] !== false) fail(`${key} is ${JSON.stringify(c[key])}; bias terms are not supported (Llama has none).`);
+    if (c[key] != null && c[key] !== false) fail(`${key} is ${JSON.stringify(c[key])}; bias terms are not supported (Llama has none).`);
   }
 
   const int = (key: string, fallback?: number, min = 1): number => {
@@ -367,11 +368,14 @@ async function readJson(file: string, required: boolean): Promise<unknown> {
     if (!required && (e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new ConfigError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw new ConfigError(`${file}: not valid JSON (${(e as Error).message}).`);
   }
+  if (jsonDepth(value) > MAX_JSON_DEPTH) throw new ConfigError(`${file}: nested more than ${MAX_JSON_DEPTH} levels deep; not a config file.`);
+  return value;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -5,6 +5,7 @@
 // The checks follow Hugging Face's reference reader (safetensors/src/tensor.rs): a 100 MB header cap, spans
 // that match shape × dtype exactly, and data packed contiguously from offset 0 to the end of the file.
 import type { DType } from '../tensor/dtype.ts';
+import { jsonSnippet } from '../util/json.ts';
 
 /** Every dtype the safetensors format defines with a whole number of bytes per element. */
 export type SafetensorsDType =
@@ -151,7 +152,7 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number, op
   if (meta !== undefined && meta !== null) {
     if (!isPlainObject(meta)) fail('"__metadata__" must be an object of strings.');
     for (const [k, v] of Object.entries(meta as Record<string, unknown>)) {
-      if (typeof v !== 'string') fail(`"__metadata__" field "${k}" is ${JSON.stringify(v)}; the format allows only string values.`);
+      if (typeof v !== 'string') fail(`"__metadata__" field "${k}" is ${jsonSnippet(v)}; the format allows only string values.`);
       metadata[k] = v as string;
     }
   }
@@ -164,7 +165,7 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number, op
     const entry = raw as Record<string, unknown>;
 
     const dtype = entry.dtype;
-    if (typeof dtype !== 'string') bad(`"dtype" is ${JSON.stringify(dtype)}, not a string.`);
+    if (typeof dtype !== 'string') bad(`"dtype" is ${jsonSnippet(dtype)}, not a string.`);
     if (!isSafetensorsDType(dtype)) {
       bad(
         SUB_BYTE_DTYPES.has(dtype as string)
@@ -176,7 +177,7 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number, op
 
     const shape = entry.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      bad(`"shape" is ${JSON.stringify(shape)}; it must be a list of non-negative integers.`);
+      bad(`"shape" is ${jsonSnippet(shape)}; it must be a list of non-negative integers.`);
     }
     const dims = shape as number[];
 
@@ -187,17 +188,17 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number, op
       !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
       offsets[0] > offsets[1]
     ) {
-      bad(`"data_offsets" is ${JSON.stringify(offsets)}; it must be [begin, end] with 0 ≤ begin ≤ end.`);
+      bad(`"data_offsets" is ${jsonSnippet(offsets)}; it must be [begin, end] with 0 ≤ begin ≤ end.`);
     }
     const [begin, end] = offsets as [number, number];
 
     let numel = 1;
     for (const d of dims) numel *= d;
     const expected = numel * DTYPE_BYTES[st];
-    if (!Number.isSafeInteger(expected)) bad(`shape ${JSON.stringify(dims)} is too large.`);
+    if (!Number.isSafeInteger(expected)) bad(`shape ${jsonSnippet(dims)} is too large.`);
     if (end - begin !== expected) {
       bad(
-        `shape ${JSON.stringify(dims)} × ${st} (${DTYPE_BYTES[st]} bytes) needs ${expected} bytes, but data_offsets ` +
+        `shape ${jsonSnippet(dims)} × ${st} (${DTYPE_BYTES[st]} bytes) needs ${expected} bytes, but data_offsets ` +
           `[${begin}, ${end}] span ${end - begin}; the header is corrupt.`,
       );
     }

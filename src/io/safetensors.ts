@@ -5,12 +5,12 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type DType, decode, encode } from '../tensor/dtype.ts';
 import { type Tensor, parameter } from '../tensor/tensor.ts';
+import { jsonSnippet } from '../util/json.ts';
 import { SafetensorsFile } from './safetensors-file.ts';
 import {
   GPU_DTYPE,
   type Header,
   type HeaderOptions,
-  type SafetensorsDType,
   SafetensorsError,
   type TensorInfo,
 } from './safetensors-header.ts';
@@ -332,7 +332,7 @@ async function readWeightMap(indexPath: string): Promise<Record<string, string>>
   if (!entries.length) throw new SafetensorsError(`${indexPath}: "weight_map" is empty.`);
   for (const [name, shard] of entries) {
     if (typeof shard !== 'string' || !shard) {
-      throw new SafetensorsError(`${indexPath}: weight_map["${name}"] is ${JSON.stringify(shard)}, not a shard file name.`);
+      throw new SafetensorsError(`${indexPath}: weight_map["${name}"] is ${jsonSnippet(shard)}, not a shard file name.`);
     }
   }
   return weightMap as Record<string, string>;

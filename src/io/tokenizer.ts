@@ -10,7 +10,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { type ChatMessage, ChatTemplate, type ChatTemplateOptions } from './chat-template.ts';
+import { jsonSnippet } from '../util/json.ts';
+import { type ChatMessage, ChatTemplate, ChatTemplateError, type ChatTemplateOptions } from './chat-template.ts';
 
 export type { ChatMessage, ChatTemplateOptions } from './chat-template.ts';
 
@@ -67,6 +68,9 @@ export class Tokenizer {
       if (id === undefined) throw new TokenizerError(`${dir}: tokenizer_config.json's ${what} "${token}" is not in tokenizer.json's vocabulary.`);
       return id;
     };
+    for (const id of extraEosIds) {
+      if (id >= this.vocabSize) throw new TokenizerError(`${dir}: generation_config.json's eos_token_id ${id} is not in the vocabulary (${this.vocabSize} tokens).`);
+    }
     this.bosId = idOf(special.bos, 'bos_token');
     const eos = idOf(special.eos, 'eos_token');
     this.eosIds = [...new Set([...(eos === null ? [] : [eos]), ...extraEosIds])];
@@ -83,7 +87,7 @@ export class Tokenizer {
   encode(text: string, options: EncodeOptions = {}): number[] {
     if (typeof text !== 'string') throw new TokenizerError(`encode: expected a string, got ${typeof text}.`);
     const addBos = options.addBos ?? this.bosId !== null;
-    const ids = this.hf.encode(text, { add_special_tokens: false }).ids;
+    const ids = this.idsOf(text);
     if (!addBos) return ids;
     if (this.bosId === null) throw new TokenizerError(`${this.dir}: addBos was requested but the tokenizer has no bos_token.`);
     return ids[0] === this.bosId ? ids : [this.bosId, ...ids];
@@ -97,10 +101,12 @@ export class Tokenizer {
         throw new TokenizerError(`decode: id ${id} at position ${i} is not a token id (vocabulary size ${this.vocabSize}).`);
       }
     });
-    return this.hf.decode(list, {
-      skip_special_tokens: options.skipSpecial ?? false,
-      clean_up_tokenization_spaces: options.cleanUpSpaces ?? false,
-    });
+    return this.library('decode', () =>
+      this.hf.decode(list, {
+        skip_special_tokens: options.skipSpecial ?? false,
+        clean_up_tokenization_spaces: options.cleanUpSpaces ?? false,
+      }),
+    );
   }
 
   /** The id of one token string (a special token such as "<|eot_id|>", or a vocabulary entry such as "ĠWorld"). */
@@ -125,7 +131,29 @@ export class Tokenizer {
 
   /** Token ids of the rendered conversation; as HF's apply_chat_template(tokenize=True), no special tokens are added. */
   encodeChat(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): number[] {
-    return this.hf.encode(this.applyChatTemplate(messages, options), { add_special_tokens: false }).ids;
+    return this.idsOf(this.applyChatTemplate(messages, options));
+  }
+
+  /** The library's token ids for `text` (no special tokens added), each checked to be a token id. */
+  private idsOf(text: string): number[] {
+    const ids: number[] = this.library('encode', () => this.hf.encode(text, { add_special_tokens: false }).ids);
+    const bad = ids.findIndex((id) => !(Number.isSafeInteger(id) && id >= 0 && id < this.vocabSize));
+    if (bad >= 0) {
+      throw new TokenizerError(
+        `${this.dir}: the tokenizer has no id for piece ${bad} of the text (it gave ${ids[bad]}); tokenizer.json lacks an unk_token for unknown pieces, or is corrupt.`,
+      );
+    }
+    return ids;
+  }
+
+  /** Runs the tokenizers library, which trusts tokenizer.json: its failures on a corrupt file become named errors. */
+  private library<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (e) {
+      if (e instanceof TokenizerError || e instanceof ChatTemplateError) throw e;
+      throw new TokenizerError(`${this.dir}: the tokenizers library failed to ${what} (${(e as Error).message}); tokenizer.json may be corrupt.`);
+    }
   }
 }
 
@@ -134,9 +162,7 @@ export async function loadTokenizer(dir: string, options: LoadTokenizerOptions =
   const tokenizerJson = await readJson(join(dir, 'tokenizer.json'), `${dir}: tokenizer.json is missing; copy it from the model repository (only fast tokenizers are supported).`);
   const configFile = join(dir, 'tokenizer_config.json');
   const config = await readJson(configFile, `${dir}: tokenizer_config.json is missing; copy it from the model repository.`);
-  if (!isObject(tokenizerJson) || !isObject(tokenizerJson.model)) {
-    throw new TokenizerError(`${join(dir, 'tokenizer.json')}: not a tokenizers file (no "model" object).`);
-  }
+  checkTokenizerJson(tokenizerJson, join(dir, 'tokenizer.json'));
   if (!isObject(config)) throw new TokenizerError(`${configFile}: expected a JSON object.`);
 
   let hf: HfTokenizer;
@@ -158,7 +184,7 @@ export async function loadTokenizer(dir: string, options: LoadTokenizerOptions =
   const extraEos: number[] = [];
   if (isObject(gen) && gen.eos_token_id !== undefined && gen.eos_token_id !== null) {
     for (const id of [gen.eos_token_id].flat()) {
-      if (!Number.isSafeInteger(id) || (id as number) < 0) throw new TokenizerError(`${genFile}: eos_token_id ${JSON.stringify(gen.eos_token_id)} is not a token id or a list of them.`);
+      if (!Number.isSafeInteger(id) || (id as number) < 0) throw new TokenizerError(`${genFile}: eos_token_id ${jsonSnippet(gen.eos_token_id)} is not a token id or a list of them.`);
       extraEos.push(id as number);
     }
   }
@@ -185,12 +211,65 @@ async function findChatTemplate(dir: string, config: Record<string, unknown>, co
   throw new TokenizerError(`${configFile}: chat_template is neither a string nor a list holding a "default" template.`);
 }
 
+/** The vocabulary models the tokenizers library runs. */
+const MODEL_TYPES = ['BPE', 'WordPiece', 'WordLevel', 'Unigram'];
+
+/**
+ * The structure of tokenizer.json that the tokenizers library takes on trust: the model's type and
+ * vocabulary, BPE merges, and the added tokens. Ids must be dense (each below the number of tokens, as
+ * every real tokenizer's are): the library allocates and walks an array up to the largest id.
+ */
+function checkTokenizerJson(json: unknown, file: string): asserts json is Record<string, unknown> {
+  const bad = (what: string): never => {
+    throw new TokenizerError(`${file}: ${what}; the file is corrupt or not a tokenizers file.`);
+  };
+  if (!isObject(json)) bad(`expected a JSON object, got ${jsonSnippet(json)}`);
+  const t = json as Record<string, unknown>;
+  const model = t.model;
+  if (!isObject(model)) return bad('no "model" object');
+  if (!MODEL_TYPES.includes(model.type as string)) bad(`model.type is ${jsonSnippet(model.type)}; supported are ${MODEL_TYPES.join(', ')}`);
+  const added = t.added_tokens ?? [];
+  if (!Array.isArray(added)) return bad(`"added_tokens" is ${jsonSnippet(added)}, not a list`);
+  const ids: [string, unknown][] = [];
+  if (model.type === 'Unigram') {
+    const vocab = model.vocab;
+    if (!Array.isArray(vocab) || !vocab.every((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number')) {
+      bad('a Unigram model.vocab must be a list of [piece, score] pairs');
+    }
+    const unk = model.unk_id;
+    if (unk !== undefined && unk !== null && !(Number.isSafeInteger(unk) && (unk as number) >= 0 && (unk as number) < (vocab as unknown[]).length)) {
+      bad(`model.unk_id is ${jsonSnippet(unk)}, not an index into model.vocab`);
+    }
+  } else {
+    if (!isObject(model.vocab)) bad(`model.vocab is ${jsonSnippet(model.vocab)}; expected an object mapping tokens to ids`);
+    for (const entry of Object.entries(model.vocab as Record<string, unknown>)) ids.push(entry); // 128k entries: no spread
+  }
+  if (model.type === 'BPE') {
+    const merges = model.merges;
+    const isMerge = (m: unknown) => (typeof m === 'string' && m.includes(' ')) || (Array.isArray(m) && m.length === 2 && m.every((x) => typeof x === 'string'));
+    if (!Array.isArray(merges) || !merges.every(isMerge)) bad('BPE model.merges must be a list of "a b" strings or [a, b] pairs');
+  }
+  added.forEach((token: unknown, i: number) => {
+    if (!isObject(token) || typeof token.content !== 'string' || token.content === '') bad(`added_tokens[${i}] is ${jsonSnippet(token)}; expected {id, content}`);
+    ids.push([(token as Record<string, unknown>).content as string, (token as Record<string, unknown>).id]);
+  });
+  // Added tokens usually repeat vocabulary entries: count distinct tokens.
+  const tokens = new Set(ids.map(([token]) => token));
+  if (model.type === 'Unigram') for (const [piece] of model.vocab as [string][]) tokens.add(piece);
+  const count = tokens.size;
+  for (const [token, id] of ids) {
+    if (!Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= count) {
+      bad(`token ${jsonSnippet(token, 40)} has id ${jsonSnippet(id)}; ids are integers in [0, ${count}) (the number of tokens)`);
+    }
+  }
+}
+
 /** Special tokens are written as a string or as an AddedToken object {content: "..."}. */
 function tokenString(v: unknown, file: string, key: string): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string') return v;
   if (isObject(v) && typeof v.content === 'string') return v.content;
-  throw new TokenizerError(`${file}: ${key} is ${JSON.stringify(v)}; expected a string or {"content": "..."}.`);
+  throw new TokenizerError(`${file}: ${key} is ${jsonSnippet(v)}; expected a string or {"content": "..."}.`);
 }
 
 /** Parsed JSON; `missing` is the error message when the file does not exist, or null to return undefined. */

@@ -12,8 +12,9 @@
 //   summary.json   the results, written atomically
 //   done           written last: a finished run re-run does nothing
 //   lock           the pid of the process using the directory, so two processes never write one log
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicallySync } from '../io/atomic-write.ts';
 
 export interface RunRecord {
   /** What happened: "self-edit", "evaluation", "round-start", … */
@@ -118,7 +119,7 @@ export class RunDir {
   }
 
   writeSummary(summary: JsonValue): void {
-    writeFileAtomic(join(this.dir, SUMMARY), `${JSON.stringify(summary, null, 2)}\n`);
+    writeFileAtomicallySync(join(this.dir, SUMMARY), `${JSON.stringify(summary, null, 2)}\n`);
   }
 
   readSummary<T = JsonValue>(): T | undefined {
@@ -128,7 +129,7 @@ export class RunDir {
 
   /** Marks the run finished (after its summary is written): a later open sees isDone(). */
   markDone(): void {
-    writeFileAtomic(join(this.dir, DONE), `${new Date().toISOString()}\n`);
+    writeFileAtomicallySync(join(this.dir, DONE), `${new Date().toISOString()}\n`);
   }
 
   /** A path inside the run directory. */
@@ -147,19 +148,6 @@ export class RunDir {
     this.byKey.set(record.key, record);
     this.ordered.push(record);
   }
-}
-
-/** Writes via a temporary file and a rename, so readers see the old file or the new one, never a part. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeAll(fd, Buffer.from(text, 'utf8'));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 function writeAll(fd: number, bytes: Buffer): void {
@@ -218,7 +206,7 @@ interface ConfigChange {
 function reconcileConfig(dir: string, config: Record<string, JsonValue>, force: boolean): ConfigChange[] {
   const path = join(dir, CONFIG);
   if (!existsSync(path)) {
-    writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
+    writeFileAtomicallySync(path, `${JSON.stringify(config, null, 2)}\n`);
     return [];
   }
   let stored: Record<string, JsonValue>;
@@ -237,7 +225,7 @@ function reconcileConfig(dir: string, config: Record<string, JsonValue>, force: 
         'Resume with the same config, choose a new run directory, or force the new config (--force) to continue this run under it.',
     );
   }
-  writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
+  writeFileAtomicallySync(path, `${JSON.stringify(config, null, 2)}\n`);
   return changes;
 }
 

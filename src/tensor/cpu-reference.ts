@@ -80,7 +80,9 @@ export function rmsnorm(x: Cpu, w: Cpu, eps: number): Cpu {
   return { data: out, shape: [...x.shape] };
 }
 
-// x (N·H rows of D), positions (N), invFreq (D/2) → rotate-half RoPE, angles in float64
+// x (N·H rows of D), positions (N), invFreq (D/2) → rotate-half RoPE (pairs i, i + D/2). The angle is
+// pos·inv_freq rounded once to f32, as Hugging Face computes it (one f32 multiply, which at pos 131071 is
+// off the exact angle by ~1e-2 rad); from there on float64.
 export function rope(x: Cpu, positions: ArrayLike<number>, invFreq: ArrayLike<number>, heads: number): Cpu {
   const half = invFreq.length;
   const D = 2 * half;
@@ -88,7 +90,7 @@ export function rope(x: Cpu, positions: ArrayLike<number>, invFreq: ArrayLike<nu
   for (let row = 0; row < x.data.length / D; row++) {
     const pos = positions[Math.floor(row / heads)];
     for (let i = 0; i < half; i++) {
-      const angle = pos * invFreq[i];
+      const angle = Math.fround(pos * invFreq[i]);
       const a = x.data[row * D + i];
       const b = x.data[row * D + i + half];
       out[row * D + i] = a * Math.cos(angle) - b * Math.sin(angle);
@@ -122,8 +124,10 @@ export function softmax(
   return { data: out, shape: [...x.shape] };
 }
 
-// logits (N, V), targets (N) with −100 ignored → mean over scored rows of −log softmax[target] (0 if none)
-export function crossEntropy(logits: Cpu, targets: ArrayLike<number>): Cpu {
+// logits (N, V), targets (N) with −100 ignored → mean over scored rows of −log softmax[target] (0 if none);
+// with weights (N), the weighted sum Σ_r w_r·(−log softmax[target_r]) over scored rows instead (independent
+// sequences in one batch, each weighted by its own normaliser)
+export function crossEntropy(logits: Cpu, targets: ArrayLike<number>, weights?: ArrayLike<number>): Cpu {
   const V = logits.shape[logits.shape.length - 1];
   let total = 0;
   let count = 0;
@@ -133,10 +137,10 @@ export function crossEntropy(logits: Cpu, targets: ArrayLike<number>): Cpu {
     const m = Math.max(...row);
     let s = 0;
     for (const v of row) s += Math.exp(v - m);
-    total += m + Math.log(s) - row[targets[r]];
+    total += (weights ? weights[r] : 1) * (m + Math.log(s) - row[targets[r]]);
     count++;
   }
-  return { data: Float64Array.of(count ? total / count : 0), shape: [] };
+  return { data: Float64Array.of(weights ? total : count ? total / count : 0), shape: [] };
 }
 
 // table (V, C), ids (N) → (N, C)
@@ -182,4 +186,84 @@ export function attention(
     }
   }
   return { data: out, shape: [B, T, H * D] };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dropout: the counter-based mask of shaders/dropout.wgsl, bit for bit
+
+/** lowbias32 (Chris Wellons' hash prospector), in u32 arithmetic as the shader does it. */
+function hash32(v: number): number {
+  let h = v >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Whether element i survives: hash(hash(i) ^ seed) ≥ p·2³² (rounded to an integer, as the host passes it). */
+export function dropoutKeeps(i: number, p: number, seed: number): boolean {
+  const threshold = Math.min(0xffffffff, Math.round(p * 2 ** 32));
+  return hash32(hash32(i) ^ (seed >>> 0)) >= threshold;
+}
+
+// x (...) → x ⊙ mask / (1 − p), mask_i = dropoutKeeps(i, p, seed)
+export function dropout(x: Cpu, p: number, seed: number): Cpu {
+  return { data: x.data.map((v, i) => (dropoutKeeps(i, p, seed) ? v / (1 - p) : 0)), shape: [...x.shape] };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// AdamW (torch.optim.AdamW, amsgrad off) after torch.nn.utils.clip_grad_norm_, in float64
+
+export interface AdamWReferenceOptions {
+  lr: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  /** Clip the global 2-norm of all gradients to this; 0 or undefined: off. */
+  maxGradNorm?: number;
+}
+
+export interface AdamWReferenceState {
+  /** Steps taken (t of the bias corrections). */
+  step: number;
+  m: Float64Array[];
+  v: Float64Array[];
+}
+
+export function adamwInit(params: readonly ArrayLike<number>[]): AdamWReferenceState {
+  return { step: 0, m: params.map((p) => new Float64Array(p.length)), v: params.map((p) => new Float64Array(p.length)) };
+}
+
+// params P[i] (flat), grads G[i] (same length, or null: the parameter is left alone) → one step:
+//   g ← g · min(1, max_norm / (‖G‖₂ + 1e-6))           clip_grad_norm_ over the parameters that have a gradient
+//   p ← p · (1 − lr·wd)                                  decoupled weight decay
+//   m ← β1·m + (1 − β1)·g ;  v ← β2·v + (1 − β2)·g²
+//   p ← p − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + eps)
+// Returns the new parameters and state; the inputs are not modified.
+export function adamwStep(
+  params: readonly ArrayLike<number>[],
+  grads: readonly (ArrayLike<number> | null)[],
+  state: AdamWReferenceState,
+  { lr, betas: [beta1, beta2] = [0.9, 0.999], eps = 1e-8, weightDecay = 0, maxGradNorm = 0 }: AdamWReferenceOptions,
+): { params: Float64Array[]; state: AdamWReferenceState } {
+  let sumSq = 0;
+  for (const g of grads) if (g) for (let j = 0; j < g.length; j++) sumSq += g[j] * g[j];
+  const clip = maxGradNorm > 0 ? Math.min(1, maxGradNorm / (Math.sqrt(sumSq) + 1e-6)) : 1;
+  const t = state.step + 1;
+  const stepSize = lr / (1 - beta1 ** t);
+  const bias2Sqrt = Math.sqrt(1 - beta2 ** t);
+  const next: AdamWReferenceState = { step: t, m: state.m.map((m) => m.slice()), v: state.v.map((v) => v.slice()) };
+  const out = params.map((p, i) => {
+    const q = Float64Array.from(p);
+    const g = grads[i];
+    if (!g) return q;
+    const [m, v] = [next.m[i], next.v[i]];
+    for (let j = 0; j < q.length; j++) {
+      const gj = g[j] * clip;
+      m[j] = beta1 * m[j] + (1 - beta1) * gj;
+      v[j] = beta2 * v[j] + (1 - beta2) * gj * gj;
+      q[j] = q[j] * (1 - lr * weightDecay) - (stepSize * m[j]) / (Math.sqrt(v[j]) / bias2Sqrt + eps);
+    }
+    return q;
+  });
+  return { params: out, state: next };
 }

@@ -6,8 +6,10 @@
 //   {"prompt": "...", "completion": "..."}            a prompt and its completion
 //   {"input_ids": [...], "labels": [...], "attention_mask": [...]}   pre-tokenised (labels/mask optional)
 import { readFile } from 'node:fs/promises';
-import type { ChatMessage, Tokenizer } from '../io/tokenizer.ts';
+import { ChatTemplateError } from '../io/chat-template.ts';
+import { type ChatMessage, type Tokenizer, TokenizerError } from '../io/tokenizer.ts';
 import { IGNORE_INDEX } from '../tensor/index.ts';
+import { jsonSnippet } from '../util/json.ts';
 
 export interface Example {
   ids: number[];
@@ -21,8 +23,11 @@ export interface ExampleOptions {
   loss: LossMode;
   /** Append the end-of-sequence token to text and completions (training); scoring leaves text as it is. */
   appendEos: boolean;
+  /** The model's vocabulary size: pre-tokenised ids and labels must lie below it (checked when given). */
+  vocabSize?: number;
 }
 
+/** A data file or line that cannot be used; the message names the file and line (readExamples adds them). */
 export class DataError extends Error {
   override name = 'DataError';
 }
@@ -56,20 +61,22 @@ export async function readExamples(file: string, tokenizer: Tokenizer | null, op
     try {
       return toExample(value, tokenizer, opts);
     } catch (e) {
-      throw new DataError(`${file}:${line}: ${(e as Error).message}`);
+      // What the line gets wrong, or what the tokenizer or its chat template refuses in it; anything else is a bug here.
+      if (e instanceof DataError || e instanceof TokenizerError || e instanceof ChatTemplateError) throw new DataError(`${file}:${line}: ${e.message}`);
+      throw e;
     }
   });
 }
 
 export function toExample(value: Record<string, unknown>, tokenizer: Tokenizer | null, opts: ExampleOptions): Example {
-  if ('input_ids' in value) return pretokenised(value);
+  if ('input_ids' in value) return pretokenised(value, opts.vocabSize);
   const tok = () => {
-    if (!tokenizer) throw new Error('this line needs a tokenizer, but the model folder has none (use pre-tokenised input_ids)');
+    if (!tokenizer) throw new DataError('this line needs a tokenizer, but the model folder has none (use pre-tokenised input_ids)');
     return tokenizer;
   };
   const eos = () => {
     const id = tok().eosIds[0];
-    if (id === undefined) throw new Error('the tokenizer has no eos_token to end the sequence with');
+    if (id === undefined) throw new DataError('the tokenizer has no eos_token to end the sequence with');
     return [id];
   };
   if (typeof value.text === 'string') {
@@ -84,29 +91,34 @@ export function toExample(value: Record<string, unknown>, tokenizer: Tokenizer |
     return { ids, labels };
   }
   if (Array.isArray(value.messages)) return chat(value.messages, tok(), opts.loss);
-  throw new Error('expected "text", "prompt" + "completion", "messages" or "input_ids"');
+  throw new DataError('expected "text", "prompt" + "completion", "messages" or "input_ids"');
 }
 
-function pretokenised(value: Record<string, unknown>): Example {
-  const ints = (key: string) => {
+/** Ids (and labels: −100 or an id) below `vocabSize` when it is known; the mask is ones, then zeros. */
+function pretokenised(value: Record<string, unknown>, vocabSize: number | undefined): Example {
+  const ints = (key: string, ok: (x: number) => boolean, what: string) => {
     const v = value[key];
-    if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x))) throw new Error(`"${key}" must be a list of integers`);
+    if (!Array.isArray(v)) throw new DataError(`"${key}" must be a list of ${what}, got ${jsonSnippet(v)}`);
+    const i = v.findIndex((x) => !(Number.isSafeInteger(x) && ok(x)));
+    if (i >= 0) throw new DataError(`"${key}"[${i}] is ${jsonSnippet(v[i])}; "${key}" must be a list of ${what}`);
     return v as number[];
   };
-  let ids = ints('input_ids');
-  let labels = 'labels' in value ? ints('labels') : [...ids];
-  if (labels.length !== ids.length) throw new Error(`"labels" has ${labels.length} entries, "input_ids" ${ids.length}`);
+  const isId = (x: number) => x >= 0 && (vocabSize === undefined || x < vocabSize);
+  const idText = vocabSize === undefined ? 'token ids (integers ≥ 0)' : `token ids in [0, ${vocabSize})`;
+  let inputIds = ints('input_ids', isId, idText);
+  let labels = 'labels' in value ? ints('labels', (x) => x === IGNORE_INDEX || isId(x), `${idText} or ${IGNORE_INDEX}`) : [...inputIds];
+  if (labels.length !== inputIds.length) throw new DataError(`"labels" has ${labels.length} entries, "input_ids" ${inputIds.length}`);
   if ('attention_mask' in value) {
-    const mask = ints('attention_mask');
-    if (mask.length !== ids.length) throw new Error(`"attention_mask" has ${mask.length} entries, "input_ids" ${ids.length}`);
+    const mask = ints('attention_mask', (x) => x === 0 || x === 1, '0s and 1s');
+    if (mask.length !== inputIds.length) throw new DataError(`"attention_mask" has ${mask.length} entries, "input_ids" ${inputIds.length}`);
     // Right padding: keep the tokens before the first 0.
     const n = mask.indexOf(0) < 0 ? mask.length : mask.indexOf(0);
-    if (mask.slice(n).some((m) => m !== 0)) throw new Error('"attention_mask" must be right padding (ones, then zeros)');
-    ids = ids.slice(0, n);
+    if (mask.slice(n).some((m) => m !== 0)) throw new DataError('"attention_mask" must be right padding (ones, then zeros)');
+    inputIds = inputIds.slice(0, n);
     labels = labels.slice(0, n);
   }
-  if (ids.length === 0) throw new Error('no tokens');
-  return { ids, labels };
+  if (inputIds.length === 0) throw new DataError('no tokens');
+  return { ids: inputIds, labels };
 }
 
 /**
@@ -118,7 +130,7 @@ function pretokenised(value: Record<string, unknown>): Example {
 function chat(messages: unknown[], tokenizer: Tokenizer, loss: LossMode): Example {
   const msgs = messages.map((m, i) => {
     if (typeof m !== 'object' || m === null || typeof (m as ChatMessage).role !== 'string' || typeof (m as ChatMessage).content !== 'string') {
-      throw new Error(`messages[${i}] must be {"role": string, "content": string}`);
+      throw new DataError(`messages[${i}] must be {"role": string, "content": string}, got ${jsonSnippet(m)}`);
     }
     return m as ChatMessage;
   });
@@ -134,7 +146,7 @@ function chat(messages: unknown[], tokenizer: Tokenizer, loss: LossMode): Exampl
     if (stop >= 0 && stop < end) end = stop + 1;
     for (let t = start; t < end; t++) labels[t] = ids[t];
   });
-  if (!labels.some((l) => l !== IGNORE_INDEX)) throw new Error('completion loss, but the chat has no assistant message');
+  if (!labels.some((l) => l !== IGNORE_INDEX)) throw new DataError('completion loss, but the chat has no assistant message');
   return { ids, labels };
 }
 

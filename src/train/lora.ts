@@ -9,6 +9,7 @@ import { writeFileAtomically } from '../io/atomic-write.ts';
 import { openSafetensors, writeGpuTensors } from '../io/safetensors.ts';
 import { type Llama, PROJECTIONS, type ProjectionName, type Projection } from '../model/llama.ts';
 import { type Tensor, engine, keep, parameter } from '../tensor/index.ts';
+import { jsonSnippet } from '../util/json.ts';
 import { Rng } from '../util/random.ts';
 
 export interface LoraConfig {
@@ -35,7 +36,7 @@ export function checkTargets(targets: readonly string[]): ProjectionName[] {
   if (targets.length === 0) throw new Error('LoRA: no target modules given');
   for (const t of targets) {
     if (!(PROJECTIONS as readonly string[]).includes(t)) {
-      throw new Error(`LoRA: target module "${t}" does not exist in a Llama model; choose from ${PROJECTIONS.join(', ')}`);
+      throw new Error(`LoRA: target module ${jsonSnippet(t)} does not exist in a Llama model; choose from ${PROJECTIONS.join(', ')}`);
     }
   }
   return [...new Set(targets)] as ProjectionName[];
@@ -215,27 +216,65 @@ function peftConfig(c: LoraConfig, baseModel: string) {
   };
 }
 
+/** A PEFT adapter folder that cannot be read: the message names the file and the field. */
+export class AdapterError extends Error {
+  override name = 'AdapterError';
+}
+
+/** PEFT's LoraConfig defaults, for fields a file leaves out. */
+const PEFT_DEFAULTS = { r: 8, lora_alpha: 8, lora_dropout: 0 };
+
+/**
+ * Reads a PEFT adapter_config.json describing a plain LoRA: rank, alpha, dropout and target modules. The
+ * variants that change what the weights mean (DoRA, rsLoRA, biases, fan-in-fan-out, per-module ranks, a
+ * subset of layers, extra saved modules) are refused by name rather than read wrongly.
+ */
 export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
   const file = join(dir, ADAPTER_CONFIG);
-  if (!existsSync(file)) throw new Error(`No adapter at ${dir}: ${ADAPTER_CONFIG} is missing (pass a folder written by PEFT's save_pretrained or by seal finetune)`);
-  let raw: any;
+  if (!existsSync(file)) throw new AdapterError(`No adapter at ${dir}: ${ADAPTER_CONFIG} is missing (pass a folder written by PEFT's save_pretrained or by seal finetune)`);
+  let raw: unknown;
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new AdapterError(`${file} is not valid JSON: ${(e as Error).message}`);
   }
-  if (raw.peft_type !== undefined && raw.peft_type !== 'LORA') throw new Error(`${file}: peft_type ${raw.peft_type} is not supported (LORA only)`);
-  for (const unsupported of ['use_dora', 'use_rslora']) {
-    if (raw[unsupported]) throw new Error(`${file}: ${unsupported} is not supported`);
+  const bad = (what: string): never => {
+    throw new AdapterError(`${file}: ${what}`);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return bad(`expected a JSON object (PEFT's LoraConfig), got ${jsonSnippet(raw)}`);
+  const c = raw as Record<string, unknown>;
+  const given = (key: string) => c[key] !== undefined && c[key] !== null;
+  const field = (key: keyof typeof PEFT_DEFAULTS) => (given(key) ? c[key] : PEFT_DEFAULTS[key]);
+
+  if (given('peft_type') && c.peft_type !== 'LORA') bad(`peft_type ${jsonSnippet(c.peft_type)} is not supported (LORA only)`);
+  const r = field('r');
+  if (!Number.isSafeInteger(r) || (r as number) < 1) bad(`"r" is ${jsonSnippet(r)}; the rank must be a positive integer`);
+  const alpha = field('lora_alpha');
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) bad(`"lora_alpha" is ${jsonSnippet(alpha)}; expected a number`);
+  const dropout = field('lora_dropout');
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) bad(`"lora_dropout" is ${jsonSnippet(dropout)}; expected a number in [0, 1)`);
+  for (const [key, what] of [['use_dora', 'DoRA'], ['use_rslora', 'rank-stabilised LoRA'], ['fan_in_fan_out', 'fan_in_fan_out (transposed weights)']] as const) {
+    if (given(key) && c[key] !== false) bad(`"${key}" is ${jsonSnippet(c[key])}: ${what} is not supported`);
   }
-  if (raw.rank_pattern && Object.keys(raw.rank_pattern).length) throw new Error(`${file}: per-module rank_pattern is not supported`);
-  if (raw.alpha_pattern && Object.keys(raw.alpha_pattern).length) throw new Error(`${file}: per-module alpha_pattern is not supported`);
-  let targets = raw.target_modules;
+  if (given('bias') && c.bias !== 'none') bad(`"bias" is ${jsonSnippet(c.bias)}: LoRA bias terms are not supported ("none" only)`);
+  for (const key of ['rank_pattern', 'alpha_pattern']) {
+    const v = c[key];
+    if (given(key) && !(typeof v === 'object' && !Array.isArray(v) && Object.keys(v as object).length === 0)) {
+      bad(`"${key}" is ${jsonSnippet(v)}: per-module ranks and alphas are not supported`);
+    }
+  }
+  for (const [key, what] of [['modules_to_save', 'extra saved modules'], ['layers_to_transform', 'adapting only some layers'], ['layer_replication', 'layer replication']] as const) {
+    if (given(key)) bad(`"${key}" is ${jsonSnippet(c[key])}: ${what} is not supported`);
+  }
+  let targets = c.target_modules;
   if (typeof targets === 'string') {
     if (targets === 'all-linear') targets = [...PROJECTIONS];
-    else throw new Error(`${file}: target_modules "${targets}" (a regex) is not supported; list the module names`);
+    else bad(`target_modules "${targets}" (a regex) is not supported; list the module names`);
   }
-  if (!Array.isArray(targets)) throw new Error(`${file}: target_modules must be a list of module names`);
-  const r = Number(raw.r);
-  return { r, alpha: Number(raw.lora_alpha ?? r), dropout: Number(raw.lora_dropout ?? 0), targets: checkTargets(targets) };
+  if (!Array.isArray(targets)) return bad(`"target_modules" is ${jsonSnippet(targets)}; expected a list of module names`);
+  try {
+    return { r: r as number, alpha: alpha as number, dropout: dropout as number, targets: checkTargets(targets) };
+  } catch (e) {
+    return bad(`"target_modules": ${(e as Error).message}`);
+  }
 }

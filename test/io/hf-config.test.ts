@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +14,8 @@ import {
   writeLlamaConfig,
 } from '../../src/io/hf-config.ts';
 import { openSafetensors } from '../../src/io/safetensors.ts';
+import { FIXTURE } from '../model/fixture.ts';
 
-const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/llama-tiny');
-const haveFixture = existsSync(join(FIXTURE, 'config.json'));
-if (!haveFixture) console.warn(`SKIPPING llama-tiny config tests: ${FIXTURE} is absent (shared/ is not checked out next to the project).`);
 
 // meta-llama/Llama-3.2-1B-Instruct's config.json and generation_config.json, as published on the Hub.
 const LLAMA_32_1B = {
@@ -77,7 +75,7 @@ function expectConfigError(fn: () => unknown, ...patterns: RegExp[]): void {
 }
 
 describe('loadLlamaConfig', () => {
-  it.skipIf(!haveFixture)('reads the llama-tiny config (values from the fixture README)', async () => {
+  it('reads the llama-tiny config (values from the fixture README)', async () => {
     const c = await loadLlamaConfig(FIXTURE);
     expect(c).toEqual({
       vocabSize: 512,
@@ -146,7 +144,7 @@ describe('loadLlamaConfig', () => {
 });
 
 describe('expected and present weights', () => {
-  it.skipIf(!haveFixture)('expectedWeights names and shapes equal the fixture checkpoint (HF state_dict less the tied lm_head)', async () => {
+  it('expectedWeights names and shapes equal the fixture checkpoint (HF state_dict less the tied lm_head)', async () => {
     const config = await loadLlamaConfig(FIXTURE);
     const files = await openSafetensors(FIXTURE);
     const expected = expectedWeights(config);
@@ -195,7 +193,7 @@ describe('expected and present weights', () => {
 });
 
 describe('writeLlamaConfig', () => {
-  it.skipIf(!haveFixture)("writes what transformers wrote for the fixture (same fields and values, floats as floats)", async () => {
+  it("writes what transformers wrote for the fixture (same fields and values, floats as floats)", async () => {
     const config = await loadLlamaConfig(FIXTURE);
     const out = join(dir, 'written');
     await writeLlamaConfig(out, config);

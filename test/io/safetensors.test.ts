@@ -14,10 +14,8 @@ import {
   writeSafetensors,
 } from '../../src/io/safetensors.ts';
 import { tensor } from '../../src/tensor/index.ts';
+import { FIXTURE } from '../model/fixture.ts';
 
-const FIXTURE = join(import.meta.dirname, '../../../shared/fixtures/llama-tiny');
-const haveFixture = existsSync(join(FIXTURE, 'model.safetensors'));
-if (!haveFixture) console.warn(`SKIPPING llama-tiny safetensors tests: ${FIXTURE} is absent (shared/ is not checked out next to the project).`);
 
 let dir: string;
 beforeAll(async () => {
@@ -135,7 +133,7 @@ describe('safetensors writer', () => {
     expect(header.g).toEqual({ dtype: 'F16', shape: [1, 3], data_offsets: [82, 88] });
     expect(file.byteLength).toBe(8 + headerLength + 88);
     for (const t of tensors) expect(parsed.get(t.name)!.bytes).toEqual(t.data);
-    expect(await readdir(dir)).not.toContain('layout.safetensors.tmp');
+    expect((await readdir(dir)).filter((f) => f.startsWith('layout.safetensors.tmp'))).toEqual([]);
   });
 
   it('round-trips through our reader: same names, dtypes, shapes, metadata and bytes', async () => {
@@ -185,7 +183,7 @@ describe('safetensors writer', () => {
     const eager = readFileSync(join(dir, 'eager.safetensors'));
     expect(readFileSync(join(dir, 'lazy.safetensors'))).toEqual(eager);
     expect(readFileSync(join(dir, 'iter.safetensors'))).toEqual(eager);
-    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
   it('never leaves a half-written file under the real name, and keeps the previous file', async () => {
@@ -206,7 +204,7 @@ describe('safetensors writer', () => {
     ];
     await expect(writeSafetensors(path, failing)).rejects.toThrow('producer crashed');
     expect(readFileSync(path)).toEqual(before);
-    expect(existsSync(`${path}.tmp`)).toBe(false);
+    expect((await readdir(dir)).filter((f) => f.includes('.tmp'))).toEqual([]); // no temporary file left behind
   });
 
   it('rejects bad entries with the tensor named', async () => {
@@ -288,7 +286,7 @@ describe('streaming tensors to the GPU', () => {
   });
 });
 
-describe.skipIf(!haveFixture)('the llama-tiny fixture (BF16, written by the fixture generator)', () => {
+describe('the llama-tiny fixture (BF16, written by the fixture generator)', () => {
   it('opens the folder, lists the 20 HF names, and decodes values like a hand-written decoder', async () => {
     const file = new Uint8Array(readFileSync(join(FIXTURE, 'model.safetensors')));
     const byHand = parseByHand(file).tensors;

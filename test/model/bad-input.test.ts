@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { generate } from '../../src/model/generate.ts';
 import { loadLlama } from '../../src/model/load.ts';
 import { LoraAdapter } from '../../src/train/lora.ts';
-import { FIXTURE, HAVE_FIXTURE } from './fixture.ts';
+import { FIXTURE } from './fixture.ts';
 
-describe.skipIf(!HAVE_FIXTURE)('bad input to the model', () => {
+describe('bad input to the model', () => {
   it('a missing folder, config or weights file', async () => {
     await expect(loadLlama('/nonexistent/model')).rejects.toThrow(/Model folder \/nonexistent\/model does not exist.*weights\/README\.md/);
     const empty = mkdtempSync(join(tmpdir(), 'empty-'));

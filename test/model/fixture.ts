@@ -1,16 +1,13 @@
-// The llama-tiny fixture (../shared/fixtures/llama-tiny): reference outputs from Hugging Face's own
-// PyTorch LlamaForCausalLM. Tests that need it skip, loudly, where ../shared is absent.
-import { existsSync, readFileSync } from 'node:fs';
+// The llama-tiny fixture (test/fixtures/llama-tiny, see its README): reference outputs from Hugging Face's
+// own PyTorch LlamaForCausalLM, PEFT's LoRA and torch's AdamW, vendored so that every clone checks exactness.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSafetensors } from '../../src/io/safetensors.ts';
 
-export const FIXTURE = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'llama-tiny');
-export const HAVE_FIXTURE = existsSync(join(FIXTURE, 'model.safetensors'));
-if (!HAVE_FIXTURE) console.warn(`SKIPPING fixture tests: ${FIXTURE} is absent (the shared folder ../shared is not mounted)`);
+export const FIXTURE = join(import.meta.dirname, '..', 'fixtures', 'llama-tiny');
 
-/** A fixture JSON file; undefined without the fixture (describe bodies run even when skipped). */
+/** A fixture JSON file. */
 export function fixtureJson<T = any>(name: string): T {
-  if (!HAVE_FIXTURE) return undefined as T;
   return JSON.parse(readFileSync(join(FIXTURE, name), 'utf8'));
 }
 

@@ -4,7 +4,7 @@ import { causalLmLoss } from '../../src/model/loss.ts';
 import { ropeInverseFrequencies } from '../../src/model/rope-scaling.ts';
 import { noGrad, tidy } from '../../src/tensor/index.ts';
 import { expectAllClose } from '../helpers/check.ts';
-import { FIXTURE, HAVE_FIXTURE, fixtureJson, fixtureTensors } from './fixture.ts';
+import { FIXTURE, fixtureJson, fixtureTensors } from './fixture.ts';
 
 // The fixture's README measures the f32-vs-f64 rounding of its own computation (1.5e-7 on base logits,
 // 2.8e-7 on the 1024-token logits, 1.1e-8 on the loss) and expects a correct f32 implementation with a
@@ -13,7 +13,7 @@ import { FIXTURE, HAVE_FIXTURE, fixtureJson, fixtureTensors } from './fixture.ts
 const LOGIT_TOL = 1e-5;
 const LOSS_TOL = 1e-6;
 
-describe.skipIf(!HAVE_FIXTURE)('Llama-3.2-shaped tiny model against Hugging Face (llama-tiny fixture)', () => {
+describe('Llama-3.2-shaped tiny model against Hugging Face (llama-tiny fixture)', () => {
   const inputs = fixtureJson('inputs.json');
   const reference = fixtureJson('reference.json');
 
@@ -48,7 +48,7 @@ describe.skipIf(!HAVE_FIXTURE)('Llama-3.2-shaped tiny model against Hugging Face
   });
 });
 
-describe.skipIf(!HAVE_FIXTURE)('generation against Hugging Face (llama-tiny fixture)', () => {
+describe('generation against Hugging Face (llama-tiny fixture)', () => {
   const reference = fixtureJson('reference.json');
 
   it('continues the greedy prompt token for token, with a KV cache, alone and in a left-padded batch', async () => {
@@ -65,7 +65,7 @@ describe.skipIf(!HAVE_FIXTURE)('generation against Hugging Face (llama-tiny fixt
   });
 });
 
-describe.skipIf(!HAVE_FIXTURE)('packed rows (document segments)', () => {
+describe('packed rows (document segments)', () => {
   it('gives each document the logits it has alone', async () => {
     const model = await loadLlama(FIXTURE);
     const a = [1, 17, 341, 92, 5];

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLlama } from '../../src/model/load.ts';
 import { readTensors } from '../model/fixture.ts';
-import { FIXTURE, HAVE_FIXTURE } from '../model/fixture.ts';
+import { FIXTURE } from '../model/fixture.ts';
 import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
 import { ROOT, finished, killAfter, logOf, seal } from '../helpers/cli.ts';
 
@@ -20,7 +20,7 @@ const passages = [
 
 
 
-describe.skipIf(!HAVE_FIXTURE)('seal knowledge run on the tiny fixture', () => {
+describe('seal knowledge run on the tiny fixture', () => {
   const work = mkdtempSync(join(tmpdir(), 'seal-ki-'));
   const data = join(work, 'passages.json');
   writeFileSync(data, JSON.stringify(passages));

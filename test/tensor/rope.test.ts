@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Cpu } from '../../src/tensor/cpu-reference.ts';
+import { rope as refRope } from '../../src/tensor/cpu-reference.ts';
 import { RopeTable, rope } from '../../src/tensor/ops/rope.ts';
 import { engine, fill, tensor } from '../../src/tensor/index.ts';
 import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
 
 const u = UNIT_ROUNDOFF.f32;
-
-// The reference rotates by the f32 angle Hugging Face computes (one f32 multiply), in float64.
-function refRope(x: Cpu, positions: ArrayLike<number>, invFreq: Float32Array, heads: number): Cpu {
-  const half = invFreq.length;
-  const D = 2 * half;
-  const out = new Float64Array(x.data.length);
-  for (let row = 0; row < x.data.length / D; row++) {
-    const pos = positions[Math.floor(row / heads)];
-    for (let i = 0; i < half; i++) {
-      const angle = Math.fround(pos * invFreq[i]);
-      const [a, b] = [x.data[row * D + i], x.data[row * D + i + half]];
-      out[row * D + i] = a * Math.cos(angle) - b * Math.sin(angle);
-      out[row * D + i + half] = b * Math.cos(angle) + a * Math.sin(angle);
-    }
-  }
-  return { data: out, shape: x.shape };
-}
 
 describe('rope', () => {
   const invFreq = Float32Array.from({ length: 8 }, (_, i) => 1 / 500000 ** (i / 8));

@@ -8,7 +8,7 @@ import { backward, keep, noGrad, tensor, tidy } from '../../src/tensor/index.ts'
 import { AdamW } from '../../src/train/adamw.ts';
 import { LoraAdapter } from '../../src/train/lora.ts';
 import { expectAllClose } from '../helpers/check.ts';
-import { FIXTURE, HAVE_FIXTURE, fixtureJson, fixtureTensors, readTensors } from '../model/fixture.ts';
+import { FIXTURE, fixtureJson, fixtureTensors, readTensors } from '../model/fixture.ts';
 
 // Tolerances from the fixture's README: a correct f32 implementation with another summation order lands
 // within ~1e-5 on logits and ~1e-6 on losses and gradients (its own f32-vs-f64 gap: 1.8e-7 on LoRA logits,
@@ -16,7 +16,7 @@ import { FIXTURE, HAVE_FIXTURE, fixtureJson, fixtureTensors, readTensors } from 
 const LOGIT_TOL = 1e-5;
 const GRAD_TOL = 1e-6;
 
-describe.skipIf(!HAVE_FIXTURE)('LoRA and AdamW against PyTorch/PEFT (llama-tiny fixture)', () => {
+describe('LoRA and AdamW against PyTorch/PEFT (llama-tiny fixture)', () => {
   const inputs = fixtureJson('inputs.json');
   const reference = fixtureJson('reference.json');
   const hp = inputs.adamw;

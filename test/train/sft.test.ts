@@ -11,7 +11,7 @@ import { LoraAdapter } from '../../src/train/lora.ts';
 import { mergeAdapter, saveModel } from '../../src/train/merge.ts';
 import { sft } from '../../src/train/sft.ts';
 import { expectAllClose } from '../helpers/check.ts';
-import { FIXTURE, HAVE_FIXTURE, fixtureJson, readTensors } from '../model/fixture.ts';
+import { FIXTURE, fixtureJson, readTensors } from '../model/fixture.ts';
 
 const tinyConfig = parseLlamaConfig({
   model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: 512, hidden_size: 64, intermediate_size: 192,
@@ -19,7 +19,7 @@ const tinyConfig = parseLlamaConfig({
   tie_word_embeddings: true, max_position_embeddings: 256, bos_token_id: 1, eos_token_id: 2,
 });
 
-describe.skipIf(!HAVE_FIXTURE)('LoRA fine-tuning on the tiny fixture model', () => {
+describe('LoRA fine-tuning on the tiny fixture model', () => {
   const inputs = fixtureJson('inputs.json');
 
   it('has gradients that agree with central finite differences through the whole model', async () => {

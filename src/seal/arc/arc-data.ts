@@ -3,6 +3,7 @@
 // `{task_id: [test_output_grid, ...]}`. Every grid is validated on load, naming the task, because a bad
 // cell otherwise surfaces as a wrong prompt or a crash hours into a run.
 import { readFileSync } from 'node:fs';
+import { jsonSnippet } from '../../util/json.ts';
 import type { Grid } from './grid.ts';
 
 /** ARC grids are 1×1 to 30×30 (the ARC-AGI specification); SEAL drops augmented tasks larger than this. */
@@ -116,7 +117,7 @@ export function checkGrid(value: unknown, where: string): Grid {
     if (row.length !== cols) throw new Error(`${where}: row ${i} has ${row.length} cells but row 0 has ${cols}; grids must be rectangular`);
     row.forEach((cell, j) => {
       if (!Number.isInteger(cell) || (cell as number) < 0 || (cell as number) > 9) {
-        throw new Error(`${where}: cell [${i}][${j}] is ${JSON.stringify(cell)}; colours are integers 0–9`);
+        throw new Error(`${where}: cell [${i}][${j}] is ${jsonSnippet(cell)}; colours are integers 0–9`);
       }
     });
   });
@@ -142,7 +143,5 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return value === undefined ? 'nothing' : jsonSnippet(value, 60);
 }

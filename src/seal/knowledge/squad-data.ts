@@ -2,6 +2,7 @@
 // ReST-EM SFT sets (JSONL rows `{prompt, completion}`). Every loader validates the shape record by record,
 // because a malformed file otherwise fails deep inside the loop, hours into a run.
 import { readFileSync } from 'node:fs';
+import { jsonSnippet } from '../../util/json.ts';
 
 export interface SquadQuestion {
   question: string;
@@ -130,6 +131,5 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (value === null) return 'null';
   if (typeof value === 'object') return `an object with keys [${Object.keys(value).join(', ')}]`;
-  const text = JSON.stringify(value);
-  return `${typeof value} ${text.length > 60 ? `${text.slice(0, 60)}…` : text}`;
+  return `${typeof value} ${jsonSnippet(value, 60)}`;
 }
