@@ -1,18 +1,26 @@
 // The GEMM kernels (shaders/matmul-*.wgsl) and the choice between them per adapter and problem.
 //
-//   naive     one invocation per output; correct everywhere, the baseline of the benchmarks.
-//   tiled     workgroup-memory tiling: what GPUs want.
-//   subgroup  CPU adapters (lavapipe) with 8-lane subgroups: loads are what costs there, so each value
-//             is loaded once per subgroup and shared by subgroupBroadcast (see the shader's comment).
-//             Workgroup memory only adds loads on a CPU, which is why tiling loses there.
-//   gemv      the same adapters, x·Wᵀ with at most 4 rows (decoding): each weight serves only M rows, so
-//             the kernel spends its loads on W, eight halves per load, and computes no padding rows. From
-//             5 rows on, the subgroup kernel's 8-row tile wastes little and wins (fewer x loads per weight).
+//   naive           one invocation per output; correct everywhere, the baseline of the benchmarks.
+//   gpu             GPUs: register blocking over tiles staged in workgroup memory (a 64 × 64 block per
+//                   workgroup, 4 × 4 per invocation, vec4 loads; B widened from bf16/f16 as it is staged).
+//   subgroup        CPU adapters (lavapipe): loads are what costs there, so each value is loaded once per
+//                   subgroup and shared by subgroupBroadcast (see the shader's comment). Workgroup memory
+//                   only adds loads on a CPU, which is why tiling loses there. 32 rows by 4 columns a lane.
+//   subgroup-short  the same with 8 rows, for short products (M ≤ 8) and the forms the tall one lacks.
+//   gemv-1/2/4      the same adapters, x·Wᵀ with at most 4 rows (decoding): each weight serves only M rows, so
+//                   the kernel spends its loads on W, eight halves per load, and computes no padding rows. From
+//                   5 rows on, the subgroup kernel's 8-row tile wastes little and wins (fewer x loads per weight).
+//
+// The subgroup kernels run one subgroup per workgroup with as many lanes as the adapter's smallest subgroup
+// (LANES, set in the preprocessor; WebGPU guarantees at least 4): where the driver picks a larger size, the
+// workgroup is one partial subgroup, and lanes are numbered by subgroup_invocation_id, so the kernels are
+// right at any size. Tests force every variant at lavapipe's sizes 4, 8 and 16 (vitest.config.ts).
 import type { Gpu } from '../../gpu/device.ts';
 import type { Defines } from '../../gpu/pipelines.ts';
 import type { DType } from '../dtype.ts';
 import type { GemmPiece, Operand } from './matmul-plan.ts';
 import { Params, engine, k } from './launch.ts';
+import { variantFamily } from './variants.ts';
 
 /** A kernel variant: its shader, defines, and the output tile one workgroup computes. */
 export interface GemmVariant {
@@ -34,16 +42,16 @@ export interface GemmVariant {
 }
 
 export const NAIVE: GemmVariant = { name: 'naive', file: 'matmul-naive.wgsl', rows: 16, cols: 16 };
-export const TILED: GemmVariant = { name: 'tiled', file: 'matmul-tiled.wgsl', rows: 64, cols: 64 };
+const GPU: GemmVariant = { name: 'gpu', file: 'matmul-gpu.wgsl', rows: 64, cols: 64, vec4: true };
 
-/** The subgroup kernel with `rg` groups of 8 rows, one subgroup per workgroup. */
-function subgroupVariant(rg: 1 | 4, fallback?: GemmVariant): GemmVariant {
+/** The subgroup kernel with `rg` groups of 8 rows and 4 columns per lane, one subgroup per workgroup. */
+function subgroupVariant(rg: 1 | 4, lanes: number, fallback?: GemmVariant): GemmVariant {
   return {
-    name: `subgroup-${8 * rg}x32`,
+    name: rg === 4 ? 'subgroup' : 'subgroup-short',
     file: 'matmul-subgroup.wgsl',
     rows: 8 * rg,
-    cols: 32,
-    defines: { RG4: rg === 4 },
+    cols: 4 * lanes,
+    defines: { RG4: rg === 4, LANES: lanes, LANES_4: lanes === 4, LANES_WIDE: lanes > 8 },
     vec4: true,
     k4: true,
     pack: rg === 4,
@@ -56,48 +64,63 @@ function subgroupVariant(rg: 1 | 4, fallback?: GemmVariant): GemmVariant {
 // waste less on a short M. LLVM takes 10–20 s to compile each form of the tall one (two cores, shader
 // cache cold), so it has only the forms the model's big products use — VEC4, A not transposed — and
 // leaves the rest (odd leading dimensions, Aᵀ of weight gradients and attention backward) to the short.
-const SUBGROUP_SHORT = subgroupVariant(1);
-const SUBGROUP_TALL = subgroupVariant(4, SUBGROUP_SHORT);
 
 /** The GEMV kernel for up to `rows` rows of x. Two columns per lane: one leaves loads of x less shared, four
  *  more than lavapipe's 32 vector registers hold (measured at Llama-1B shapes). */
-function gemvVariant(rows: 1 | 2 | 4): GemmVariant {
+function gemvVariant(rows: 1 | 2 | 4, lanes: number): GemmVariant {
   const cpl = 2;
-  return { name: `gemv-${rows}`, file: 'matmul-gemv.wgsl', rows, cols: 8 * cpl, defines: { ROWS: rows, CPL: cpl }, vec4: true, gemv: true };
+  return { name: `gemv-${rows}`, file: 'matmul-gemv.wgsl', rows, cols: lanes * cpl, defines: { ROWS: rows, CPL: cpl, LANES: lanes }, vec4: true, gemv: true };
 }
-const GEMV = { 1: gemvVariant(1), 2: gemvVariant(2), 4: gemvVariant(4) };
 
-/** Every variant by name, for tests and benchmarks that force one. */
-export const VARIANTS: Record<string, GemmVariant> = {
-  naive: NAIVE,
-  tiled: TILED,
-  subgroup: SUBGROUP_TALL,
-  'subgroup-short': SUBGROUP_SHORT,
-  'gemv-1': GEMV[1],
-  'gemv-4': GEMV[4],
-};
+/** Every variant by name: the production choice differs per adapter, tests and benchmarks force each. */
+export const GEMM_VARIANTS = ['naive', 'gpu', 'subgroup', 'subgroup-short', 'gemv-1', 'gemv-2', 'gemv-4'] as const;
+export type GemmVariantName = (typeof GEMM_VARIANTS)[number];
+export const GEMM = variantFamily<GemmVariantName>('gemm', GEMM_VARIANTS, (v) => v === 'naive' || v === 'gpu' || subgroupLanes(engine().gpu) > 0);
 
-let forced: GemmVariant | null = null;
+/** Lanes the subgroup kernels run with on this adapter: its smallest subgroup size; 0 without subgroups. */
+export function subgroupLanes(gpu: Gpu): number {
+  return gpu.hasSubgroups ? gpu.report.subgroupMinSize : 0;
+}
 
-/** Makes every gemm use a variant (by name, or a lab kernel); null restores the per-adapter choice. */
+const built = new Map<string, GemmVariant>();
+
+/** The variant `name` as this adapter runs it (the subgroup kernels' tiles follow its subgroup size). */
+export function gemmVariant(name: GemmVariantName): GemmVariant {
+  if (name === 'naive') return NAIVE;
+  if (name === 'gpu') return GPU;
+  const lanes = subgroupLanes(engine().gpu);
+  if (!lanes) throw new Error(`gemm: the ${name} kernel needs subgroups, which this adapter does not offer`);
+  const key = `${name}/${lanes}`;
+  let v = built.get(key);
+  if (!v) {
+    if (name === 'subgroup') v = subgroupVariant(4, lanes, gemmVariant('subgroup-short'));
+    else if (name === 'subgroup-short') v = subgroupVariant(1, lanes);
+    else v = gemvVariant(Number(name.slice(5)) as 1 | 2 | 4, lanes);
+    built.set(key, v);
+  }
+  return v;
+}
+
+let lab: GemmVariant | null = null;
+
+/** Makes every gemm use a variant (by name, or a lab kernel); null restores the per-adapter choice. Same
+ *  as forceKernels({ gemm: name }) for the named ones. */
 export function forceGemmVariant(v: string | GemmVariant | null): void {
-  if (typeof v === 'string' && !VARIANTS[v]) throw new Error(`gemm: no variant "${v}" (have ${Object.keys(VARIANTS).join(', ')})`);
-  forced = typeof v === 'string' ? VARIANTS[v] : v;
-}
-
-/** Whether the subgroup kernel can run: it hard-codes 8 lanes, so the subgroup size must be exactly 8. */
-export function hasSubgroupsOf8(gpu: Gpu): boolean {
-  const info = gpu.device.adapterInfo;
-  return gpu.hasSubgroups && info?.subgroupMinSize === 8 && info?.subgroupMaxSize === 8;
+  lab = v !== null && typeof v === 'object' ? v : null;
+  GEMM.force(typeof v === 'string' ? v : null);
 }
 
 /** The variant for this adapter and an M-row problem (transA / transB: the stored layouts). */
 export function chooseVariant(M = Infinity, transA = false, transB = false): GemmVariant {
-  if (forced) return forced;
-  const { gpu } = engine();
-  if (!gpu.report.isCpu || !hasSubgroupsOf8(gpu)) return TILED;
-  if (M <= 4 && transB && !transA) return GEMV[M <= 1 ? 1 : M <= 2 ? 2 : 4];
-  return M <= 8 ? SUBGROUP_SHORT : SUBGROUP_TALL;
+  if (lab) return lab;
+  return gemmVariant(
+    GEMM.pick(() => {
+      const { gpu } = engine();
+      if (!gpu.report.isCpu || !subgroupLanes(gpu)) return 'gpu';
+      if (M <= 4 && transB && !transA) return M <= 1 ? 'gemv-1' : M <= 2 ? 'gemv-2' : 'gemv-4';
+      return M <= 8 ? 'subgroup-short' : 'subgroup';
+    }),
+  );
 }
 
 const B_DEFINE: Record<string, string> = { f32: 'B_F32', bf16: 'B_BF16', f16: 'B_F16' };
