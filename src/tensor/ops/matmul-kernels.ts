@@ -10,6 +10,9 @@
 //   gemv-1/2/4      the same adapters, x·Wᵀ with at most 4 rows (decoding): each weight serves only M rows, so
 //                   the kernel spends its loads on W, eight halves per load, and computes no padding rows. From
 //                   5 rows on, the subgroup kernel's 8-row tile wastes little and wins (fewer x loads per weight).
+//   gpu-gemv-1/4    GPUs, x·Wᵀ with at most 4 rows: a workgroup per row of W, its invocations side by side
+//                   along K (reads coalesce), summed across the workgroup; N workgroups keep the GPU busy where
+//                   the GEMM's 64-column tiles would be few. Other layouts go to the gpu kernel.
 //
 // The subgroup kernels run one subgroup per workgroup with as many lanes as the adapter's smallest subgroup
 // (LANES, set in the preprocessor; WebGPU guarantees at least 4): where the driver picks a larger size, the
@@ -19,7 +22,7 @@ import type { Gpu } from '../../gpu/device.ts';
 import type { Defines } from '../../gpu/pipelines.ts';
 import type { DType } from '../dtype.ts';
 import type { GemmPiece, Operand } from './matmul-plan.ts';
-import { Params, engine, k } from './launch.ts';
+import { Params, engine, k, reduction } from './launch.ts';
 import { variantFamily } from './variants.ts';
 
 /** A kernel variant: its shader, defines, and the output tile one workgroup computes. */
@@ -31,8 +34,12 @@ export interface GemmVariant {
   defines?: Defines;
   /** Has a VEC4 form, used when every base, ld and stride of A and B is a multiple of 4 elements. */
   vec4?: boolean;
-  /** The GEMV kernel: vector reads (VEC4, and B8 for halves eight-aligned) only for A·Bᵀ. */
+  /** A GEMV kernel: vector reads (VEC4) only for A·Bᵀ. */
   gemv?: boolean;
+  /** Reads halves eight at a time (B8) when B is eight-aligned. */
+  b8?: boolean;
+  /** Sums across its workgroup (shaders/workgroup.wgsl): takes the adapter's reduction form. */
+  reduces?: boolean;
   /** Takes K in multiples of 4 only: gemm runs the last K % 4 of each piece with the naive kernel. */
   k4?: boolean;
   /** Reads f32 operands whose rows are a multiple of 1 KiB apart through a copy (matmul-pack.ts). */
@@ -69,13 +76,19 @@ function subgroupVariant(rg: 1 | 4, lanes: number, fallback?: GemmVariant): Gemm
  *  more than lavapipe's 32 vector registers hold (measured at Llama-1B shapes). */
 function gemvVariant(rows: 1 | 2 | 4, lanes: number): GemmVariant {
   const cpl = 2;
-  return { name: `gemv-${rows}`, file: 'matmul-gemv.wgsl', rows, cols: lanes * cpl, defines: { ROWS: rows, CPL: cpl, LANES: lanes }, vec4: true, gemv: true };
+  return { name: `gemv-${rows}`, file: 'matmul-gemv.wgsl', rows, cols: lanes * cpl, defines: { ROWS: rows, CPL: cpl, LANES: lanes }, vec4: true, gemv: true, b8: true };
 }
 
+/** The GPU GEMV for up to `rows` rows of x: one output column per workgroup. */
+function gpuGemvVariant(rows: 1 | 4): GemmVariant {
+  return { name: `gpu-gemv-${rows}`, file: 'matmul-gemv-gpu.wgsl', rows, cols: 1, defines: { ROWS: rows }, vec4: true, gemv: true, reduces: true, fallback: GPU };
+}
+const GPU_GEMV = { 1: gpuGemvVariant(1), 4: gpuGemvVariant(4) };
+
 /** Every variant by name: the production choice differs per adapter, tests and benchmarks force each. */
-export const GEMM_VARIANTS = ['naive', 'gpu', 'subgroup', 'subgroup-short', 'gemv-1', 'gemv-2', 'gemv-4'] as const;
+export const GEMM_VARIANTS = ['naive', 'gpu', 'gpu-gemv-1', 'gpu-gemv-4', 'subgroup', 'subgroup-short', 'gemv-1', 'gemv-2', 'gemv-4'] as const;
 export type GemmVariantName = (typeof GEMM_VARIANTS)[number];
-export const GEMM = variantFamily<GemmVariantName>('gemm', GEMM_VARIANTS, (v) => v === 'naive' || v === 'gpu' || subgroupLanes(engine().gpu) > 0);
+export const GEMM = variantFamily<GemmVariantName>('gemm', GEMM_VARIANTS, (v) => /^(naive|gpu)/.test(v) || subgroupLanes(engine().gpu) > 0);
 
 /** Lanes the subgroup kernels run with on this adapter: its smallest subgroup size; 0 without subgroups. */
 export function subgroupLanes(gpu: Gpu): number {
@@ -88,6 +101,7 @@ const built = new Map<string, GemmVariant>();
 export function gemmVariant(name: GemmVariantName): GemmVariant {
   if (name === 'naive') return NAIVE;
   if (name === 'gpu') return GPU;
+  if (name === 'gpu-gemv-1' || name === 'gpu-gemv-4') return GPU_GEMV[name === 'gpu-gemv-1' ? 1 : 4];
   const lanes = subgroupLanes(engine().gpu);
   if (!lanes) throw new Error(`gemm: the ${name} kernel needs subgroups, which this adapter does not offer`);
   const key = `${name}/${lanes}`;
@@ -116,8 +130,9 @@ export function chooseVariant(M = Infinity, transA = false, transB = false): Gem
   return gemmVariant(
     GEMM.pick(() => {
       const { gpu } = engine();
-      if (!gpu.report.isCpu || !subgroupLanes(gpu)) return 'gpu';
-      if (M <= 4 && transB && !transA) return M <= 1 ? 'gemv-1' : M <= 2 ? 'gemv-2' : 'gemv-4';
+      const gemv = M <= 4 && transB && !transA;
+      if (!gpu.report.isCpu || !subgroupLanes(gpu)) return gemv ? (M <= 1 ? 'gpu-gemv-1' : 'gpu-gemv-4') : 'gpu';
+      if (gemv) return M <= 1 ? 'gemv-1' : M <= 2 ? 'gemv-2' : 'gemv-4';
       return M <= 8 ? 'subgroup-short' : 'subgroup';
     }),
   );
@@ -162,7 +177,7 @@ export function dispatchGemm(
     dispatchGemm(v.fallback, ops, bDtype, piece, alpha, spans);
     return;
   }
-  const b8 = vec4 && !!v.gemv && bDtype !== 'f32' && multiple(8, wb.base, ops.b.ld, ...ops.b.strides);
+  const b8 = vec4 && !!v.b8 && bDtype !== 'f32' && multiple(8, wb.base, ops.b.ld, ...ops.b.strides);
   const p = new Params()
     .u32(M, N, K, inner, batches, tilesM, tilesN, piece.accumulate ? 1 : 0)
     .f32(alpha)
@@ -176,6 +191,7 @@ export function dispatchGemm(
     TRANS_B: ops.b.trans,
     VEC4: vec4,
     B8: b8,
+    ...(v.reduces ? reduction() : {}),
   });
   engine().cmd.dispatch(kern, [wa.binding, wb.binding, wc.binding], p, batches * tilesM * tilesN);
 }
