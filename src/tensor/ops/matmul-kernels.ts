@@ -51,6 +51,12 @@ export interface GemmVariant {
 export const NAIVE: GemmVariant = { name: 'naive', file: 'matmul-naive.wgsl', rows: 16, cols: 16 };
 const GPU: GemmVariant = { name: 'gpu', file: 'matmul-gpu.wgsl', rows: 64, cols: 64, vec4: true };
 
+// Tall tiles share each loaded B value among more rows (beyond 32 rows or columns, the unrolled step
+// outgrows what the CPU's instruction caches and 32 vector registers hold: measured slower); short ones
+// waste less on a short M. LLVM takes 10–20 s to compile each form of the tall one (two cores, shader
+// cache cold), so it has only the forms the model's big products use — VEC4, A not transposed — and
+// leaves the rest (odd leading dimensions, Aᵀ of weight gradients and attention backward) to the short.
+
 /** The subgroup kernel with `rg` groups of 8 rows and 4 columns per lane, one subgroup per workgroup. */
 function subgroupVariant(rg: 1 | 4, lanes: number, fallback?: GemmVariant): GemmVariant {
   return {
@@ -65,12 +71,6 @@ function subgroupVariant(rg: 1 | 4, lanes: number, fallback?: GemmVariant): Gemm
     fallback,
   };
 }
-
-// Tall tiles share each loaded B value among more rows (beyond 32 rows or columns, the unrolled step
-// outgrows what the CPU's instruction caches and 32 vector registers hold: measured slower); short ones
-// waste less on a short M. LLVM takes 10–20 s to compile each form of the tall one (two cores, shader
-// cache cold), so it has only the forms the model's big products use — VEC4, A not transposed — and
-// leaves the rest (odd leading dimensions, Aᵀ of weight gradients and attention backward) to the short.
 
 /** The GEMV kernel for up to `rows` rows of x. Two columns per lane: one leaves loads of x less shared, four
  *  more than lavapipe's 32 vector registers hold (measured at Llama-1B shapes). */
