@@ -73,7 +73,7 @@ export class BufferPool {
       this.gpu.fail(
         new GpuOutOfMemoryError(`The GPU is out of memory: allocating ${mib(size)} failed (${e.message.trim()}). ${this.gpu.memoryReport()}. ${MEMORY_ADVICE}`),
       );
-    }, () => {}); // a lost device rejects nothing it did not do: Gpu.check() reports the loss
+    }, () => {}); // rejected only when the device is gone, which Gpu.check() reports
     return buffer;
   }
 

@@ -93,7 +93,10 @@ export class Commands {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       label: 'kernel parameters',
     });
-    if (process.env.SEAL_PROFILE && process.env.SEAL_PROFILE !== '0') this.startProfiling();
+    if (process.env.SEAL_PROFILE && process.env.SEAL_PROFILE !== '0') {
+      if (gpu.hasTimestamps) this.startProfiling();
+      else process.stderr.write('SEAL_PROFILE: this adapter has no timestamp queries; nothing will be profiled.\n');
+    }
   }
 
   /** Times each dispatch from now on (a pass per dispatch). Throws on an adapter without timestamp queries. */
