@@ -1,7 +1,7 @@
 // GEMM for CPU adapters (lavapipe): every storage load there is scalarised per lane with a bounds check,
 // costing far more than the arithmetic, so the kernel is built to load each value once per subgroup.
 //
-// A workgroup is one subgroup of LANES lanes (the adapter's subgroup size, 4 or more); it computes an
+// A workgroup is one subgroup of LANES lanes (the adapter's smallest subgroup size, 4 or more); it computes an
 // (8·RG) × (4·LANES) block of C, four k at a time. Lane l owns output columns 4l..4l+3 and loads their B
 // values itself (no lane needs another's); A is loaded once per group of 8 rows as eight quads — quad q is
 // four k of row q, or, for a transposed A, four rows at one k — spread over the lanes (two per lane with 4

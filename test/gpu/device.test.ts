@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createGpu } from '../../src/gpu/device.ts';
 import { kernel, preprocess } from '../../src/gpu/pipelines.ts';
-import { GpuError, GpuOutOfMemoryError, empty, engine, fill, matmul, tensor, tidy } from '../../src/tensor/index.ts';
+import { GpuOutOfMemoryError, empty, engine, fill, matmul, tensor, tidy } from '../../src/tensor/index.ts';
 import { TEST_LIMITS } from '../setup.ts';
 
 describe('device', () => {
