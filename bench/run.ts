@@ -9,6 +9,8 @@
 //     per line and nothing else may reach stdout (notes go through note(), which uses stderr then).
 //     Fields: "bench": <name> first, then what was measured and in which unit (e.g. "gflops", "us").
 //   - Benchmarks print figures; they assert nothing about time.
+//   - `export const standalone = true` keeps a benchmark out of the run of all of them (gpu-check, which
+//     runs the others itself); it runs when named.
 // Shared helpers may live beside them: a module without `run` is not a benchmark and is skipped when
 // running all (naming it is an error); lib.ts, run.ts and the bench/lab/ folder are never run.
 import { readdirSync } from 'node:fs';
@@ -45,11 +47,12 @@ async function main(): Promise<void> {
   await init();
   try {
     for (const name of chosen) {
-      const mod = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { run?: Bench };
+      const mod = (await import(pathToFileURL(join(here, `${name}.ts`)).href)) as { run?: Bench; standalone?: boolean };
       if (typeof mod.run !== 'function') {
         if (words.length) throw new Error(`bench/${name}.ts does not export run(opts): it is not a benchmark`);
         continue;
       }
+      if (mod.standalone && !words.length) continue;
       const opts: BenchOptions = { json, args: words.slice(1) };
       if (!json) console.log(`\n== ${name} ==`);
       await mod.run(opts);

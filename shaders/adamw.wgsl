@@ -40,10 +40,11 @@ const WG: u32 = 256u;
 #include "workgroup.wgsl"
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(me: Invocation) {
+  let lid = me.index;
   var s = 0.0;
   for (var i = lid; i < p.n; i += WG) { let v = g[p.base + i]; s += v * v; }
-  let total = workgroup_sum(s, lid);
+  let total = workgroup_sum(s, me);
   if (lid == 0u) { acc[p.slot] += total; }
 }
 #endif

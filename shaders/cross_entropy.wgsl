@@ -6,6 +6,9 @@
 //   backward: dx_rv = g/count · (exp(x_rv − lse_r) − [v = target_r]), 0 on ignored rows
 // With WEIGHTED, each row has a weight w_r and the loss is Σ w_r·loss_r instead of the mean (several
 // independent sequences in one batch, each averaged over its own tokens: w_r = 1 / its scored rows).
+#if SUBGROUP_REDUCE
+enable subgroups;
+#endif
 #include "common.wgsl"
 
 struct Params {
@@ -30,16 +33,17 @@ const IGNORE: i32 = -100;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        me: Invocation) {
+  let lid = me.index;
   let r = linear_workgroup(wid, nwg);
   if (r >= p.rows) { return; }
   let xs = p.base_x + r * p.vocab;
   var m = -3.402823e38;
   for (var v = lid; v < p.vocab; v += WG) { m = max(m, x[xs + v]); }
-  m = workgroup_max(m, lid);
+  m = workgroup_max(m, me);
   var s = 0.0;
   for (var v = lid; v < p.vocab; v += WG) { s += exp(x[xs + v] - m); }
-  s = workgroup_sum(s, lid);
+  s = workgroup_sum(s, me);
   if (lid == 0u) {
     let l = m + log(s);
     let t = targets[p.base_t + r];
@@ -63,7 +67,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(me: Invocation) {
+  let lid = me.index;
   var s = 0.0;
   var n = 0.0;
   for (var r = lid; r < p.rows; r += WG) {
@@ -74,8 +79,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 #endif
     n += select(1.0, 0.0, targets[r] == IGNORE);
   }
-  let loss_sum = workgroup_sum(s, lid);
-  let scored = workgroup_sum(n, lid);
+  let loss_sum = workgroup_sum(s, me);
+  let scored = workgroup_sum(n, me);
   if (lid == 0u) {
 #if WEIGHTED
     mean[0] = loss_sum;

@@ -1,9 +1,10 @@
 // Skinny GEMM for decoding on CPU adapters (lavapipe): C (M×N) = x (M×K) · Wᵀ with W stored (N, K) and
-// M ≤ ROWS ≤ 4 (more rows work, in tiles of ROWS). Every weight is used by only M rows, so the cost is loading W: each lane owns CPL columns
-// (rows of W) and reads them along K in chunks of KC elements per load (B8: eight halves in one vec4<u32>,
-// half the loads of four-element reads; lavapipe scalarises every load per lane, so loads are what costs).
-// x is loaded once per subgroup, 32 k at a time (lane l holds k0+4l..4l+3 of each row), and handed to every
-// lane by a subgroup shuffle. No row is computed beyond ROWS, unlike the 8-row tiles of the GEMM kernels.
+// M ≤ ROWS ≤ 4 (more rows work, in tiles of ROWS). Every weight is used by only M rows, so the cost is
+// loading W: each of the LANES lanes of a one-subgroup workgroup owns CPL columns (rows of W), LANES apart,
+// and reads them along K in chunks of KC elements per load (B8: eight halves in one vec4<u32>, half the
+// loads of four-element reads; lavapipe scalarises every load per lane, so loads are what costs).
+// x is loaded once per subgroup, 4·LANES k at a time (lane l holds k0+4l..4l+3 of each row), and handed to
+// every lane by a subgroup shuffle. No row is computed beyond ROWS, unlike the 8-row tiles of the GEMM kernels.
 // Any layout works (element-wise reads); the host picks VEC4 (A and B four-aligned) and B8 (halves eight-
 // aligned) only for !TRANS_A and TRANS_B, the layout of x·Wᵀ, and this kernel only for that layout.
 enable subgroups;
@@ -11,6 +12,7 @@ enable subgroups;
 
 const ROWS: u32 = {{ROWS}}u;
 const CPL: u32 = {{CPL}}u;
+const LANES: u32 = {{LANES}}u;
 
 #if B8
 const KC: u32 = 8u;
@@ -18,7 +20,7 @@ const KC: u32 = 8u;
 const KC: u32 = 4u;
 #endif
 const NW: u32 = KC / 4u;  // vec4s per chunk
-const KI: u32 = 32u;      // k per iteration: 8 lanes × 4 of x
+const KI: u32 = 4u * LANES;  // k per iteration: each lane holds 4 of x
 const CHUNKS: u32 = KI / KC;
 
 // W[n, k .. k+KC-1] (column n of B, KC consecutive k), widened to f32. The vector forms read W's stored rows
@@ -87,13 +89,12 @@ fn step(acc: ptr<function, array<array<f32, CPL>, ROWS>>, tile: Tile, cols: arra
   }
 }
 
-@compute @workgroup_size(8)
+@compute @workgroup_size(LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let tile = tile_of(linear_workgroup(wid, nwg), ROWS, 8u * CPL);
-  let lane = lid.x;
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let tile = tile_of(linear_workgroup(wid, nwg), ROWS, LANES * CPL);
   var cols: array<u32, CPL>;
-  for (var j = 0u; j < CPL; j++) { cols[j] = min(tile.col + lane + 8u * j, p.n - 1u); }
+  for (var j = 0u; j < CPL; j++) { cols[j] = min(tile.col + lane + LANES * j, p.n - 1u); }
   var acc: array<array<f32, CPL>, ROWS>;
   let kfull = p.k - p.k % KI;
   // No early return for padding workgroups: control flow must stay uniform around subgroupBroadcast.
@@ -104,7 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let row = tile.row + m;
     if (row >= p.m) { break; }
     for (var j = 0u; j < CPL; j++) {
-      let col = tile.col + lane + 8u * j;
+      let col = tile.col + lane + LANES * j;
       if (col < p.n) { store_c(tile.batch_c + row * p.c_ld + col, acc[m][j]); }
     }
   }

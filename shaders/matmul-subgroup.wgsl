@@ -1,10 +1,12 @@
 // GEMM for CPU adapters (lavapipe): every storage load there is scalarised per lane with a bounds check,
 // costing far more than the arithmetic, so the kernel is built to load each value once per subgroup.
 //
-// A workgroup is one subgroup of 8 lanes; it computes an (8·RG) × 32 block of C, four k at a time. Lane l
-// owns output columns 4l..4l+3 and loads their B values itself (no lane needs another's); A is loaded once
-// — lane l fetches four k of row l of each group of 8 rows (or, for a transposed A, four rows at one k) —
-// and every lane gets each row by subgroupBroadcast, a register shuffle.
+// A workgroup is one subgroup of LANES lanes (the adapter's smallest subgroup size, 4 or more); it computes an
+// (8·RG) × (4·LANES) block of C, four k at a time. Lane l owns output columns 4l..4l+3 and loads their B
+// values itself (no lane needs another's); A is loaded once per group of 8 rows as eight quads — quad q is
+// four k of row q, or, for a transposed A, four rows at one k — spread over the lanes (two per lane with 4
+// lanes; lanes past the eighth repeat the last), and every lane gets each row by subgroupBroadcast, a
+// register shuffle.
 // VEC4 (host-checked alignment) reads four elements per load, which lavapipe turns into one bounds check.
 // K is a multiple of 4 here: the host runs the last K % 4 with the naive kernel, which keeps a second,
 // masked copy of the unrolled arithmetic out of this one (LLVM compiles it in about half the time).
@@ -21,28 +23,51 @@ fn a4(e: u32) -> vec4<f32> { return vec4<f32>(a[e], a[e + 1u], a[e + 2u], a[e + 
 fn b4(e: u32) -> vec4<f32> { return vec4<f32>(load_b(e), load_b(e + 1u), load_b(e + 2u), load_b(e + 3u)); }
 #endif
 
-// What this lane loads of A for rows row0..row0+7 and k0..k0+3 (see rows_of).
-fn a_chunk(base: u32, row0: u32, k0: u32, lane: u32) -> vec4<f32> {
-#if TRANS_A
-  // Stored (K, M): lane l reads rows row0 + 4·(l / 4) .. +3 at k0 + l % 4.
-  return a4(base + a_at(row0 + 4u * (lane >> 2u), k0 + (lane & 3u)));
+const LANES: u32 = {{LANES}}u;
+#if LANES_4
+const QUADS: u32 = 2u;  // quads of A per lane and row group: 8 over 4 lanes
 #else
-  return a4(base + a_at(min(row0 + lane, p.m - 1u), k0));
+const QUADS: u32 = 1u;
+#endif
+
+// Quad q (0..7) of the group of rows row0..row0+7 at k0..k0+3.
+fn a_quad(base: u32, row0: u32, k0: u32, q: u32) -> vec4<f32> {
+#if TRANS_A
+  // Stored (K, M): rows row0 + 4·(q / 4) .. +3 at k0 + q % 4.
+  return a4(base + a_at(row0 + 4u * (q >> 2u), k0 + (q & 3u)));
+#else
+  return a4(base + a_at(min(row0 + q, p.m - 1u), k0));
 #endif
 }
 
-// The eight rows' k-vectors (A[row0 + r, k0..k0+3]) in every lane.
-fn rows_of(v: vec4<f32>) -> array<vec4<f32>, 8> {
+// What this lane loads of A for rows row0..row0+7 and k0..k0+3 (see rows_of).
+fn a_chunk(base: u32, row0: u32, k0: u32, lane: u32) -> array<vec4<f32>, QUADS> {
+#if LANES_4
+  return array<vec4<f32>, QUADS>(a_quad(base, row0, k0, lane), a_quad(base, row0, k0, lane + 4u));
+#elif LANES_WIDE
+  return array<vec4<f32>, QUADS>(a_quad(base, row0, k0, min(lane, 7u)));
+#else
+  return array<vec4<f32>, QUADS>(a_quad(base, row0, k0, lane));
+#endif
+}
+
+// The eight rows' k-vectors (A[row0 + r, k0..k0+3]) in every lane: quad q is in lane q % LANES, load q / LANES.
+fn rows_of(v: array<vec4<f32>, QUADS>) -> array<vec4<f32>, 8> {
+#if LANES_4
+  let q = array<vec4<f32>, 8>(subgroupBroadcast(v[0], 0u), subgroupBroadcast(v[0], 1u), subgroupBroadcast(v[0], 2u),
+                              subgroupBroadcast(v[0], 3u), subgroupBroadcast(v[1], 0u), subgroupBroadcast(v[1], 1u),
+                              subgroupBroadcast(v[1], 2u), subgroupBroadcast(v[1], 3u));
+#else
+  let q = array<vec4<f32>, 8>(subgroupBroadcast(v[0], 0u), subgroupBroadcast(v[0], 1u), subgroupBroadcast(v[0], 2u),
+                              subgroupBroadcast(v[0], 3u), subgroupBroadcast(v[0], 4u), subgroupBroadcast(v[0], 5u),
+                              subgroupBroadcast(v[0], 6u), subgroupBroadcast(v[0], 7u));
+#endif
 #if TRANS_A
-  let lo = transpose(mat4x4<f32>(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u),
-                                 subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u)));
-  let hi = transpose(mat4x4<f32>(subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u),
-                                 subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u)));
+  let lo = transpose(mat4x4<f32>(q[0], q[1], q[2], q[3]));
+  let hi = transpose(mat4x4<f32>(q[4], q[5], q[6], q[7]));
   return array<vec4<f32>, 8>(lo[0], lo[1], lo[2], lo[3], hi[0], hi[1], hi[2], hi[3]);
 #else
-  return array<vec4<f32>, 8>(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u),
-                             subgroupBroadcast(v, 3u), subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u),
-                             subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
+  return q;
 #endif
 }
 
@@ -72,16 +97,15 @@ fn store_rows(acc: ptr<function, array<vec4<f32>, 8>>, base: u32, row0: u32, col
   }
 }
 
-// RG4: four groups of 8 rows (a 32 × 32 tile), else one.
-@compute @workgroup_size(8)
+// RG4: four groups of 8 rows (a 32 × 4·LANES tile), else one.
+@compute @workgroup_size(LANES)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
+        @builtin(subgroup_invocation_id) lane: u32) {
 #if RG4
-  let tile = tile_of(linear_workgroup(wid, nwg), 32u, 32u);
+  let tile = tile_of(linear_workgroup(wid, nwg), 32u, 4u * LANES);
 #else
-  let tile = tile_of(linear_workgroup(wid, nwg), 8u, 32u);
+  let tile = tile_of(linear_workgroup(wid, nwg), 8u, 4u * LANES);
 #endif
-  let lane = lid.x;
   let row0 = tile.row;
   let col0 = tile.col + 4u * lane;
   var acc0: array<vec4<f32>, 8>;

@@ -3,6 +3,9 @@
 //   broadcast_last:  g (R) -> out (R, C)        out[r, c] = alpha * g[r]   (backward of sum / mean)
 //   max_grad:        x, m, g -> out (R, C)      the gradient of amax: g split evenly over the tied maxima
 //   sum_middle:      x (A, R, B) -> out (A, B)  sum over the middle axis (gradient of a broadcast operand)
+#if SUBGROUP_REDUCE
+enable subgroups;
+#endif
 #include "common.wgsl"
 
 struct Params {
@@ -27,7 +30,8 @@ const WG: u32 = 256u;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        me: Invocation) {
+  let lid = me.index;
   let row = linear_workgroup(wid, nwg);
   if (row >= p.rows) { return; }
   let start = p.base_x + row * p.cols;
@@ -39,10 +43,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var c = lid; c < p.cols; c += WG) { acc += x[start + c]; }
 #endif
 #if MAX
-  let total = workgroup_max(acc, lid);
+  let total = workgroup_max(acc, me);
   if (lid == 0u) { out[p.base_out + row] = total; }
 #else
-  let total = workgroup_sum(acc, lid);
+  let total = workgroup_sum(acc, me);
   if (lid == 0u) { out[p.base_out + row] = total * p.alpha; }
 #endif
 }
@@ -71,14 +75,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        me: Invocation) {
+  let lid = me.index;
   let row = linear_workgroup(wid, nwg);
   if (row >= p.rows) { return; }
   let start = p.base_x + row * p.cols;
   let mx = m[p.base_m + row];
   var ties = 0.0;
   for (var c = lid; c < p.cols; c += WG) { ties += select(0.0, 1.0, x[start + c] == mx); }
-  let share = g[p.base_g + row] / workgroup_sum(ties, lid);
+  let share = g[p.base_g + row] / workgroup_sum(ties, me);
   for (var c = lid; c < p.cols; c += WG) {
     out[p.base_out + row * p.cols + c] = select(0.0, share, x[start + c] == mx);
   }

@@ -3,6 +3,9 @@
 //   backward:  dy, x, w, rstd -> dx (N, C)                    dx = rstd·u − (rstd³/C)·x·Σ(u⊙x),  u = w⊙dy
 //   weight_grad: dy, x, rstd -> dw (C)                        dw[c] = Σ_n dy[n,c]·x[n,c]·rstd[n], one thread per c
 // The weight may be stored in bf16 / f16 (W_DTYPE), widened here.
+#if SUBGROUP_REDUCE
+enable subgroups;
+#endif
 #include "common.wgsl"
 
 struct Params {
@@ -37,13 +40,14 @@ fn weight(c: u32) -> f32 { return unpack_{{W_DTYPE}}(w[c >> 1u], c & 1u); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        me: Invocation) {
+  let lid = me.index;
   let row = linear_workgroup(wid, nwg);
   if (row >= p.rows) { return; }
   let xs = p.base_x + row * p.cols;
   var ss = 0.0;
   for (var c = lid; c < p.cols; c += WG) { let v = x[xs + c]; ss += v * v; }
-  let r = inverseSqrt(workgroup_sum(ss, lid) / f32(p.cols) + p.eps);
+  let r = inverseSqrt(workgroup_sum(ss, me) / f32(p.cols) + p.eps);
   let ys = p.base_y + row * p.cols;
   for (var c = lid; c < p.cols; c += WG) { y[ys + c] = weight(c) * (x[xs + c] * r); }
   if (lid == 0u) { rstd[p.base_r + row] = r; }
@@ -59,7 +63,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        me: Invocation) {
+  let lid = me.index;
   let row = linear_workgroup(wid, nwg);
   if (row >= p.rows) { return; }
   let xs = p.base_x + row * p.cols;
@@ -67,7 +72,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var dot = 0.0;
   for (var c = lid; c < p.cols; c += WG) { dot += weight(c) * dy[gs + c] * x[xs + c]; }
   let r = rstd[p.base_r + row];
-  let k = r * r * r * workgroup_sum(dot, lid) / f32(p.cols);
+  let k = r * r * r * workgroup_sum(dot, me) / f32(p.cols);
   let ds = p.base_dx + row * p.cols;
   for (var c = lid; c < p.cols; c += WG) {
     var g = r * weight(c) * dy[gs + c] - k * x[xs + c];

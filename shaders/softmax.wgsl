@@ -8,6 +8,9 @@
 // A row with every key masked (a padding query) gets zeros, not NaN.
 //   forward:  y = softmax(scale·x + mask)
 //   backward: dx = scale · y ⊙ (dy − Σ_j y_j dy_j)
+#if SUBGROUP_REDUCE
+enable subgroups;
+#endif
 #include "common.wgsl"
 
 struct Params {
@@ -51,7 +54,8 @@ fn visible(row: u32, j: u32) -> bool {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        me: Invocation) {
+  let lid = me.index;
   let r = linear_workgroup(wid, nwg);
   if (r >= p.rows) { return; }
   let row = p.first_row + r;
@@ -61,12 +65,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   for (var j = lid; j < p.cols; j += WG) {
     if (visible(row, j)) { m = max(m, p.scale * x[xs + j]); }
   }
-  m = workgroup_max(m, lid);
+  m = workgroup_max(m, me);
   var s = 0.0;
   for (var j = lid; j < p.cols; j += WG) {
     if (visible(row, j)) { s += exp(p.scale * x[xs + j] - m); }
   }
-  s = workgroup_sum(s, lid);
+  s = workgroup_sum(s, me);
   let inv = select(0.0, 1.0 / s, s > 0.0);
   for (var j = lid; j < p.cols; j += WG) {
     y[ys + j] = select(0.0, exp(p.scale * x[xs + j] - m) * inv, visible(row, j));
@@ -82,14 +86,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
+        me: Invocation) {
+  let lid = me.index;
   let r = linear_workgroup(wid, nwg);
   if (r >= p.rows) { return; }
   let ys = p.base_y + r * p.cols;
   let gs = p.base_g + r * p.cols;
   var d = 0.0;
   for (var j = lid; j < p.cols; j += WG) { d += y[ys + j] * dy[gs + j]; }
-  d = workgroup_sum(d, lid);
+  d = workgroup_sum(d, me);
   let xs = p.base_x + r * p.cols;
   for (var j = lid; j < p.cols; j += WG) { dx[xs + j] = p.scale * y[ys + j] * (dy[gs + j] - d); }
 }

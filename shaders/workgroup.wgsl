@@ -1,9 +1,47 @@
 // Reductions across one workgroup, for kernels that give a row to a workgroup. The including shader
-// declares `const WG: u32` (its workgroup size, a power of two). Every invocation of the workgroup must
-// call these (they contain barriers), and each returns the same value to all.
+// declares `const WG: u32` (its workgroup size, a power of two) and takes `me: Invocation` in its entry
+// point. Every invocation of the workgroup must call these (they contain barriers), and each returns the
+// same value to all. Two forms, chosen per adapter (src/tensor/ops/launch.ts, `reduction()`):
+//   default          a tree over workgroup memory: log2(WG) steps with a barrier each. CPU adapters, where
+//                    a barrier is cheap and subgroup operations are not.
+//   SUBGROUP_REDUCE  each subgroup reduces in registers (subgroupAdd / subgroupMax), its first lane stores
+//                    the result, and every invocation combines the workgroup's WG / (subgroup size) results
+//                    in subgroup order: one barrier, at any subgroup size. GPUs. The including shader must
+//                    `enable subgroups;` (WGSL's subgroup_id builtin numbers the subgroups).
+struct Invocation {
+  @builtin(local_invocation_index) index: u32,
+#if SUBGROUP_REDUCE
+  @builtin(subgroup_id) subgroup: u32,
+  @builtin(subgroup_invocation_id) lane: u32,
+  @builtin(num_subgroups) subgroups: u32,
+#endif
+}
+
 var<workgroup> partial: array<f32, WG>;
 
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
+#if SUBGROUP_REDUCE
+fn workgroup_sum(v: f32, me: Invocation) -> f32 {
+  let s = subgroupAdd(v);
+  if (me.lane == 0u) { partial[me.subgroup] = s; }
+  workgroupBarrier();
+  var total = 0.0;
+  for (var i = 0u; i < me.subgroups; i++) { total += partial[i]; }
+  workgroupBarrier();
+  return total;
+}
+
+fn workgroup_max(v: f32, me: Invocation) -> f32 {
+  let s = subgroupMax(v);
+  if (me.lane == 0u) { partial[me.subgroup] = s; }
+  workgroupBarrier();
+  var m = partial[0];
+  for (var i = 1u; i < me.subgroups; i++) { m = max(m, partial[i]); }
+  workgroupBarrier();
+  return m;
+}
+#else
+fn workgroup_sum(v: f32, me: Invocation) -> f32 {
+  let lid = me.index;
   partial[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
@@ -15,7 +53,8 @@ fn workgroup_sum(v: f32, lid: u32) -> f32 {
   return total;
 }
 
-fn workgroup_max(v: f32, lid: u32) -> f32 {
+fn workgroup_max(v: f32, me: Invocation) -> f32 {
+  let lid = me.index;
   partial[lid] = v;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
@@ -26,3 +65,4 @@ fn workgroup_max(v: f32, lid: u32) -> f32 {
   workgroupBarrier();
   return m;
 }
+#endif

@@ -3,7 +3,7 @@
 // be handed out again, because every later use is queued after that work (uploads flush first, see
 // Commands.write).
 import './globals.ts';
-import type { Gpu } from './device.ts';
+import { type Gpu, GpuOutOfMemoryError, MEMORY_ADVICE } from './device.ts';
 
 export const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -29,7 +29,12 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private stats: MemoryStats = { liveBytes: 0, peakLiveBytes: 0, allocatedBytes: 0, peakAllocatedBytes: 0, buffers: 0 };
 
-  constructor(private readonly gpu: Gpu) {}
+  constructor(private readonly gpu: Gpu) {
+    gpu.memoryReport = () => {
+      const m = this.stats;
+      return `Tensors held ${mib(m.liveBytes)} of ${mib(m.allocatedBytes)} allocated (peak ${mib(m.peakAllocatedBytes)})`;
+    };
+  }
 
   /**
    * A storage buffer of at least `bytes`. `exact` skips the size classes (for weights and other
@@ -38,20 +43,37 @@ export class BufferPool {
   acquire(bytes: number, exact = false): GPUBuffer {
     const size = exact ? Math.max(256, Math.ceil(bytes / 256) * 256) : sizeClass(bytes);
     if (size > this.gpu.limits.maxBufferSize) {
-      throw new RangeError(
-        `A ${bytes}-byte tensor exceeds this adapter's maxBufferSize (${this.gpu.limits.maxBufferSize} bytes).`,
+      throw new GpuOutOfMemoryError(
+        `A ${bytes}-byte tensor (${mib(bytes)}) exceeds this adapter's largest buffer (maxBufferSize ${mib(this.gpu.limits.maxBufferSize)}). ${MEMORY_ADVICE}`,
       );
     }
     let buffer = this.free.get(size)?.pop();
     if (!buffer) {
       this.gpu.check();
-      buffer = this.gpu.device.createBuffer({ size, usage: STORAGE_USAGE });
+      buffer = this.allocate(size);
       this.stats.allocatedBytes += size;
       this.stats.buffers++;
       this.stats.peakAllocatedBytes = Math.max(this.stats.peakAllocatedBytes, this.stats.allocatedBytes);
     }
     this.stats.liveBytes += size;
     this.stats.peakLiveBytes = Math.max(this.stats.peakLiveBytes, this.stats.liveBytes);
+    return buffer;
+  }
+
+  /**
+   * A new device buffer. Allocation fails asynchronously in WebGPU (the buffer comes back unusable), so an
+   * error scope catches the failure and the next sync point throws it, naming the size and the fix.
+   */
+  private allocate(size: number): GPUBuffer {
+    const { device } = this.gpu;
+    device.pushErrorScope('out-of-memory');
+    const buffer = device.createBuffer({ size, usage: STORAGE_USAGE });
+    void device.popErrorScope().then((e) => {
+      if (!e) return;
+      this.gpu.fail(
+        new GpuOutOfMemoryError(`The GPU is out of memory: allocating ${mib(size)} failed (${e.message.trim()}). ${this.gpu.memoryReport()}. ${MEMORY_ADVICE}`),
+      );
+    }, () => {}); // rejected only when the device is gone, which Gpu.check() reports
     return buffer;
   }
 
@@ -83,4 +105,8 @@ export class BufferPool {
     this.stats.peakLiveBytes = this.stats.liveBytes;
     this.stats.peakAllocatedBytes = this.stats.allocatedBytes;
   }
+}
+
+function mib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 }

@@ -10,6 +10,7 @@
 import './globals.ts';
 import type { Gpu } from './device.ts';
 import type { Kernel } from './pipelines.ts';
+import { Profiler, profileTable } from './profiler.ts';
 
 /** A buffer bound whole, or a byte range of it. */
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
@@ -81,6 +82,8 @@ export class Commands {
   submits = 0;
   private work = 0; // a hash of the kernels and grids dispatched since the last wait
   private expected = new Map<number, number>(); // ms the last wait for that work took
+  /** Times every dispatch while set (SEAL_PROFILE=1, or startProfiling()); see profiler.ts. */
+  profiler: Profiler | null = null;
 
   constructor(readonly gpu: Gpu) {
     this.align = Math.max(16, gpu.limits.minUniformBufferOffsetAlignment);
@@ -90,6 +93,27 @@ export class Commands {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       label: 'kernel parameters',
     });
+    if (process.env.SEAL_PROFILE && process.env.SEAL_PROFILE !== '0') {
+      if (gpu.hasTimestamps) this.startProfiling();
+      else process.stderr.write('SEAL_PROFILE: this adapter has no timestamp queries; nothing will be profiled.\n');
+    }
+  }
+
+  /** Times each dispatch from now on (a pass per dispatch). Throws on an adapter without timestamp queries. */
+  startProfiling(): Profiler {
+    if (!this.gpu.hasTimestamps) {
+      throw new Error(`Profiling needs timestamp queries, which this adapter (${this.gpu.report.description || this.gpu.report.device}) does not offer.`);
+    }
+    this.flush();
+    this.profiler ??= new Profiler(this.gpu.device);
+    return this.profiler;
+  }
+
+  /** Waits for the profile's last readbacks and returns its table (see profiler.ts); null when not profiling. */
+  async profileReport(): Promise<string | null> {
+    if (!this.profiler) return null;
+    await this.sync();
+    return profileTable(await this.profiler.times());
   }
 
   /** Splits a workgroup count into a grid that respects the per-dimension limit. */
@@ -106,6 +130,8 @@ export class Commands {
    * (when `params` is given).
    */
   dispatch(k: Kernel, bindings: Binding[], params: Params | null, workgroups: number | [number, number, number]): void {
+    // Before this dispatch's parameters enter the arena: a flush starts the arena again.
+    if (this.profiler?.full) this.flush();
     const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({
       binding: i,
       resource: b instanceof GPUBuffer ? { buffer: b } : { buffer: b.buffer, offset: b.offset, size: b.size },
@@ -122,7 +148,11 @@ export class Commands {
     }
     const group = this.gpu.device.createBindGroup({ layout: k.layout, entries, label: k.label });
     const [x, y, z] = typeof workgroups === 'number' ? this.grid(workgroups) : workgroups;
-    const pass = this.computePass();
+    let pass: GPUComputePassEncoder;
+    if (this.profiler) {
+      this.endPass();
+      pass = this.pass = this.commandEncoder().beginComputePass(this.profiler.pass(k.name));
+    } else pass = this.computePass();
     pass.setPipeline(k.pipeline);
     pass.setBindGroup(0, group);
     pass.dispatchWorkgroups(x, y, z);
@@ -147,7 +177,9 @@ export class Commands {
     this.endPass();
     if (!this.encoder) return;
     if (this.arenaUsed) this.gpu.device.queue.writeBuffer(this.uniform, 0, this.arena.buffer, 0, this.arenaUsed);
+    const readTimes = this.profiler?.resolve(this.encoder);
     this.gpu.device.queue.submit([this.encoder.finish()]);
+    readTimes?.();
     this.encoder = null;
     this.arenaUsed = 0;
     this.submits++;
@@ -167,7 +199,10 @@ export class Commands {
     try {
       this.copy(buffer, byteOffset, staging, 0, size);
       this.flush();
-      await this.settle(() => staging.mapAsync(GPUMapMode.READ));
+      await this.settle(() => staging.mapAsync(GPUMapMode.READ)).catch((e: unknown) => {
+        this.gpu.check(); // a lost device, or the error that made the copy fail, says more than the rejection
+        throw e;
+      });
       this.gpu.check();
       return staging.getMappedRange().slice(0, bytes);
     } finally {

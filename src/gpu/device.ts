@@ -1,6 +1,8 @@
-// The one place that talks to Dawn: creates the instance, picks the adapter, requests its limits and
-// features, and turns WebGPU's asynchronous errors into exceptions that name the object at fault.
+// The one place that talks to Dawn: creates the instance, picks the adapter, requests the limits and
+// features we use (and says why), keeps the driver's noise off the terminal, and turns WebGPU's
+// asynchronous errors into exceptions that name the object at fault and the fix.
 import './globals.ts';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { create } from 'webgpu';
 
 export interface GpuOptions {
@@ -9,10 +11,32 @@ export interface GpuOptions {
   /** Adapter name as Dawn lists it (a wrong name makes Dawn print the list). Env: SEAL_WEBGPU_ADAPTER. */
   adapter?: string;
   powerPreference?: GPUPowerPreference;
+  /**
+   * Caps on the limits the engine would otherwise take at the adapter's maximum (see REQUESTED_LIMITS).
+   * Tests pin maxStorageBufferBindingSize to 128 MiB so that their over-one-binding tensors stay small on
+   * GPUs that bind 2 GiB. A cap below WebGPU's default gets the default.
+   */
+  limits?: Partial<Record<RequestedLimit, number>>;
 }
 
 /** The optional features we use when the adapter has them. */
 const WANTED_FEATURES: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+
+/**
+ * The limits we ask for above WebGPU's defaults, each at the adapter's maximum, and why. Every other limit
+ * stays at its default, which every adapter offers (asking for every maximum gains nothing we use).
+ */
+const REQUESTED_LIMITS = {
+  // A bigger binding splits big tensors into fewer windows (lavapipe binds 128 MiB, many GPUs 2–4 GiB).
+  maxStorageBufferBindingSize: 'one binding covers more of a large tensor: fewer split dispatches',
+  // One buffer per tensor: Llama-3.2-1B's embedding (128,256 × 2,048 bf16 = 501 MiB) exceeds the 256 MiB default.
+  maxBufferSize: 'a tensor is one buffer, and weights exceed the 256 MiB default',
+  // Fused kernels (attention's backward) bind more than the default 8 storage buffers.
+  maxStorageBuffersPerShaderStage: 'fused kernels bind more than 8 storage buffers',
+  // Kernels that stage tiles in workgroup memory may use more than the default 16 KiB where it exists.
+  maxComputeWorkgroupStorageSize: 'tiles staged in workgroup memory',
+} as const;
+export type RequestedLimit = keyof typeof REQUESTED_LIMITS;
 
 export interface AdapterReport {
   vendor: string;
@@ -22,6 +46,11 @@ export interface AdapterReport {
   /** True for CPU implementations (lavapipe/llvmpipe, SwiftShader): kernels are chosen differently there. */
   isCpu: boolean;
   features: string[];
+  /** Lanes per subgroup: every size in [min, max] may occur (0 without the subgroups feature). */
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+  /** WGSL's subgroup_id / num_subgroups builtins (language feature 'subgroup_id'). */
+  subgroupId: boolean;
   maxStorageBufferBindingSize: number;
   maxBufferSize: number;
   maxComputeWorkgroupsPerDimension: number;
@@ -31,16 +60,35 @@ export interface AdapterReport {
   minUniformBufferOffsetAlignment: number;
 }
 
+/** Any WebGPU failure: a kernel or pipeline that does not validate, an internal error. */
 export class GpuError extends Error {
   override name = 'GpuError';
+}
+
+/** What to do when memory runs out, for every message that says it did. */
+export const MEMORY_ADVICE =
+  'Use smaller batches (--batch-size, --inner-batch-size), shorter sequences or fewer new tokens (--max-new-tokens), ' +
+  'or recompute activations in backward (--recompute); a SEAL run resumes where it stopped.';
+
+/** A GPU allocation failed: the device is out of memory, or one tensor is larger than a buffer may be. */
+export class GpuOutOfMemoryError extends GpuError {
+  override name = 'GpuOutOfMemoryError';
+}
+
+/** The device is gone (driver reset, GPU removed, a kernel killed for running too long): nothing more runs on it. */
+export class GpuDeviceLostError extends GpuError {
+  override name = 'GpuDeviceLostError';
 }
 
 export class Gpu {
   readonly limits: GPUSupportedLimits;
   readonly features: ReadonlySet<string>;
   readonly report: AdapterReport;
+  /** Where device memory stands, for the out-of-memory message (set by the buffer pool). */
+  memoryReport: () => string = () => '';
   private pending: GpuError | null = null;
   private lost: GpuError | null = null;
+  private destroying = false;
 
   constructor(
     /**
@@ -54,6 +102,7 @@ export class Gpu {
     this.limits = device.limits;
     this.features = new Set(device.features);
     const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+    const subgroups = this.features.has('subgroups');
     this.report = {
       vendor: info.vendor,
       architecture: info.architecture,
@@ -61,6 +110,9 @@ export class Gpu {
       description: info.description,
       isCpu: /llvmpipe|lavapipe|swiftshader|software|cpu/.test(text),
       features: [...this.features].filter((f) => (WANTED_FEATURES as string[]).includes(f)).sort(),
+      subgroupMinSize: subgroups ? (info.subgroupMinSize ?? 0) : 0,
+      subgroupMaxSize: subgroups ? (info.subgroupMaxSize ?? 0) : 0,
+      subgroupId: subgroups && !!instance?.wgslLanguageFeatures?.has('subgroup_id'),
       maxStorageBufferBindingSize: this.limits.maxStorageBufferBindingSize,
       maxBufferSize: this.limits.maxBufferSize,
       maxComputeWorkgroupsPerDimension: this.limits.maxComputeWorkgroupsPerDimension,
@@ -71,11 +123,21 @@ export class Gpu {
     };
     device.addEventListener('uncapturederror', (event) => {
       const e = (event as GPUUncapturedErrorEvent).error;
-      // Keep the first: later errors are usually consequences of it.
-      this.pending ??= new GpuError(`WebGPU ${e.constructor.name}: ${e.message}`);
+      event.preventDefault(); // it becomes an exception: Dawn need not print it too
+      this.fail(
+        e instanceof GPUOutOfMemoryError
+          ? new GpuOutOfMemoryError(`The GPU is out of memory (${e.message.trim()}).${this.memory()} ${MEMORY_ADVICE}`)
+          : new GpuError(`WebGPU ${e.constructor.name}: ${e.message}`),
+      );
     });
     device.lost.then((info) => {
-      if (info.reason !== 'destroyed') this.lost = new GpuError(`WebGPU device lost (${info.reason}): ${info.message}`);
+      // Our own destroy() is not a loss; anyone else's (or the driver's) is.
+      if (this.destroying) return;
+      this.lost = new GpuDeviceLostError(
+        `The GPU device was lost (${info.reason}${info.message ? `: ${info.message.trim()}` : ''}): the driver reset it, ` +
+          'it ran out of memory, or a kernel ran too long. Nothing more can run on it: start the process again ' +
+          `(a SEAL run resumes where it stopped). If it happens again, it may be memory: ${MEMORY_ADVICE}`,
+      );
     });
   }
 
@@ -91,11 +153,18 @@ export class Gpu {
 
   /** Destroys the device and lets Dawn's instance go. */
   destroy(): void {
+    this.destroying = true;
     this.device.destroy();
     this.instance = null;
   }
 
-  /** Throws the first uncaptured WebGPU error or the device loss, if any happened. Called at every sync point. */
+  /** Records an error found asynchronously; the first one is thrown at the next check (later ones are
+   *  usually its consequences). */
+  fail(e: GpuError): void {
+    this.pending ??= e;
+  }
+
+  /** Throws the device loss or the first error recorded since the last check. Called at every sync point. */
   check(): void {
     if (this.lost) throw this.lost;
     const e = this.pending;
@@ -103,6 +172,11 @@ export class Gpu {
       this.pending = null;
       throw e;
     }
+  }
+
+  private memory(): string {
+    const m = this.memoryReport();
+    return m ? ` ${m}.` : '';
   }
 }
 
@@ -132,7 +206,8 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
   let adapter: GPUAdapter | null = null;
   let reason = '';
   try {
-    adapter = await instance.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+    // Dawn prints notes about the physical device while it enumerates adapters, synchronously in this call.
+    adapter = await withoutDriverNoise(() => instance.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' }));
   } catch (e) {
     reason = ` (Dawn: ${(e as Error).message.trim()})`; // e.g. the adapters it did find, when a name matches none
   }
@@ -145,12 +220,49 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
     );
   }
   const requiredFeatures = WANTED_FEATURES.filter((f) => adapter!.features.has(f));
-  // Ask for everything the adapter can do: 128 MiB vs 2 GiB bindings decide how tensors are split.
   const requiredLimits: Record<string, number> = {};
-  for (const key in adapter.limits) {
-    const value = (adapter.limits as unknown as Record<string, unknown>)[key];
-    if (typeof value === 'number') requiredLimits[key] = value;
+  for (const key of Object.keys(REQUESTED_LIMITS) as RequestedLimit[]) {
+    const offered = (adapter.limits as unknown as Record<string, number>)[key];
+    const cap = options.limits?.[key];
+    requiredLimits[key] = cap === undefined ? offered : Math.min(offered, cap);
+  }
+  for (const key of Object.keys(options.limits ?? {})) {
+    if (!(key in REQUESTED_LIMITS)) {
+      throw new RangeError(`GpuOptions.limits: "${key}" is not a limit the engine requests (${Object.keys(REQUESTED_LIMITS).join(', ')})`);
+    }
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'seal' });
   return new Gpu(instance, device, adapter.info);
+}
+
+/**
+ * Runs `fn` with the process's stderr pointed at /dev/null, unless SEAL_DEBUG is set: the driver writes
+ * notes there that the user can do nothing about (Dawn on Vulkan: "maxDynamicUniformBuffersPerPipelineLayout
+ * artificially reduced…"), from native code that Node's streams never see. Only for a terminal or a pipe,
+ * which can be reopened through /proc without touching a file offset; elsewhere (a log file, a socket, not
+ * Linux) `fn` runs as it is and the notes stay.
+ */
+export function withoutDriverNoise<T>(fn: () => T): T {
+  if (process.env.SEAL_DEBUG || process.platform !== 'linux') return fn();
+  let saved = -1;
+  try {
+    const stat = fstatSync(2);
+    if (!stat.isFIFO() && !stat.isCharacterDevice()) return fn();
+    // With 0 and 1 open, the descriptors opened below land on 2, the lowest free one.
+    fstatSync(0);
+    fstatSync(1);
+    saved = openSync('/proc/self/fd/2', constants.O_WRONLY | constants.O_NOCTTY);
+  } catch {
+    return fn();
+  }
+  closeSync(2);
+  const quiet = openSync('/dev/null', constants.O_WRONLY);
+  try {
+    return fn();
+  } finally {
+    closeSync(quiet);
+    const restored = openSync(`/proc/self/fd/${saved}`, constants.O_WRONLY | constants.O_NOCTTY);
+    closeSync(saved);
+    if (restored !== 2) throw new Error(`internal: stderr came back as descriptor ${restored}`);
+  }
 }

@@ -24,11 +24,16 @@ export function engine(): Engine {
   return current;
 }
 
-/** Waits for all queued GPU work and releases the device (the process can then exit promptly). */
+/**
+ * Waits for all queued GPU work and releases the device (the process can then exit promptly). When
+ * profiling (SEAL_PROFILE=1), prints the kernel table to stderr first.
+ */
 export async function shutdown(): Promise<void> {
   if (!current) return;
   const e = current;
   current = null;
+  const profile = await e.cmd.profileReport().catch(() => null);
+  if (profile) process.stderr.write(`${profile}\n`);
   await e.cmd.sync().catch(() => {});
   e.pool.trim();
   await resetGpu();

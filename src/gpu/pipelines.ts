@@ -1,8 +1,10 @@
 // Kernels live in shaders/*.wgsl. A small, explicit preprocessor makes their variants:
 //   #include "file.wgsl"            inline another shader file (once per shader)
 //   #if NAME / #if !NAME / #elif NAME / #else / #endif
-//                                   keep lines by the truthiness of a define
-//   {{NAME}}                        replaced by the define's value (an unknown name is an error)
+//                                   keep lines by the truthiness of a define (an absent one is false)
+//   {{NAME}}                        replaced by the define's value (an absent one is an error)
+// A define that no directive or substitution of the shader (its includes too) names is an error: a
+// misspelt setting would otherwise select nothing and go unnoticed.
 // Pipelines are cached by the preprocessed source and entry point.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -72,7 +74,27 @@ export function preprocess(file: string, defines: Defines = {}): string {
     if (stack.length) throw new Error(`${name}: unterminated #if`);
   };
   expand(file);
+  const unread = Object.keys(defines).filter((name) => !namesIn(file).has(name));
+  if (unread.length) throw new Error(`${file}: no directive reads ${unread.map((n) => `"${n}"`).join(', ')} (misspelt, or for another shader?)`);
   return out.join('\n');
+}
+
+const names = new Map<string, Set<string>>();
+/** Every define name a shader's directives and substitutions mention, its includes' too (live or not). */
+function namesIn(file: string): Set<string> {
+  let found = names.get(file);
+  if (found) return found;
+  found = new Set();
+  names.set(file, found);
+  for (const line of readShader(file).split('\n')) {
+    const code = line.split('//')[0];
+    const include = /^\s*#include\s+"([^"]+)"/.exec(code);
+    if (include) namesIn(include[1]).forEach((n) => found!.add(n));
+    const condition = /^\s*#(?:if|elif)\s+!?\s*([A-Za-z_][A-Za-z0-9_]*)/.exec(code);
+    if (condition) found.add(condition[1]);
+    for (const m of code.matchAll(/\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}/g)) found.add(m[1]);
+  }
+  return found;
 }
 
 function substitute(text: string, defines: Defines, file: string, line: number): string {
@@ -88,7 +110,17 @@ function substitute(text: string, defines: Defines, file: string, line: number):
 export interface Kernel {
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
+  /** File, entry point and every define, for error messages. */
   readonly label: string;
+  /** File and the settings that are on, for profiles: "matmul-subgroup RG4 VEC4 B_BF16 TRANS_B". */
+  readonly name: string;
+}
+
+function kernelName(file: string, entry: string, defines: Defines): string {
+  const on = Object.entries(defines)
+    .filter(([, v]) => v !== false && v !== 0 && v !== '')
+    .map(([k, v]) => (v === true ? k : `${k}=${v}`));
+  return [file.replace(/\.wgsl$/, '').replace(/^.*\//, ''), ...(entry === 'main' ? [] : [entry]), ...on].join(' ');
 }
 
 const byKey = new WeakMap<Gpu, Map<string, Kernel>>();
@@ -114,16 +146,9 @@ export function kernel(gpu: Gpu, file: string, entry: string, defines: Defines =
     const label = `${file}:${entry}${Object.keys(defines).length ? ' ' + JSON.stringify(defines) : ''}`;
     const module = gpu.device.createShaderModule({ code: source, label });
     const pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry }, label });
-    k = { pipeline, layout: pipeline.getBindGroupLayout(0), label };
+    k = { pipeline, layout: pipeline.getBindGroupLayout(0), label, name: kernelName(file, entry, defines) };
     sourced.set(sourceKey, k);
   }
   keyed.set(key, k);
   return k;
-}
-
-/** Compiles a shader variant and returns its compilation messages (errors name file, line and column). */
-export async function compileMessages(gpu: Gpu, file: string, defines: Defines = {}): Promise<string[]> {
-  const code = preprocess(file, defines);
-  const info = await gpu.device.createShaderModule({ code, label: file }).getCompilationInfo();
-  return info.messages.map((m) => `${file}:${m.lineNum}:${m.linePos} ${m.type}: ${m.message}`);
 }

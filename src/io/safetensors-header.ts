@@ -4,7 +4,7 @@
 //
 // The checks follow Hugging Face's reference reader (safetensors/src/tensor.rs): a 100 MB header cap, spans
 // that match shape × dtype exactly, and data packed contiguously from offset 0 to the end of the file.
-import type { DType } from '../tensor/dtype.ts';
+import type { DType } from '../tensor/index.ts';
 import { jsonSnippet } from '../util/json.ts';
 
 /** Every dtype the safetensors format defines with a whole number of bytes per element. */

@@ -5,10 +5,8 @@
 // atomic-write.ts).
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { engine } from '../gpu/engine.ts';
 import { atomically } from './atomic-write.ts';
-import type { DType } from '../tensor/dtype.ts';
-import type { Tensor } from '../tensor/tensor.ts';
+import { type DType, type Tensor, engine } from '../tensor/index.ts';
 import {
   DTYPE_BYTES,
   DTYPE_ORDER,

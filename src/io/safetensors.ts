@@ -3,8 +3,7 @@
 // GPU in fixed-size pieces through one reused buffer, so a multi-gigabyte file never sits in JS memory.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { type DType, decode, encode } from '../tensor/dtype.ts';
-import { type Tensor, parameter } from '../tensor/tensor.ts';
+import { type DType, type Tensor, decode, encode, parameter } from '../tensor/index.ts';
 import { jsonSnippet } from '../util/json.ts';
 import { SafetensorsFile } from './safetensors-file.ts';
 import {

@@ -2,8 +2,7 @@
 // correction, f32 state — and global-norm gradient clipping computed on the GPU (no readback per step).
 // With `slots`, every parameter stacks that many independent models along its first axis (parallel
 // inner loops): each slot has its own gradient norm and its own learning rate (0 freezes a slot).
-import { type Tensor, engine, keep, parameter } from '../tensor/index.ts';
-import { Params, groups, k, ranges } from '../tensor/ops/launch.ts';
+import { Params, type Tensor, engine, groups, k, keep, parameter, ranges } from '../tensor/index.ts';
 
 export interface AdamWOptions {
   lr: number;

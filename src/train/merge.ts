@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { writeLlamaConfig } from '../io/hf-config.ts';
 import { writeGpuTensors } from '../io/safetensors.ts';
 import type { Llama } from '../model/llama.ts';
-import { empty, engine, gemm, noGrad } from '../tensor/index.ts';
-import { Params, groups, k, ranges } from '../tensor/ops/launch.ts';
+import { Params, empty, engine, gemm, groups, k, noGrad, ranges } from '../tensor/index.ts';
 import type { LoraAdapter } from './lora.ts';
 
 /** Adds every adapted projection's update into its weight, then detaches the adapter. */

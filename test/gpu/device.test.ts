@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createGpu } from '../../src/gpu/device.ts';
 import { kernel, preprocess } from '../../src/gpu/pipelines.ts';
-import { engine, fill, tensor, tidy } from '../../src/tensor/index.ts';
+import { GpuOutOfMemoryError, empty, engine, fill, matmul, tensor, tidy } from '../../src/tensor/index.ts';
+import { TEST_LIMITS } from '../setup.ts';
 
 describe('device', () => {
   it('reports the adapter, its limits and the optional features it has', () => {
@@ -9,6 +12,18 @@ describe('device', () => {
     expect(report.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 << 20);
     expect(report.maxComputeWorkgroupsPerDimension).toBeGreaterThanOrEqual(65535);
     for (const f of report.features) expect(['shader-f16', 'subgroups', 'timestamp-query']).toContain(f);
+  });
+
+  it('requests the limits it relies on, and tests pin the binding size', () => {
+    const { limits, report } = engine().gpu;
+    expect(limits.maxStorageBufferBindingSize).toBe(TEST_LIMITS.maxStorageBufferBindingSize);
+    // Limits the engine does not ask for stay at WebGPU's defaults (asking for every maximum gains nothing).
+    expect(limits.maxDynamicUniformBuffersPerPipelineLayout).toBe(8);
+    expect(report.subgroupMinSize).toBeLessThanOrEqual(report.subgroupMaxSize);
+  });
+
+  it('refuses a limit it does not request', async () => {
+    await expect(createGpu({ limits: { maxBindGroups: 4 } as never })).rejects.toThrow(/"maxBindGroups" is not a limit the engine requests/);
   });
 
   it('says what to run when no adapter matches', async () => {
@@ -27,6 +42,12 @@ describe('device', () => {
 });
 
 describe('pipelines', () => {
+  it('refuses a setting that no directive of the shader reads', () => {
+    expect(() => preprocess('softmax.wgsl', { FORWARD: true, FORWRAD: true })).toThrow(/softmax\.wgsl: no directive reads "FORWRAD"/);
+    // One read only inside a branch that is not taken (or in an included file) counts as read.
+    expect(() => preprocess('matmul-naive.wgsl', { B_F32: true, VEC4: false, B8: true })).not.toThrow();
+  });
+
   it('preprocesses #if / #elif / #else, {{NAME}} substitutions and #include, and names a missing value', () => {
     const src = preprocess('elementwise.wgsl', { BINARY: true, BROADCAST: false, FN: 'op_add' });
     expect(src).toContain('fn linear_workgroup'); // from #include "common.wgsl"
@@ -38,8 +59,8 @@ describe('pipelines', () => {
 
   it('compiles each variant once and caches it by source', () => {
     const { gpu } = engine();
-    const a = kernel(gpu, 'elementwise.wgsl', 'main', { UNARY: true, FN: 'op_neg' });
-    const b = kernel(gpu, 'elementwise.wgsl', 'main', { FN: 'op_neg', UNARY: true });
+    const a = kernel(gpu, 'elementwise.wgsl', 'main', { UNARY: true, FN: 'op_silu' });
+    const b = kernel(gpu, 'elementwise.wgsl', 'main', { FN: 'op_silu', UNARY: true });
     expect(b).toBe(a);
   });
 });
@@ -69,5 +90,69 @@ describe('buffers and lifetimes', () => {
     t.name = 'x';
     t.dispose();
     expect(() => t.buffer).toThrow('Tensor "x" f32[2] was used after dispose()');
+  });
+});
+
+describe('out of memory', () => {
+  it('a tensor larger than a buffer may be is refused by name, with what to do', () => {
+    const { limits } = engine().gpu;
+    const n = Math.floor(limits.maxBufferSize / 4) + 1;
+    expect(() => empty([n])).toThrow(GpuOutOfMemoryError);
+    expect(() => empty([n])).toThrow(/exceeds this adapter's largest buffer.*--batch-size.*--recompute/);
+  });
+
+  it("the driver's out-of-memory error becomes a GpuOutOfMemoryError at the next sync point", async () => {
+    const { gpu, cmd } = engine();
+    // An allocation that fails reports asynchronously; the same event, dispatched by hand.
+    gpu.device.dispatchEvent(new GPUUncapturedErrorEvent('uncapturederror', { error: new GPUOutOfMemoryError('simulated') }));
+    const sync = cmd.sync();
+    await expect(sync).rejects.toThrow(GpuOutOfMemoryError);
+    await expect(sync).rejects.toThrow(/The GPU is out of memory \(simulated\).*Tensors held .* allocated.*--recompute/);
+    expect(await fill([2], 1).read()).toEqual(Float32Array.of(1, 1)); // and the engine goes on
+  });
+});
+
+// Whole processes (not about subgroup sizes: the default test project only).
+describe.skipIf(!!process.env.SEAL_TEST_SUBGROUP_SIZE)('what a process prints', () => {
+  // A real pipe for the child's stderr (Node would give it a socket, which the engine cannot reopen).
+  const run = (env: Record<string, string>) =>
+    spawnSync('sh', ['-c', `node --import tsx ${join(import.meta.dirname, '../helpers/engine-child.ts')} 2>&1 | cat`], {
+      env: { ...process.env, SEAL_DEBUG: '', SEAL_PROFILE: '', ...env },
+      encoding: 'utf8',
+    }).stdout;
+
+  it("keeps the driver's notes off stderr unless SEAL_DEBUG is set; SEAL_PROFILE=1 prints the kernel table at exit", () => {
+    const out = run({ SEAL_PROFILE: engine().gpu.hasTimestamps ? '1' : '' });
+    expect(out).not.toMatch(/Warning:/);
+    if (engine().gpu.hasTimestamps) {
+      expect(out).toMatch(/GPU profile: [\d.]+ ms of kernel time in 1 dispatches/);
+      expect(out).toMatch(/elementwise FILL\s+1\s/);
+    }
+    // Dawn on Vulkan has notes about lavapipe's limits; other drivers may have none.
+    if (engine().gpu.report.isCpu) expect(run({ SEAL_DEBUG: '1' })).toMatch(/Warning: .*artificially reduced/);
+  });
+});
+
+describe('profiler', () => {
+  it('counts and times each kernel', async (ctx) => {
+    const { cmd, gpu } = engine();
+    if (!gpu.hasTimestamps) ctx.skip();
+    const profiler = cmd.startProfiling();
+    try {
+      profiler.reset();
+      tidy(() => {
+        const a = fill([64, 64], 1);
+        for (let i = 0; i < 3; i++) matmul(a, a);
+      });
+      await cmd.sync();
+      const times = await profiler.times();
+      expect(times.find((t) => t.kernel.startsWith('elementwise FILL'))?.count).toBe(1);
+      const gemm = times.find((t) => t.kernel.startsWith('matmul-'));
+      expect(gemm?.count).toBe(3);
+      expect(gemm!.totalNs).toBeGreaterThan(0);
+      expect(await cmd.profileReport()).toMatch(/kernel\s+count\s+total ms\s+mean µs\s+share\n/);
+    } finally {
+      cmd.profiler = null;
+    }
   });
 });

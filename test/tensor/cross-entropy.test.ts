@@ -3,10 +3,12 @@ import * as ref from '../../src/tensor/cpu-reference.ts';
 import { crossEntropy } from '../../src/tensor/ops/cross-entropy.ts';
 import { engine, fill, tensor } from '../../src/tensor/index.ts';
 import { UNIT_ROUNDOFF, checkOp } from '../helpers/check.ts';
+import { forEachVariant } from '../helpers/variants.ts';
 
 const u = UNIT_ROUNDOFF.f32;
 
-describe('cross-entropy', () => {
+// With each form of the row reductions (workgroup-memory tree, subgroup operations).
+forEachVariant('cross-entropy', 'reduce', () => {
   for (const [N, V] of [[5, 11], [7, 300]]) {
     // lse = m + log Σ exp: the sum has V terms (≤ V·u relative), exp/log ≤ 30 ULP each; the loss is ~ log V
     // + a few, and the mean adds N roundings. Gradients are (softmax − onehot)·g/count, |·| ≤ 1·|g|.
@@ -35,7 +37,9 @@ describe('cross-entropy', () => {
     expect(await loss.item()).toBe(0);
     expect([...(await x.grad!.read())]).toEqual([0, 0, 0, 0, 0, 0]);
   });
+});
 
+describe('cross-entropy', () => {
   it('rejects targets that do not match the rows', () => {
     expect(() => crossEntropy(fill([2, 3], 1), tensor([1], [1], 'i32'))).toThrow(/crossEntropy: .* does not give one target per row/);
   });
@@ -49,7 +53,7 @@ describe('cross-entropy', () => {
   });
 });
 
-describe('weighted cross-entropy (independent sequences in one batch)', () => {
+forEachVariant('weighted cross-entropy (independent sequences in one batch)', 'reduce', () => {
   it('is Σ w_r·loss_r, with its gradient', async () => {
     const [N, V] = [6, 13];
     const targets = [3, -100, 7, 0, 12, 5];

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference-matmul.ts';
 import { type DType, decode, encode } from '../../src/tensor/dtype.ts';
-import { backward, engine, f32ToBf16, fill, fromBytes, tensor, tidy } from '../../src/tensor/index.ts';
-import { VARIANTS, chooseVariant, forceGemmVariant, hasSubgroupsOf8 } from '../../src/tensor/ops/matmul-kernels.ts';
+import { backward, engine, f32ToBf16, fill, forceKernels, fromBytes, kernelFamilies, tensor, tidy } from '../../src/tensor/index.ts';
+import { GEMM_VARIANTS, chooseVariant, forceGemmVariant, subgroupLanes } from '../../src/tensor/ops/matmul-kernels.ts';
 import { gemm, linear, matmul } from '../../src/tensor/ops/matmul.ts';
 import { cacheFriendly } from '../../src/tensor/ops/matmul-pack.ts';
 import { Rng } from '../../src/util/random.ts';
@@ -92,7 +92,7 @@ async function checkMatmul(c: Case, seed = 1): Promise<void> {
   });
 }
 
-afterEach(() => forceGemmVariant(null));
+afterEach(() => forceKernels(null));
 
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
@@ -426,29 +426,42 @@ describe('limits', () => {
 // multiple of the 16 columns of a workgroup; batched decode attention.
 
 describe('GEMV (decoding)', () => {
-  it('is the choice for x·Wᵀ with up to 4 rows on 8-lane CPU adapters, and only there', (ctx) => {
+  it('is the choice for x·Wᵀ with up to 4 rows, and only there', () => {
     const { gpu } = engine();
-    if (!gpu.report.isCpu || !hasSubgroupsOf8(gpu)) ctx.skip();
-    expect(chooseVariant(1, false, true).name).toBe('gemv-1');
-    expect(chooseVariant(2, false, true).name).toBe('gemv-2');
-    expect(chooseVariant(3, false, true).name).toBe('gemv-4');
+    // CPU adapters with subgroups run the subgroup GEMVs; GPUs (and CPU adapters without subgroups) the GPU ones.
+    const cpu = gpu.report.isCpu && subgroupLanes(gpu) > 0;
+    expect(chooseVariant(1, false, true).name).toBe(cpu ? 'gemv-1' : 'gpu-gemv-1');
+    expect(chooseVariant(2, false, true).name).toBe(cpu ? 'gemv-2' : 'gpu-gemv-4');
+    expect(chooseVariant(3, false, true).name).toBe(cpu ? 'gemv-4' : 'gpu-gemv-4');
     expect(chooseVariant(5, false, true).name).not.toMatch(/gemv/);
     expect(chooseVariant(1, false, false).name).not.toMatch(/gemv/);
     expect(chooseVariant(1, true, true).name).not.toMatch(/gemv/);
   });
 
+  // The CPU GEMVs (subgroups), and the GPU GEMVs with each form of the workgroup sum.
+  const gemvs = [
+    ['gemv-1', 1, null],
+    ['gemv-2', 2, null],
+    ['gemv-4', 3, null],
+    ['gpu-gemv-1', 1, 'workgroup'],
+    ['gpu-gemv-4', 3, 'workgroup'],
+    ['gpu-gemv-1', 1, 'subgroup'],
+    ['gpu-gemv-4', 2, 'subgroup'],
+  ] as const;
   for (const dtype of ['f32', 'bf16', 'f16'] as const) {
-    it(`${dtype} W: every read path, K tails (Inf past K), N not a tile multiple`, async (ctx) => {
-      if (!hasSubgroupsOf8(engine().gpu)) ctx.skip(); // needs 8-lane subgroups
-      for (const [name, M] of [['gemv-1', 1], ['gemv-4', 3]] as const) {
+    it(`${dtype} W: every read path, K tails (Inf past K), N not a tile multiple`, async () => {
+      for (const [name, M, reduce] of gemvs) {
+        if (!kernelFamilies().get('gemm')!.available(name) || (reduce && !kernelFamilies().get('reduce')!.available(reduce))) continue;
         forceGemmVariant(name);
-        // K = 64: whole iterations; K = 77: a tail of 13. ld 80 and offset 0 take B8 (halves) or VEC4; offset
-        // 4 takes VEC4 (vec2 of halves); ld 77 and offset 1 the element-wise reads.
+        forceKernels({ reduce });
+        // K = 64: whole iterations (of 4·LANES k for the CPU GEMVs, at 4, 8 or 16 lanes); K = 77: a tail. ld 80
+        // and offset 0 take B8 (halves, CPU GEMVs) or VEC4; offset 4 takes VEC4 (vec2 of halves); ld 77 and
+        // offset 1 the element-wise reads (the GPU GEMVs leave those to the gpu kernel).
         for (const [K, ld, offset] of [[64, 64, 0], [77, 80, 0], [77, 80, 4], [77, 77, 1]]) {
           const N = 37;
           await checkGemm(
             {
-              name: `${name} ${dtype} M=${M} K=${K} ld=${ld} offset=${offset}`,
+              name: `${name}${reduce ? ` (${reduce} sum)` : ''} ${dtype} M=${M} K=${K} ld=${ld} offset=${offset}`,
               aSize: M * ld,
               bSize: offset + N * ld,
               cSize: M * 40,
@@ -463,27 +476,29 @@ describe('GEMV (decoding)', () => {
     });
   }
 
-  it('batched decode attention: one query row per head against a strided KV cache (GQA)', async (ctx) => {
-    if (!hasSubgroupsOf8(engine().gpu)) ctx.skip();
-    forceGemmVariant('gemv-1');
-    // q (B, 1, H, D), K cache (B, T, Hkv, D): scores (B, H, 1, T) = q·Kᵀ for each of the G heads of a KV head.
-    const [B, T, H, Hkv, D] = [2, 13, 4, 2, 8];
-    const G = H / Hkv;
-    for (let g = 0; g < G; g++) {
-      await checkGemm({
-        name: `decode scores, group member ${g}`,
-        aSize: B * H * D,
-        bSize: B * T * Hkv * D,
-        cSize: B * H * T,
-        desc: {
-          a: { offset: g * D, ld: H * D, strides: [H * D, G * D] },
-          b: { ld: Hkv * D, trans: true, strides: [T * Hkv * D, D] },
-          c: { offset: g * T, ld: T, strides: [H * T, G * T] },
-          M: 1, N: T, K: D, batch: [B, Hkv], alpha: 1 / Math.sqrt(D),
-        },
-      });
-    }
-  });
+  for (const name of ['gemv-1', 'gpu-gemv-1'] as const) {
+    it(`batched decode attention: one query row per head against a strided KV cache (GQA), ${name}`, async (ctx) => {
+      if (!kernelFamilies().get('gemm')!.available(name)) ctx.skip(); // the CPU GEMV needs subgroups
+      forceGemmVariant(name);
+      // q (B, 1, H, D), K cache (B, T, Hkv, D): scores (B, H, 1, T) = q·Kᵀ for each of the G heads of a KV head.
+      const [B, T, H, Hkv, D] = [2, 13, 4, 2, 8];
+      const G = H / Hkv;
+      for (let g = 0; g < G; g++) {
+        await checkGemm({
+          name: `decode scores, group member ${g}`,
+          aSize: B * H * D,
+          bSize: B * T * Hkv * D,
+          cSize: B * H * T,
+          desc: {
+            a: { offset: g * D, ld: H * D, strides: [H * D, G * D] },
+            b: { ld: Hkv * D, trans: true, strides: [T * Hkv * D, D] },
+            c: { offset: g * T, ld: T, strides: [H * T, G * T] },
+            M: 1, N: T, K: D, batch: [B, Hkv], alpha: 1 / Math.sqrt(D),
+          },
+        });
+      }
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -506,7 +521,7 @@ describe('operand copies with a cache-friendly row stride', () => {
   });
 
   it('products through the copies: VEC4 and element-wise copies, K tail, B both layouts, padding never read', async (ctx) => {
-    if (!hasSubgroupsOf8(engine().gpu)) ctx.skip(); // the copies serve the subgroup kernel
+    if (!subgroupLanes(engine().gpu)) ctx.skip(); // the copies serve the subgroup kernel
     forceGemmVariant('subgroup');
     // A (100 × 250) in rows of 256 (offset 0: copied four columns per load; 1: one by one); B (250 × 256)
     // or, transposed, (256 × 250) in rows of 256. Columns past K hold Inf: a copy or kernel that let them
@@ -538,9 +553,10 @@ describe('operand copies with a cache-friendly row stride', () => {
 // lds that are multiples of 4 take the VEC4 form of a kernel; others the element-wise one.
 
 describe('every kernel variant', () => {
-  for (const name of Object.keys(VARIANTS)) {
+  // gemv-2 differs from gemv-4 only in its row count; the GEMV tests above check it on every read path.
+  for (const name of GEMM_VARIANTS.filter((v) => v !== 'gemv-2')) {
     it(`${name}: transposes at unaligned and aligned shapes, K tails, strided attention, half B`, async (ctx) => {
-      if (name.startsWith('subgroup') && !hasSubgroupsOf8(engine().gpu)) ctx.skip(); // needs 8-lane subgroups
+      if (!kernelFamilies().get('gemm')!.available(name)) ctx.skip(); // the subgroup kernels need subgroups
       forceGemmVariant(name);
       for (const [M, N, K] of [[33, 65, 17], [36, 68, 20], [9, 4, 8]] as const) {
         for (const transA of [false, true]) {

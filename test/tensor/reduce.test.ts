@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference.ts';
 import { engine, fill, max, mean, sum, sumTo, tensor } from '../../src/tensor/index.ts';
 import { checkOp, expectAllClose, f32Bound } from '../helpers/check.ts';
+import { forEachVariant } from '../helpers/variants.ts';
 
-describe('reductions along the last axis', () => {
+// Row reductions run as a workgroup-memory tree (CPU adapters) or with subgroup operations (GPUs): both.
+forEachVariant('sum, mean, max along the last axis', 'reduce', () => {
   // Sums of C N(0,1) values: absolute sum ≈ 0.8·C; the gradient is a broadcast copy (exact).
   for (const shape of [[5, 7], [3, 300], [2, 3, 1], [1000]]) {
     const C = shape[shape.length - 1];
@@ -23,7 +25,9 @@ describe('reductions along the last axis', () => {
     tidy(() => backward(max(x).reshape([1]), tensor([1], [1])));
     expectAllClose(await x.grad!.read(), [0, 0.5, 0.5, 0], { atol: 0 });
   });
+});
 
+describe('reductions along the last axis', () => {
   it('sums a broadcast gradient back to each operand shape (sumTo)', async () => {
     const g = tensor(Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
     expectAllClose(await sumTo(g, [4]).read(), [60, 66, 72, 78], { atol: 0 });

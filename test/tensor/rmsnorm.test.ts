@@ -3,11 +3,13 @@ import * as ref from '../../src/tensor/cpu-reference.ts';
 import { rmsnorm } from '../../src/tensor/ops/rmsnorm.ts';
 import { engine, fill, tensor } from '../../src/tensor/index.ts';
 import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
+import { forEachVariant } from '../helpers/variants.ts';
 
 const u = UNIT_ROUNDOFF.f32;
 const EPS = 1e-5;
 
-describe('rmsnorm', () => {
+// With each form of the row reductions (workgroup-memory tree, subgroup operations).
+forEachVariant('rmsnorm', 'reduce', () => {
   for (const [N, C] of [[3, 7], [5, 64], [2, 300]]) {
     // mean(x²) sums C squares (relative error ≤ C·u), rstd inherits half of it, then two more roundings;
     // |y| ≤ |w|·|x|·rstd ≲ 1.5·4·1.5. The gradient adds a second C-term sum, with terms up to ~10.
@@ -29,7 +31,9 @@ describe('rmsnorm', () => {
       }
     });
   }
+});
 
+describe('rmsnorm', () => {
   it('rejects a weight that does not match the last dimension', () => {
     expect(() => rmsnorm(fill([2, 4], 1), fill([3], 1), EPS)).toThrow(/rmsnorm: weight .*\[3\] does not match the last dimension of .*\[2, 4\]/);
   });

@@ -3,6 +3,7 @@ import * as ref from '../../src/tensor/cpu-reference.ts';
 import { softmax } from '../../src/tensor/ops/softmax.ts';
 import { engine, fill, tensor } from '../../src/tensor/index.ts';
 import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
+import { forEachVariant } from '../helpers/variants.ts';
 
 const u = UNIT_ROUNDOFF.f32;
 
@@ -11,7 +12,8 @@ const u = UNIT_ROUNDOFF.f32;
 // Tk-term dot product of values ≲ 4.
 const tols = (Tk: number) => ({ fwdTol: (Tk + 30) * u, gradTol: (2 * Tk + 30) * u * 8 });
 
-describe('softmax', () => {
+// Every case with each form of the row reductions (workgroup-memory tree, subgroup operations).
+forEachVariant('softmax', 'reduce', () => {
   it('plain, along the last axis', async () => {
     for (const shape of [[3, 5], [2, 3, 70]]) {
       await checkOp({ name: 'softmax', inputs: [{ shape, grad: true, scale: 3 }], gpu: (x) => softmax(x), cpu: (x) => ref.softmax(x), ...tols(shape[shape.length - 1]) });
@@ -60,7 +62,9 @@ describe('softmax', () => {
     const y = await softmax(fill([1, 1, 1, 3], 1), { keyMask: tensor([0, 0, 0], [1, 3], 'i32') }).read();
     expect([...y]).toEqual([0, 0, 0]);
   });
+});
 
+describe('softmax', () => {
   it('normalises rows of a tensor larger than one storage binding', async () => {
     const Tk = 4096;
     const R = Math.ceil((engine().gpu.limits.maxStorageBufferBindingSize / 4 / Tk) * 1.1);

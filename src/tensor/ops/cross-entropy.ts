@@ -1,7 +1,7 @@
 // Cross-entropy over logits with integer targets (shaders/cross_entropy.wgsl), fused with log-softmax,
 // mean over targets that are not −100. Forward and backward side by side.
 import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
-import { Params, engine, k, ranges } from './launch.ts';
+import { Params, engine, k, ranges, reduction } from './launch.ts';
 
 export const IGNORE_INDEX = -100;
 
@@ -23,7 +23,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, weights?: Tensor):
   const extra = weights ? [weights.bind().binding] : [];
   const rowLoss = empty([N]);
   const lse = empty([N]);
-  const rows = k('cross_entropy.wgsl', 'main', { ROWS: true });
+  const rows = k('cross_entropy.wgsl', 'main', { ROWS: true, ...reduction() });
   for (const [r0, r1] of ranges(N, V * 4)) {
     const wx = logits.bind(r0 * V, r1 * V);
     const p = new Params().u32(r1 - r0, V, wx.base, r0, r0, 0);
@@ -32,7 +32,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, weights?: Tensor):
   const mean = empty([]);
   const count = empty([1]);
   engine().cmd.dispatch(
-    k('cross_entropy.wgsl', 'main', { MEAN: true, ...weighted }),
+    k('cross_entropy.wgsl', 'main', { MEAN: true, ...weighted, ...reduction() }),
     [rowLoss.bind().binding, targets.bind().binding, mean.bind().binding, count.bind().binding, ...extra],
     new Params().u32(N, V, 0, 0, 0, 0),
     1,

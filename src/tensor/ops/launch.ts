@@ -4,6 +4,7 @@ import { type Engine, engine } from '../../gpu/engine.ts';
 import { type Tensor, empty, keep } from '../tensor.ts';
 import { Params } from '../../gpu/commands.ts';
 import { type Defines, kernel } from '../../gpu/pipelines.ts';
+import { variantFamily } from './variants.ts';
 
 export { Params, engine };
 
@@ -40,4 +41,21 @@ export function placeholder(): Tensor {
   let t = placeholders.get(engine());
   if (!t) placeholders.set(engine(), (t = keep(empty([1], 'i32'))));
   return t;
+}
+
+/** Row reductions (shaders/workgroup.wgsl): a tree over workgroup memory, or subgroup operations. */
+export const REDUCE = variantFamily('reduce', ['workgroup', 'subgroup'] as const, (v) => v === 'workgroup' || engine().gpu.report.subgroupId);
+
+/**
+ * The define that picks the row-reduction form of softmax, rmsnorm, cross-entropy and the reductions: the
+ * subgroup form on GPUs that have subgroups and WGSL's subgroup_id, the tree on CPU adapters (where it is
+ * also what the fixture tests were calibrated on) and elsewhere — unless forced (see variants.ts).
+ */
+export function reduction(): { SUBGROUP_REDUCE: boolean } {
+  const { report } = engine().gpu;
+  const form = REDUCE.pick(() => (!report.isCpu && report.subgroupId ? 'subgroup' : 'workgroup'));
+  if (!REDUCE.available(form)) {
+    throw new Error("reduce: the subgroup form needs subgroups and WGSL's subgroup_id builtin, which this adapter does not offer");
+  }
+  return { SUBGROUP_REDUCE: form === 'subgroup' };
 }

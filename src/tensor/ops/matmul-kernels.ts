@@ -1,18 +1,29 @@
 // The GEMM kernels (shaders/matmul-*.wgsl) and the choice between them per adapter and problem.
 //
-//   naive     one invocation per output; correct everywhere, the baseline of the benchmarks.
-//   tiled     workgroup-memory tiling: what GPUs want.
-//   subgroup  CPU adapters (lavapipe) with 8-lane subgroups: loads are what costs there, so each value
-//             is loaded once per subgroup and shared by subgroupBroadcast (see the shader's comment).
-//             Workgroup memory only adds loads on a CPU, which is why tiling loses there.
-//   gemv      the same adapters, x·Wᵀ with at most 4 rows (decoding): each weight serves only M rows, so
-//             the kernel spends its loads on W, eight halves per load, and computes no padding rows. From
-//             5 rows on, the subgroup kernel's 8-row tile wastes little and wins (fewer x loads per weight).
+//   naive           one invocation per output; correct everywhere, the baseline of the benchmarks.
+//   gpu             GPUs: register blocking over tiles staged in workgroup memory (a 64 × 64 block per
+//                   workgroup, 4 × 4 per invocation, vec4 loads; B widened from bf16/f16 as it is staged).
+//   subgroup        CPU adapters (lavapipe): loads are what costs there, so each value is loaded once per
+//                   subgroup and shared by subgroupBroadcast (see the shader's comment). Workgroup memory
+//                   only adds loads on a CPU, which is why tiling loses there. 32 rows by 4 columns a lane.
+//   subgroup-short  the same with 8 rows, for short products (M ≤ 8) and the forms the tall one lacks.
+//   gemv-1/2/4      the same adapters, x·Wᵀ with at most 4 rows (decoding): each weight serves only M rows, so
+//                   the kernel spends its loads on W, eight halves per load, and computes no padding rows. From
+//                   5 rows on, the subgroup kernel's 8-row tile wastes little and wins (fewer x loads per weight).
+//   gpu-gemv-1/4    GPUs, x·Wᵀ with at most 4 rows: a workgroup per row of W, its invocations side by side
+//                   along K (reads coalesce), summed across the workgroup; N workgroups keep the GPU busy where
+//                   the GEMM's 64-column tiles would be few. Other layouts go to the gpu kernel.
+//
+// The subgroup kernels run one subgroup per workgroup with as many lanes as the adapter's smallest subgroup
+// (LANES, set in the preprocessor; WebGPU guarantees at least 4): where the driver picks a larger size, the
+// workgroup is one partial subgroup, and lanes are numbered by subgroup_invocation_id, so the kernels are
+// right at any size. Tests force every variant at lavapipe's sizes 4, 8 and 16 (vitest.config.ts).
 import type { Gpu } from '../../gpu/device.ts';
 import type { Defines } from '../../gpu/pipelines.ts';
 import type { DType } from '../dtype.ts';
 import type { GemmPiece, Operand } from './matmul-plan.ts';
-import { Params, engine, k } from './launch.ts';
+import { Params, engine, k, reduction } from './launch.ts';
+import { variantFamily } from './variants.ts';
 
 /** A kernel variant: its shader, defines, and the output tile one workgroup computes. */
 export interface GemmVariant {
@@ -23,8 +34,12 @@ export interface GemmVariant {
   defines?: Defines;
   /** Has a VEC4 form, used when every base, ld and stride of A and B is a multiple of 4 elements. */
   vec4?: boolean;
-  /** The GEMV kernel: vector reads (VEC4, and B8 for halves eight-aligned) only for A·Bᵀ. */
+  /** A GEMV kernel: vector reads (VEC4) only for A·Bᵀ. */
   gemv?: boolean;
+  /** Reads halves eight at a time (B8) when B is eight-aligned. */
+  b8?: boolean;
+  /** Sums across its workgroup (shaders/workgroup.wgsl): takes the adapter's reduction form. */
+  reduces?: boolean;
   /** Takes K in multiples of 4 only: gemm runs the last K % 4 of each piece with the naive kernel. */
   k4?: boolean;
   /** Reads f32 operands whose rows are a multiple of 1 KiB apart through a copy (matmul-pack.ts). */
@@ -34,16 +49,22 @@ export interface GemmVariant {
 }
 
 export const NAIVE: GemmVariant = { name: 'naive', file: 'matmul-naive.wgsl', rows: 16, cols: 16 };
-export const TILED: GemmVariant = { name: 'tiled', file: 'matmul-tiled.wgsl', rows: 64, cols: 64 };
+const GPU: GemmVariant = { name: 'gpu', file: 'matmul-gpu.wgsl', rows: 64, cols: 64, vec4: true };
 
-/** The subgroup kernel with `rg` groups of 8 rows, one subgroup per workgroup. */
-function subgroupVariant(rg: 1 | 4, fallback?: GemmVariant): GemmVariant {
+// Tall tiles share each loaded B value among more rows (beyond 32 rows or columns, the unrolled step
+// outgrows what the CPU's instruction caches and 32 vector registers hold: measured slower); short ones
+// waste less on a short M. LLVM takes 10–20 s to compile each form of the tall one (two cores, shader
+// cache cold), so it has only the forms the model's big products use — VEC4, A not transposed — and
+// leaves the rest (odd leading dimensions, Aᵀ of weight gradients and attention backward) to the short.
+
+/** The subgroup kernel with `rg` groups of 8 rows and 4 columns per lane, one subgroup per workgroup. */
+function subgroupVariant(rg: 1 | 4, lanes: number, fallback?: GemmVariant): GemmVariant {
   return {
-    name: `subgroup-${8 * rg}x32`,
+    name: rg === 4 ? 'subgroup' : 'subgroup-short',
     file: 'matmul-subgroup.wgsl',
     rows: 8 * rg,
-    cols: 32,
-    defines: { RG4: rg === 4 },
+    cols: 4 * lanes,
+    defines: { RG4: rg === 4, LANES: lanes, LANES_4: lanes === 4, LANES_WIDE: lanes > 8 },
     vec4: true,
     k4: true,
     pack: rg === 4,
@@ -51,53 +72,70 @@ function subgroupVariant(rg: 1 | 4, fallback?: GemmVariant): GemmVariant {
   };
 }
 
-// Tall tiles share each loaded B value among more rows (beyond 32 rows or columns, the unrolled step
-// outgrows what the CPU's instruction caches and 32 vector registers hold: measured slower); short ones
-// waste less on a short M. LLVM takes 10–20 s to compile each form of the tall one (two cores, shader
-// cache cold), so it has only the forms the model's big products use — VEC4, A not transposed — and
-// leaves the rest (odd leading dimensions, Aᵀ of weight gradients and attention backward) to the short.
-const SUBGROUP_SHORT = subgroupVariant(1);
-const SUBGROUP_TALL = subgroupVariant(4, SUBGROUP_SHORT);
-
 /** The GEMV kernel for up to `rows` rows of x. Two columns per lane: one leaves loads of x less shared, four
  *  more than lavapipe's 32 vector registers hold (measured at Llama-1B shapes). */
-function gemvVariant(rows: 1 | 2 | 4): GemmVariant {
+function gemvVariant(rows: 1 | 2 | 4, lanes: number): GemmVariant {
   const cpl = 2;
-  return { name: `gemv-${rows}`, file: 'matmul-gemv.wgsl', rows, cols: 8 * cpl, defines: { ROWS: rows, CPL: cpl }, vec4: true, gemv: true };
+  return { name: `gemv-${rows}`, file: 'matmul-gemv.wgsl', rows, cols: lanes * cpl, defines: { ROWS: rows, CPL: cpl, LANES: lanes }, vec4: true, gemv: true, b8: true };
 }
-const GEMV = { 1: gemvVariant(1), 2: gemvVariant(2), 4: gemvVariant(4) };
 
-/** Every variant by name, for tests and benchmarks that force one. */
-export const VARIANTS: Record<string, GemmVariant> = {
-  naive: NAIVE,
-  tiled: TILED,
-  subgroup: SUBGROUP_TALL,
-  'subgroup-short': SUBGROUP_SHORT,
-  'gemv-1': GEMV[1],
-  'gemv-4': GEMV[4],
-};
+/** The GPU GEMV for up to `rows` rows of x: one output column per workgroup. */
+function gpuGemvVariant(rows: 1 | 4): GemmVariant {
+  return { name: `gpu-gemv-${rows}`, file: 'matmul-gemv-gpu.wgsl', rows, cols: 1, defines: { ROWS: rows }, vec4: true, gemv: true, reduces: true, fallback: GPU };
+}
+const GPU_GEMV = { 1: gpuGemvVariant(1), 4: gpuGemvVariant(4) };
 
-let forced: GemmVariant | null = null;
+/** Every variant by name: the production choice differs per adapter, tests and benchmarks force each. */
+export const GEMM_VARIANTS = ['naive', 'gpu', 'gpu-gemv-1', 'gpu-gemv-4', 'subgroup', 'subgroup-short', 'gemv-1', 'gemv-2', 'gemv-4'] as const;
+export type GemmVariantName = (typeof GEMM_VARIANTS)[number];
+export const GEMM = variantFamily<GemmVariantName>('gemm', GEMM_VARIANTS, (v) => /^(naive|gpu)/.test(v) || subgroupLanes(engine().gpu) > 0);
 
-/** Makes every gemm use a variant (by name, or a lab kernel); null restores the per-adapter choice. */
+/** Lanes the subgroup kernels run with on this adapter: its smallest subgroup size; 0 without subgroups. */
+export function subgroupLanes(gpu: Gpu): number {
+  return gpu.hasSubgroups ? gpu.report.subgroupMinSize : 0;
+}
+
+const built = new Map<string, GemmVariant>();
+
+/** The variant `name` as this adapter runs it (the subgroup kernels' tiles follow its subgroup size). */
+export function gemmVariant(name: GemmVariantName): GemmVariant {
+  if (name === 'naive') return NAIVE;
+  if (name === 'gpu') return GPU;
+  if (name === 'gpu-gemv-1' || name === 'gpu-gemv-4') return GPU_GEMV[name === 'gpu-gemv-1' ? 1 : 4];
+  const lanes = subgroupLanes(engine().gpu);
+  if (!lanes) throw new Error(`gemm: the ${name} kernel needs subgroups, which this adapter does not offer`);
+  const key = `${name}/${lanes}`;
+  let v = built.get(key);
+  if (!v) {
+    if (name === 'subgroup') v = subgroupVariant(4, lanes, gemmVariant('subgroup-short'));
+    else if (name === 'subgroup-short') v = subgroupVariant(1, lanes);
+    else v = gemvVariant(Number(name.slice(5)) as 1 | 2 | 4, lanes);
+    built.set(key, v);
+  }
+  return v;
+}
+
+let lab: GemmVariant | null = null;
+
+/** Makes every gemm use a variant (by name, or a lab kernel); null restores the per-adapter choice. Same
+ *  as forceKernels({ gemm: name }) for the named ones. */
 export function forceGemmVariant(v: string | GemmVariant | null): void {
-  if (typeof v === 'string' && !VARIANTS[v]) throw new Error(`gemm: no variant "${v}" (have ${Object.keys(VARIANTS).join(', ')})`);
-  forced = typeof v === 'string' ? VARIANTS[v] : v;
-}
-
-/** Whether the subgroup kernel can run: it hard-codes 8 lanes, so the subgroup size must be exactly 8. */
-export function hasSubgroupsOf8(gpu: Gpu): boolean {
-  const info = gpu.device.adapterInfo;
-  return gpu.hasSubgroups && info?.subgroupMinSize === 8 && info?.subgroupMaxSize === 8;
+  lab = v !== null && typeof v === 'object' ? v : null;
+  GEMM.force(typeof v === 'string' ? v : null);
 }
 
 /** The variant for this adapter and an M-row problem (transA / transB: the stored layouts). */
 export function chooseVariant(M = Infinity, transA = false, transB = false): GemmVariant {
-  if (forced) return forced;
-  const { gpu } = engine();
-  if (!gpu.report.isCpu || !hasSubgroupsOf8(gpu)) return TILED;
-  if (M <= 4 && transB && !transA) return GEMV[M <= 1 ? 1 : M <= 2 ? 2 : 4];
-  return M <= 8 ? SUBGROUP_SHORT : SUBGROUP_TALL;
+  if (lab) return lab;
+  return gemmVariant(
+    GEMM.pick(() => {
+      const { gpu } = engine();
+      const gemv = M <= 4 && transB && !transA;
+      if (!gpu.report.isCpu || !subgroupLanes(gpu)) return gemv ? (M <= 1 ? 'gpu-gemv-1' : 'gpu-gemv-4') : 'gpu';
+      if (gemv) return M <= 1 ? 'gemv-1' : M <= 2 ? 'gemv-2' : 'gemv-4';
+      return M <= 8 ? 'subgroup-short' : 'subgroup';
+    }),
+  );
 }
 
 const B_DEFINE: Record<string, string> = { f32: 'B_F32', bf16: 'B_BF16', f16: 'B_F16' };
@@ -139,7 +177,7 @@ export function dispatchGemm(
     dispatchGemm(v.fallback, ops, bDtype, piece, alpha, spans);
     return;
   }
-  const b8 = vec4 && !!v.gemv && bDtype !== 'f32' && multiple(8, wb.base, ops.b.ld, ...ops.b.strides);
+  const b8 = vec4 && !!v.b8 && bDtype !== 'f32' && multiple(8, wb.base, ops.b.ld, ...ops.b.strides);
   const p = new Params()
     .u32(M, N, K, inner, batches, tilesM, tilesN, piece.accumulate ? 1 : 0)
     .f32(alpha)
@@ -153,6 +191,7 @@ export function dispatchGemm(
     TRANS_B: ops.b.trans,
     VEC4: vec4,
     B8: b8,
+    ...(v.reduces ? reduction() : {}),
   });
   engine().cmd.dispatch(kern, [wa.binding, wb.binding, wc.binding], p, batches * tilesM * tilesN);
 }

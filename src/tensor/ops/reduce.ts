@@ -1,7 +1,7 @@
 // Reductions along the last axis (shaders/reduce.wgsl), forward and backward side by side, and sumTo:
 // summing a broadcast result back to an operand's shape.
 import { type Shape, type Tensor, assertDtype, empty, numel, recordOp, shapeStr } from '../tensor.ts';
-import { Params, engine, groups, k, ranges } from './launch.ts';
+import { Params, engine, groups, k, ranges, reduction } from './launch.ts';
 
 function rowsCols(t: Tensor): [number, number] {
   const cols = t.shape.length ? t.shape[t.shape.length - 1] : 1;
@@ -17,7 +17,7 @@ function reduceLast(x: Tensor, max: boolean, alpha: number): Tensor {
   assertDtype(max ? 'max' : 'sum', x, 'f32');
   const [rows, cols] = rowsCols(x);
   const out = empty(x.shape.slice(0, -1));
-  const kern = k('reduce.wgsl', 'main', { REDUCE_LAST: true, MAX: max });
+  const kern = k('reduce.wgsl', 'main', { REDUCE_LAST: true, MAX: max, ...reduction() });
   for (const [r0, r1] of ranges(rows, cols * 4)) {
     const wx = x.bind(r0 * cols, r1 * cols);
     const wo = out.bind(r0, r1);
@@ -71,7 +71,7 @@ export function max(x: Tensor): Tensor {
 function maxGrad(x: Tensor, m: Tensor, g: Tensor): Tensor {
   const [rows, cols] = rowsCols(x);
   const out = empty(x.shape);
-  const kern = k('reduce.wgsl', 'main', { MAX_GRAD: true });
+  const kern = k('reduce.wgsl', 'main', { MAX_GRAD: true, ...reduction() });
   for (const [r0, r1] of ranges(rows, cols * 4)) {
     const wx = x.bind(r0 * cols, r1 * cols);
     const wm = m.bind(r0, r1);

@@ -1,6 +1,6 @@
 // RMSNorm (shaders/rmsnorm.wgsl): forward and backward side by side.
 import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
-import { Params, engine, groups, k, ranges } from './launch.ts';
+import { Params, engine, groups, k, ranges, reduction } from './launch.ts';
 import { zeros } from './elementwise.ts';
 
 function weightDefines(w: Tensor) {
@@ -22,7 +22,7 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
   const [N, C] = check(x, w);
   const y = empty(x.shape);
   const rstd = empty([N]);
-  const kern = k('rmsnorm.wgsl', 'main', { FORWARD: true, ...weightDefines(w) });
+  const kern = k('rmsnorm.wgsl', 'main', { FORWARD: true, ...weightDefines(w), ...reduction() });
   for (const [r0, r1] of ranges(N, C * 4)) {
     const wx = x.bind(r0 * C, r1 * C);
     const wy = y.bind(r0 * C, r1 * C);
@@ -41,7 +41,7 @@ export function rmsnormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, 
   let dx: Tensor | null = null;
   if (needs[0]) {
     dx = empty(x.shape);
-    const kern = k('rmsnorm.wgsl', 'main', { BACKWARD: true, ...weightDefines(w) });
+    const kern = k('rmsnorm.wgsl', 'main', { BACKWARD: true, ...weightDefines(w), ...reduction() });
     for (const [r0, r1] of ranges(N, C * 4)) {
       const wx = x.bind(r0 * C, r1 * C);
       const wg = dy.bind(r0 * C, r1 * C);

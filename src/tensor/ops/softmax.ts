@@ -1,7 +1,7 @@
 // Softmax along the last axis (shaders/softmax.wgsl), with the attention options: a scale folded in, a
 // causal mask and a key-padding mask. Forward and backward side by side.
 import { type Tensor, assertDtype, empty, recordOp, shapeStr } from '../tensor.ts';
-import { Params, engine, k, placeholder, ranges } from './launch.ts';
+import { Params, engine, k, placeholder, ranges, reduction } from './launch.ts';
 
 export interface SoftmaxOptions {
   /** Multiplies the inputs first (1/√D for attention). */
@@ -34,7 +34,7 @@ export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
     heads = x.shape[1];
   }
   const y = empty(x.shape);
-  const kern = k('softmax.wgsl', 'main', { FORWARD: true });
+  const kern = k('softmax.wgsl', 'main', { FORWARD: true, ...reduction() });
   const mask = keyMask ?? placeholder();
   for (const [r0, r1] of ranges(R, Tk * 4)) {
     const wx = x.bind(r0 * Tk, r1 * Tk);
@@ -55,7 +55,7 @@ export function softmaxBackward(dy: Tensor, y: Tensor, scale: number): Tensor {
   const Tk = y.shape[y.shape.length - 1];
   const R = y.size / Tk;
   const dx = empty(y.shape);
-  const kern = k('softmax.wgsl', 'main', { BACKWARD: true });
+  const kern = k('softmax.wgsl', 'main', { BACKWARD: true, ...reduction() });
   for (const [r0, r1] of ranges(R, Tk * 4)) {
     const wy = y.bind(r0 * Tk, r1 * Tk);
     const wg = dy.bind(r0 * Tk, r1 * Tk);

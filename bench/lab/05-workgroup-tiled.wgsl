@@ -1,7 +1,8 @@
-// GEMM for GPUs: the classic workgroup-memory tiling. A 16×16 workgroup computes a 64×64 block of C,
-// each invocation a 4×4 sub-block (rows ty + 16i, columns tx + 16j, so neighbours read neighbouring
-// words of workgroup memory). K advances 16 at a time through tiles of A and B staged in workgroup
-// memory, loaded along each operand's contiguous axis so that global reads coalesce.
+// Lab step 5 (the GPU line): the classic workgroup-memory tiling, our first GPU kernel. A 16×16 workgroup
+// computes a 64×64 block of C, each invocation a 4×4 sub-block (rows ty + 16i, columns tx + 16j, so
+// neighbours read neighbouring words of workgroup memory). K advances 16 at a time through tiles of A and B
+// staged in workgroup memory, loaded one element at a time along each operand's contiguous axis so that
+// global reads coalesce. Step 6 (shaders/matmul-gpu.wgsl) loads and reads the tiles as vec4s.
 #include "matmul-operands.wgsl"
 
 const KT: u32 = 16u;
