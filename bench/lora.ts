@@ -1,7 +1,14 @@
-// One LoRA training step (forward, backward, AdamW) on three shapes: the tiny fixture's, a ~30M-parameter
-// Llama, and Llama-3.2-1B (random weights). Prints tokens/s, achieved GFLOP/s, the forward/backward/update
-// time split, and peak GPU bytes with a breakdown: weights, LoRA parameters and gradients, optimiser
-// state, and the rest (activations and temporaries) — there are no gradient buffers for frozen weights.
+// One LoRA training step (forward, backward, AdamW) on four shapes: the tiny fixture's, the demo's
+// (seal-tiny: 4 layers of 128, 4 heads of 32, 16 LoRA slots side by side, rows of ≤ 64 tokens), a
+// ~30M-parameter Llama, and Llama-3.2-1B (random weights). Each shape runs two ways in the same process:
+//   before: attention materialises its (B, H, T, keys) probabilities (GEMMs + softmax), and the loss
+//           takes the whole (B·T, V) logits (Llama.forward + causalLmLoss);
+//   after:  fused attention (FlashAttention-2 kernels) and the LM head + cross-entropy in row chunks
+//           (Llama.loss), what training uses now.
+// Prints tokens/s, achieved GFLOP/s, the forward/backward/update split, the after/before speed ratio, and
+// peak GPU bytes (allocated from the device: live plus the pool's free buffers) with a breakdown: weights,
+// LoRA parameters and gradients, optimiser state, and the rest (activations and temporaries) — there are
+// no gradient buffers for frozen weights. `npm run bench -- lora <shape> [before|after]` runs one.
 //
 // Model FLOPs per step: with the base frozen, training computes the forward (2·N·T for the N weights of
 // the linear layers and the head, plus 4·L·T²·H·D for attention's two products) and the activation
@@ -9,14 +16,15 @@
 // never computed, so 4·N·T, not the usual 6·N·T.
 import { engine } from '../src/gpu/engine.ts';
 import type { LlamaConfig } from '../src/io/hf-config.ts';
-import type { Llama } from '../src/model/llama.ts';
+import { type Llama, PROJECTIONS } from '../src/model/llama.ts';
 import { loadLlama, randomLlama } from '../src/model/load.ts';
 import { causalLmLoss } from '../src/model/loss.ts';
 import { backward, tidy } from '../src/tensor/index.ts';
+import { forceAttentionKernel } from '../src/tensor/ops/attention.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import { type LoraConfig, LoraAdapter } from '../src/train/lora.ts';
 import { type BenchOptions, note, report, round } from './lib.ts';
-import { LLAMA_1B, LLAMA_30M, LLAMA_TINY, parameterCount, randomModelFolder } from './models.ts';
+import { LLAMA_1B, LLAMA_30M, LLAMA_TINY, SEAL_TINY, parameterCount, randomModelFolder } from './models.ts';
 
 interface Case {
   name: string;
@@ -24,17 +32,24 @@ interface Case {
   lora: LoraConfig;
   batch: number;
   seq: number;
+  /** Real tokens per row (the rest is padding, masked), like a demo minibatch padded to its longest. */
+  real?: number;
   steps: number;
   model: () => Promise<Llama>;
 }
 
 const QV = { r: 32, alpha: 64, dropout: 0, targets: ['q_proj', 'v_proj'] } as LoraConfig;
+const ALL = [...PROJECTIONS];
 
 const cases: Case[] = [
-  { name: 'tiny', config: LLAMA_TINY, lora: { ...QV, r: 4, alpha: 8, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }, batch: 2, seq: 64, steps: 5, model: async () => randomLlama(LLAMA_TINY, 1) },
+  { name: 'tiny', config: LLAMA_TINY, lora: { ...QV, r: 4, alpha: 8, targets: ALL }, batch: 2, seq: 64, steps: 5, model: async () => randomLlama(LLAMA_TINY, 1) },
+  // The demo's inner loops: 16 slots, one row each of a minibatch of ≤ 64 tokens (padded to the longest).
+  { name: 'demo', config: SEAL_TINY, lora: { ...QV, r: 8, alpha: 16, targets: ALL, slots: 16 }, batch: 16, seq: 64, real: 48, steps: 5, model: async () => randomLlama(SEAL_TINY, 1, 'f32') },
   { name: '30M', config: LLAMA_30M, lora: QV, batch: 1, seq: 256, steps: 3, model: async () => randomLlama(LLAMA_30M, 1) },
   { name: '1B', config: LLAMA_1B, lora: QV, batch: 1, seq: 256, steps: 1, model: async () => loadLlama(await randomModelFolder('llama-3.2-1b', LLAMA_1B)) },
 ];
+
+type Way = 'before' | 'after';
 
 function modelFlops(c: Case, adapterParams: number): number {
   const { numLayers: L, numHeads: H, headDim: D, vocabSize: V, hiddenSize: C, tieWordEmbeddings } = c.config;
@@ -45,27 +60,31 @@ function modelFlops(c: Case, adapterParams: number): number {
   return 2 * forward;
 }
 
-export async function run(opts: BenchOptions): Promise<void> {
-  const only = opts.args[0];
+async function measure(c: Case, way: Way) {
   const { pool, cmd } = engine();
-  for (const c of cases.filter((x) => !only || x.name === only)) {
-    note(opts, `${c.name}: ${(parameterCount(c.config) / 1e6).toFixed(1)}M parameters, LoRA r=${c.lora.r} on ${c.lora.targets.join(',')}, batch ${c.batch} × ${c.seq}`);
-    pool.trim();
-    pool.resetPeak();
-    const model = await c.model();
-    const weightBytes = [...model.weights.values()].reduce((n, t) => n + t.bytes, 0);
-    const adapter = LoraAdapter.create(model, c.lora, 1);
-    const params = adapter.parameters();
-    const loraBytes = params.reduce((n, t) => n + t.bytes, 0);
-    const optimizer = new AdamW(params, { lr: 1e-4, maxGradNorm: 1 });
-    const V = c.config.vocabSize;
-    const ids = Array.from({ length: c.batch }, (_, b) => Array.from({ length: c.seq }, (_, t) => (b * 131 + t * 7919 + 1) % V));
-    await cmd.sync();
-    const times = { forward: 0, backward: 0, update: 0 };
+  pool.trim();
+  pool.resetPeak();
+  const model = await c.model();
+  const weightBytes = [...model.weights.values()].reduce((n, t) => n + t.bytes, 0);
+  const slots = c.lora.slots ?? 1;
+  const adapter = LoraAdapter.create(model, c.lora, slots > 1 ? Array.from({ length: slots }, (_, s) => s + 1) : 1);
+  const params = adapter.parameters();
+  const loraBytes = params.reduce((n, t) => n + t.bytes, 0);
+  const optimizer = new AdamW(params, { lr: 1e-4, maxGradNorm: 1, slots });
+  const V = c.config.vocabSize;
+  const ids = Array.from({ length: c.batch }, (_, b) => Array.from({ length: c.seq }, (_, t) => (b * 131 + t * 7919 + 1) % V));
+  const real = c.real ?? c.seq;
+  const attentionMask = real < c.seq ? ids.map((row, b) => row.map((_, t) => (b % 2 === 0 || t < real ? 1 : 0))) : undefined;
+  const labels = ids.map((row, b) => row.map((id, t) => (attentionMask?.[b][t] === 0 ? -100 : id)));
+  const input = { ids, attentionMask, train: true };
+  forceAttentionKernel(way === 'before' ? 'materialised' : 'fused');
+  await cmd.sync();
+  const times = { forward: 0, backward: 0, update: 0 };
+  try {
     for (let s = 0; s <= c.steps; s++) {
       // Step 0 compiles the pipelines and is not timed.
       const t0 = performance.now();
-      const loss = tidy(() => causalLmLoss(model.forward({ ids, train: true }), ids));
+      const loss = tidy(() => (way === 'before' ? causalLmLoss(model.forward(input), labels) : model.loss(input, labels)));
       await cmd.sync();
       const t1 = performance.now();
       tidy(() => backward(loss));
@@ -82,41 +101,65 @@ export async function run(opts: BenchOptions): Promise<void> {
         times.update += (t3 - t2) / 1000;
       }
     }
-    const step = (times.forward + times.backward + times.update) / c.steps;
-    const tokens = c.batch * c.seq;
-    const flops = modelFlops(c, params.reduce((n, t) => n + t.size, 0));
-    const peak = pool.memory().peakAllocatedBytes;
-    const gradBytes = loraBytes; // gradients exist for LoRA parameters only
-    const activations = peak - weightBytes - loraBytes - gradBytes - optimizer.stateBytes;
-    report(
-      opts,
-      {
-        bench: 'lora',
-        model: c.name,
-        params: parameterCount(c.config),
-        batch: c.batch,
-        seq: c.seq,
-        rank: c.lora.r,
-        targets: c.lora.targets,
-        step_s: step,
-        forward_s: times.forward / c.steps,
-        backward_s: times.backward / c.steps,
-        update_s: times.update / c.steps,
-        tokens_per_s: tokens / step,
-        gflops: flops / step / 1e9,
-        peak_gpu_bytes: peak,
-        weight_bytes: weightBytes,
-        lora_bytes: loraBytes,
-        lora_grad_bytes: gradBytes,
-        optimizer_bytes: optimizer.stateBytes,
-        activation_and_temporary_bytes: activations,
-      },
-      `${c.name.padEnd(4)} step ${round(step)} s (forward ${round(times.forward / c.steps)}, backward ${round(times.backward / c.steps)}, update ${round(times.update / c.steps)}) | ` +
-        `${round(tokens / step)} tok/s | ${round(flops / step / 1e9)} GFLOP/s | peak GPU ${round(peak / 2 ** 20)} MiB = weights ${round(weightBytes / 2 ** 20)} + LoRA ${round(loraBytes / 2 ** 20)} ` +
-        `+ LoRA grads ${round(gradBytes / 2 ** 20)} + AdamW ${round(optimizer.stateBytes / 2 ** 20)} + activations/temporaries ${round(activations / 2 ** 20)} MiB`,
-    );
-    optimizer.dispose();
-    adapter.dispose();
-    model.dispose();
+  } finally {
+    forceAttentionKernel(null);
+  }
+  const step = (times.forward + times.backward + times.update) / c.steps;
+  const { peakAllocatedBytes: peak, peakLiveBytes: peakLive } = pool.memory();
+  const result = { step, times, peak, peakLive, weightBytes, loraBytes, optimizerBytes: optimizer.stateBytes, flops: modelFlops(c, params.reduce((n, t) => n + t.size, 0)) };
+  optimizer.dispose();
+  adapter.dispose();
+  model.dispose();
+  return result;
+}
+
+export async function run(opts: BenchOptions): Promise<void> {
+  const [only, onlyWay] = opts.args;
+  for (const c of cases.filter((x) => !only || x.name === only)) {
+    note(opts, `${c.name}: ${(parameterCount(c.config) / 1e6).toFixed(1)}M parameters, LoRA r=${c.lora.r} on ${c.lora.targets.join(',')}${c.lora.slots ? ` × ${c.lora.slots} slots` : ''}, batch ${c.batch} × ${c.seq}`);
+    const steps: Partial<Record<Way, number>> = {};
+    for (const way of ['before', 'after'] as const) {
+      if (onlyWay && way !== onlyWay) continue;
+      const m = await measure(c, way);
+      steps[way] = m.step;
+      const tokens = c.batch * c.seq;
+      const gradBytes = m.loraBytes; // gradients exist for LoRA parameters only
+      const activations = m.peak - m.weightBytes - m.loraBytes - gradBytes - m.optimizerBytes;
+      const mib = (b: number) => round(b / 2 ** 20);
+      report(
+        opts,
+        {
+          bench: 'lora',
+          model: c.name,
+          way,
+          params: parameterCount(c.config),
+          batch: c.batch,
+          seq: c.seq,
+          rank: c.lora.r,
+          targets: c.lora.targets,
+          slots: c.lora.slots ?? 1,
+          step_s: m.step,
+          forward_s: m.times.forward / c.steps,
+          backward_s: m.times.backward / c.steps,
+          update_s: m.times.update / c.steps,
+          tokens_per_s: tokens / m.step,
+          gflops: m.flops / m.step / 1e9,
+          peak_gpu_bytes: m.peak,
+          peak_live_bytes: m.peakLive,
+          peak_over_weights: m.peak / m.weightBytes,
+          weight_bytes: m.weightBytes,
+          lora_bytes: m.loraBytes,
+          lora_grad_bytes: gradBytes,
+          optimizer_bytes: m.optimizerBytes,
+          activation_and_temporary_bytes: activations,
+        },
+        `${c.name.padEnd(4)} ${way.padEnd(6)} step ${round(m.step)} s (forward ${round(m.times.forward / c.steps)}, backward ${round(m.times.backward / c.steps)}, update ${round(m.times.update / c.steps)}) | ` +
+          `${round(tokens / m.step)} tok/s | ${round(m.flops / m.step / 1e9)} GFLOP/s | peak GPU ${mib(m.peak)} MiB (${round(m.peak / m.weightBytes)}× the weights; live ${mib(m.peakLive)}) = weights ${mib(m.weightBytes)} + LoRA ${mib(m.loraBytes)} ` +
+          `+ LoRA grads ${mib(gradBytes)} + AdamW ${mib(m.optimizerBytes)} + activations/temporaries ${mib(activations)} MiB`,
+      );
+    }
+    if (steps.before && steps.after) {
+      report(opts, { bench: 'lora', model: c.name, after_over_before_step_time: steps.after / steps.before }, `${c.name.padEnd(4)} after/before step time ×${round(steps.after / steps.before)}`);
+    }
   }
 }

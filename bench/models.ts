@@ -1,7 +1,7 @@
 // Model shapes the benchmarks use: Llama-3.2-1B's exact config, a ~30M-parameter Llama, and the tiny
 // fixture's shape; and writing a random-weight HF folder with our own safetensors writer, so the loading
 // path is the one real weights take.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LlamaConfig, expectedWeights, parseLlamaConfig, writeLlamaConfig } from '../src/io/hf-config.ts';
@@ -33,6 +33,9 @@ export const LLAMA_TINY: LlamaConfig = llama({
   vocab_size: 512, hidden_size: 64, intermediate_size: 192, num_hidden_layers: 2, num_attention_heads: 4,
   num_key_value_heads: 2, head_dim: 16, max_position_embeddings: 131072, rope_theta: 500000, bos_token_id: 1, eos_token_id: 2,
 });
+
+/** The demo's model, weights/seal-tiny (4 layers of 128, 4 heads of 32, a 298-token vocabulary): its own config.json. */
+export const SEAL_TINY: LlamaConfig = parseLlamaConfig(JSON.parse(readFileSync(join(import.meta.dirname, '..', 'weights', 'seal-tiny', 'config.json'), 'utf8')));
 
 export function parameterCount(config: LlamaConfig): number {
   return expectedWeights(config).reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);

@@ -26,6 +26,7 @@ fn op_silu(x: f32, alpha: f32) -> f32 { return x / (1.0 + exp(-x)); }
 fn op_add(a: f32, b: f32, alpha: f32) -> f32 { return a + b; }
 fn op_sub(a: f32, b: f32, alpha: f32) -> f32 { return a - b; }
 fn op_mul(a: f32, b: f32, alpha: f32) -> f32 { return a * b; }
+fn op_div(a: f32, b: f32, alpha: f32) -> f32 { return a / b; }
 fn op_axpy(a: f32, b: f32, alpha: f32) -> f32 { return a + alpha * b; }
 // d silu(x) / dx · dy, with x = a and dy = b: σ(x)·(1 + x·(1 − σ(x)))
 fn op_silu_grad(a: f32, b: f32, alpha: f32) -> f32 {

@@ -25,6 +25,7 @@ import {
   tensor,
 } from '../tensor/index.ts';
 import type { KVCache } from './kv-cache.ts';
+import { causalLmLossFromHidden } from './loss.ts';
 import { ropeInverseFrequencies } from './rope-scaling.ts';
 
 /**
@@ -128,6 +129,25 @@ export class Llama {
 
   // ids (B, T) → logits (B, T, V), or (B, V) with lastOnly
   forward(input: ForwardInput): Tensor {
+    const B = input.ids.length;
+    const T = input.ids[0]?.length ?? 0;
+    const logits = linear(this.hidden(input), this.lmHead);
+    return logits.reshape(input.lastOnly ? [B, this.config.vocabSize] : [B, T, this.config.vocabSize]);
+  }
+
+  /**
+   * The causal LM loss of `labels` (Hugging Face's shift, −100 ignored; `rowWeights` as causalLmLoss
+   * takes them): the same value and gradients as causalLmLoss(forward(input), labels, rowWeights), but the
+   * LM head and the cross-entropy run together in row chunks, so the (B, T, V) logits and their gradient
+   * are never held (131 MB each for Llama-3's vocabulary at 256 tokens).
+   */
+  loss(input: ForwardInput, labels: number[][], rowWeights?: number[]): Tensor {
+    if (input.lastOnly) throw new Error('Llama.loss: lastOnly gives no loss (every position is scored)');
+    return causalLmLossFromHidden(this.hidden(input), this.lmHead, labels, rowWeights);
+  }
+
+  // ids (B, T) → the final norm's output (B·T, C), or (B, C) with lastOnly
+  private hidden(input: ForwardInput): Tensor {
     const { numHeads: H, numKvHeads: Hkv, headDim: D, hiddenSize: C, rmsNormEps: eps } = this.config;
     const cache = input.cache;
     const past = cache?.length ?? 0;
@@ -151,8 +171,7 @@ export class Llama {
       // The last row of each sequence (left padding keeps every sequence's end at T − 1).
       x = embedding(x, tensor(Array.from({ length: B }, (_, b) => b * T + T - 1), [B], 'i32'));
     }
-    const logits = linear(rmsnorm(x, this.norm, eps), this.lmHead);
-    return logits.reshape(input.lastOnly ? [B, this.config.vocabSize] : [B, T, this.config.vocabSize]);
+    return rmsnorm(x, this.norm, eps);
   }
 
   // x (B·T, C) → (B·T, C): one decoder layer
@@ -172,9 +191,10 @@ export class Llama {
     }
     const o = attention(q, k, v, shape, { keyMask: ctx.keyMask, segments: ctx.segments });
     x = add(x, project(o, layer.proj.o_proj, 3));
-    // MLP block: down(silu(gate(h)) ⊙ up(h))
+    // MLP block: down(silu(gate(h)) ⊙ up(h)). The product is recomputed in backward from gate and up, so
+    // the graph keeps two (B·T, I) activations instead of three (silu's output is not kept).
     const h2 = rmsnorm(x, layer.postNorm, eps);
-    const gated = mul(silu(project(h2, layer.proj.gate_proj, 4)), project(h2, layer.proj.up_proj, 5));
+    const gated = checkpoint(swiglu, [project(h2, layer.proj.gate_proj, 4), project(h2, layer.proj.up_proj, 5)]);
     return add(x, project(gated, layer.proj.down_proj, 6));
   }
 
@@ -229,6 +249,9 @@ export class Llama {
     this.rope.dispose();
   }
 }
+
+// gate, up (N, I) → silu(gate) ⊙ up
+const swiglu = (gate: Tensor, up: Tensor) => mul(silu(gate), up);
 
 function ones(B: number, T: number): number[][] {
   return Array.from({ length: B }, () => new Array(T).fill(1));

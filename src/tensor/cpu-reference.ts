@@ -151,14 +151,16 @@ export function embedding(table: Cpu, ids: ArrayLike<number>): Cpu {
   return { data: out, shape: [ids.length, C] };
 }
 
-// q (B, T, H·D), k, v (B, S, Hkv·D) → (B, T, H·D): causal grouped-query attention over the first `keys`
-// rows of k and v, query t sitting at position past + t; keyMask (B, ≥ keys) with 0 for padding
+// q (B, T, H·D), k, v (B, S, Hkv·D) → (B, T, H·D): grouped-query attention over the first `keys` rows of
+// k and v, query t sitting at position past + t (causal: it sees keys ≤ past + t); keyMask (B, ≥ keys)
+// with 0 for padding, or with `segments` a document id per key (a query sees only its own document's keys)
 export function attention(
   q: Cpu,
   k: Cpu,
   v: Cpu,
   s: { B: number; T: number; H: number; Hkv: number; D: number; S: number; keys: number; past: number },
   keyMask?: Cpu,
+  { segments = false, causal = true }: { segments?: boolean; causal?: boolean } = {},
 ): Cpu {
   const { B, T, H, Hkv, D, S, keys, past } = s;
   const G = H / Hkv;
@@ -175,7 +177,7 @@ export function attention(
         }
       }
       const mask = keyMask && { data: keyMask.data.subarray(b * keyMask.shape[1], (b + 1) * keyMask.shape[1]), shape: [1, keyMask.shape[1]] };
-      const p = softmax({ data: scores, shape: [1, 1, T, keys] }, { scale: 1 / Math.sqrt(D), causal: true, past, keyMask: mask }).data;
+      const p = softmax({ data: scores, shape: [1, 1, T, keys] }, { scale: 1 / Math.sqrt(D), causal, past, keyMask: mask, segments }).data;
       for (let t = 0; t < T; t++) {
         for (let d = 0; d < D; d++) {
           let acc = 0;

@@ -49,7 +49,7 @@ export { sum, mean, max, sumTo } from './ops/reduce.ts';
 export { rmsnorm } from './ops/rmsnorm.ts';
 export { RopeTable, rope } from './ops/rope.ts';
 export { softmax, type SoftmaxOptions } from './ops/softmax.ts';
-export { crossEntropy, IGNORE_INDEX } from './ops/cross-entropy.ts';
+export { crossEntropy, linearCrossEntropy, IGNORE_INDEX } from './ops/cross-entropy.ts';
 export { embedding } from './ops/embedding.ts';
 export { attention, type AttentionShape, type AttentionOptions } from './ops/attention.ts';
 export { gemm, matmul, linear, type GemmOperand } from './ops/matmul.ts';

@@ -2,7 +2,7 @@
 // schedule and global-norm clipping. Trains whatever parameters it is given (a LoRA adapter's, or a whole
 // model's when pretraining); everything else stays frozen.
 import type { Llama } from '../model/llama.ts';
-import { causalLmLoss, scoredTargets } from '../model/loss.ts';
+import { scoredTargets } from '../model/loss.ts';
 import { IGNORE_INDEX, type Tensor, backward, tensor, tidy } from '../tensor/index.ts';
 import { Rng } from '../util/random.ts';
 import { AdamW } from './adamw.ts';
@@ -121,9 +121,7 @@ export async function sft(model: Llama, params: Tensor[], examples: Example[], o
       // gradient is that of the mean over every scored token of the step, as one big batch would give.
       const parts = micro.map((b, j) =>
         tidy(() => {
-          const { labels: _, ...inputs } = b;
-          const logits = model.forward({ ...inputs, train: true, recompute: opts.recompute, seed: (opts.seed ?? 0) * 7919 + s * 31 + j });
-          const loss = causalLmLoss(logits, b.labels);
+          const loss = model.loss({ ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: (opts.seed ?? 0) * 7919 + s * 31 + j }, b.labels);
           if (scored[j] > 0) backward(loss, tensor([scored[j] / total], []));
           return loss;
         }),
@@ -203,9 +201,7 @@ export async function sftParallel(
       const batches = plans.map((plan, s) => (plan[k]?.[0] ?? []).map((i) => examples[s][i]));
       const { batch: b, weights } = slotRows(batches, opts);
       const loss = tidy(() => {
-        const { labels: _, ...inputs } = b;
-        const logits = model.forward({ ...inputs, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k });
-        const l = causalLmLoss(logits, b.labels, weights);
+        const l = model.loss({ ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k }, b.labels, weights);
         backward(l);
         return l;
       });

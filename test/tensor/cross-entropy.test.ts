@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference.ts';
-import { crossEntropy } from '../../src/tensor/ops/cross-entropy.ts';
+import { matmul as refMatmul } from '../../src/tensor/cpu-reference-matmul.ts';
+import { crossEntropy, linearCrossEntropy } from '../../src/tensor/ops/cross-entropy.ts';
 import { engine, fill, tensor } from '../../src/tensor/index.ts';
-import { UNIT_ROUNDOFF, checkOp } from '../helpers/check.ts';
+import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
 import { forEachVariant } from '../helpers/variants.ts';
 
 const u = UNIT_ROUNDOFF.f32;
@@ -66,5 +67,73 @@ forEachVariant('weighted cross-entropy (independent sequences in one batch)', 'r
       fwdTol: (V + N + 60) * u * 20,
       gradTol: (V + 60) * u * 4,
     });
+  });
+});
+
+describe('linearCrossEntropy (LM head and loss in row chunks, no (N, V) logits)', () => {
+  // Logits are C-term dot products (error ≤ C·u·Σ|x·w| ≈ C²·0.64·s·u for x ~ N(0, 1), w ~ N(0, s²), ×4 for
+  // the tails); the loss moves by at most twice that beside the cross-entropy's own bound. Each gradient
+  // entry sums V (dX) or N (dW) terms dlogit·factor, with |factor| ≲ 4·max(1, s) and each dlogit off by the
+  // cross-entropy's gradient bound plus the logits' error.
+  const tols = (N: number, V: number, C: number, s: number) => {
+    const logitErr = C * C * 0.64 * s * u * 4;
+    return { fwdTol: (V + N + 60) * u * 20 + 2 * logitErr, gradTol: ((V + 60) * u * 4 + logitErr) * Math.max(V, N) * 4 * Math.max(1, s) };
+  };
+  const [N, C, V] = [37, 24, 53];
+  const targets = Array.from({ length: N }, (_, i) => (i % 5 === 2 ? -100 : (i * 11) % V));
+  const logitsOf = (x: ref.Cpu, w: ref.Cpu) => refMatmul(x, w, false, true);
+
+  it('matches crossEntropy(x·Wᵀ) with a trainable f32 W, 3 chunks of rows', async () => {
+    await checkOp({
+      name: 'linearCrossEntropy',
+      inputs: [{ shape: [N, C], grad: true }, { shape: [V, C], grad: true, scale: 0.5 }, { shape: [N], values: targets, dtype: 'i32' }],
+      gpu: (x, w, t) => linearCrossEntropy(x, w, t, undefined, { chunkRows: 16 }),
+      cpu: (x, w) => ref.crossEntropy(logitsOf(x, w), targets),
+      ...tols(N, V, C, 0.5),
+      fdSamples: 30,
+    });
+  });
+
+  it('weighted rows, a frozen bf16 W, chunks of 5 rows', async () => {
+    const weights = Array.from({ length: N }, (_, i) => 1 / (1 + (i % 4)));
+    await checkOp({
+      name: 'weighted linearCrossEntropy',
+      inputs: [{ shape: [N, C], grad: true }, { shape: [V, C], dtype: 'bf16', scale: 0.5 }, { shape: [N], values: targets, dtype: 'i32' }, { shape: [N], values: weights }],
+      gpu: (x, w, t, wt) => linearCrossEntropy(x, w, t, wt, { chunkRows: 5 }),
+      cpu: (x, w) => {
+        const logits = logitsOf(x, w);
+        let total = 0;
+        for (let r = 0; r < N; r++) {
+          if (targets[r] === -100) continue;
+          total += weights[r] * ref.crossEntropy({ data: logits.data.subarray(r * V, (r + 1) * V), shape: [1, V] }, [targets[r]]).data[0];
+        }
+        return { data: Float64Array.of(total), shape: [] };
+      },
+      ...tols(N, V, C, 0.5),
+      fdSamples: 30,
+    });
+  });
+
+  it('gives the unchunked value and gradient bit for bit when one chunk holds every row', async () => {
+    const { backward, linear, tidy } = await import('../../src/tensor/index.ts');
+    const x = tensor(Array.from({ length: N * C }, (_, i) => Math.sin(i)), [N, C]);
+    const w = tensor(Array.from({ length: V * C }, (_, i) => Math.cos(i) * 0.5), [V, C]);
+    const t = tensor(targets, [N], 'i32');
+    x.requiresGrad = true;
+    const run = async (fused: boolean) => {
+      const loss = tidy(() => {
+        const l = fused ? linearCrossEntropy(x, w, t) : crossEntropy(linear(x, w), t);
+        backward(l);
+        return l;
+      });
+      const out = { loss: await loss.item(), grad: await x.grad!.read() };
+      x.grad!.dispose();
+      x.grad = null;
+      return out;
+    };
+    const [plain, fused] = [await run(false), await run(true)];
+    expect(fused.loss).toBe(plain.loss);
+    // The gradient is scaled by g/count after the product instead of before: a rounding apart at most.
+    expectAllClose(fused.grad, plain.grad, { atol: 4 * u * Math.max(...plain.grad.map(Math.abs)) }, 'dX');
   });
 });

@@ -65,6 +65,20 @@ describe('LoRA and AdamW against PyTorch/PEFT (llama-tiny fixture)', () => {
     adapter.dispose();
   });
 
+  it('model.loss (LM head and cross-entropy in row chunks, no logits held) gives the same loss and gradients', async () => {
+    const { model, adapter } = await setup();
+    const grads = await fixtureTensors('grads.safetensors');
+    const loss = tidy(() => {
+      const l = model.loss({ ids: inputs.input_ids, train: true }, inputs.labels);
+      backward(l);
+      return l;
+    });
+    expect(Math.abs((await loss.item()) - reference.losses.lora_loss_masked)).toBeLessThan(GRAD_TOL);
+    for (const p of adapter.parameters()) expectAllClose(await p.grad!.read(), grads.get(p.name!)!, { atol: GRAD_TOL }, `grad ${p.name}`);
+    model.dispose();
+    adapter.dispose();
+  });
+
   it('gives the same gradients with activation recomputation, from less memory', async () => {
     const { model, adapter } = await setup();
     const { engine } = await import('../../src/tensor/index.ts');

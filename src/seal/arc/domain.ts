@@ -120,6 +120,9 @@ export class ArcDomain implements Domain<ArcTask> {
           betas: [plan.optimizer.beta1, plan.optimizer.beta2],
           eps: plan.optimizer.epsilon,
           weightDecay: plan.optimizer.weightDecay,
+          // Sequences reach ~1,600 tokens: keeping every layer's activations (r=128 LoRA on the MLP keeps its
+          // inputs too) would hold ~3× the 1B weights; recomputing each layer in backward holds ~1.7×.
+          recompute: true,
         });
         return adapter;
       },

@@ -1,15 +1,23 @@
-// Causal self-attention with grouped-query heads, built from strided batched GEMMs and the masked
-// softmax: one autograd node, forward and backward side by side (llm.c's attention_forward/backward).
+// Attention, softmax(Q·Kᵀ/√D + masks)·V, with grouped-query heads, a causal mask, padding or document
+// masks and a KV cache's offset: one autograd node, forward and backward side by side (llm.c's
+// attention_forward/backward). Two implementations of the same op:
+//  - fused (shaders/attention_*.wgsl), FlashAttention-2: an online softmax over tiles of keys, so no T×keys
+//    matrix exists; the node keeps the output and one log-sum-exp per query row, and the backward
+//    recomputes the probabilities tile by tile (a δ = rowsum(dOut ⊙ Out) pre-pass, a dQ kernel over query
+//    blocks, a dK/dV kernel over key blocks). Used whenever D is a multiple of 4 (every Llama).
+//  - materialised: strided batched GEMMs around the masked softmax, scores (B, H, T, keys) in memory.
+//    Kept for other head sizes and as the benchmarks' baseline.
 //
 // Layouts are the projections' own, so no permute is ever needed:
 //   q (B, T, H·D)       — row (b, t) holds every query head
 //   k, v (B, S, Hkv·D)  — S key rows per batch entry: S = T in training, the cache length in decoding,
 //                         of which the first `keys` are used
 //   out (B, T, H·D)
-// Query head h reads key/value head h / G (G = H / Hkv). GEMM batches run over (b, kv head) with one
-// launch per group member g, so head h = kv·G + g is addressed by plain strides.
+// Query head h reads key/value head h / G (G = H / Hkv).
 import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
+import { zeros } from './elementwise.ts';
 import { type GemmOperand, gemm } from './matmul.ts';
+import { Params, engine, k as kernel, placeholder } from './launch.ts';
 import { softmax, softmaxBackward } from './softmax.ts';
 
 export interface AttentionShape {
@@ -34,7 +42,237 @@ export interface AttentionOptions {
   causal?: boolean;
 }
 
-// Operand views of the four activations, for group member g.
+export type AttentionKernel = 'fused' | 'materialised';
+
+let forced: AttentionKernel | null = null;
+
+/** Makes every later call use one implementation (benchmarks compare them); null restores the choice. */
+export function forceAttentionKernel(kind: AttentionKernel | null): void {
+  forced = kind;
+}
+
+// q (B, T, H·D), k, v (B, S, Hkv·D) → (B, T, H·D)
+export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, opts: AttentionOptions = {}): Tensor {
+  for (const t of [q, k, v]) assertDtype('attention', t, 'f32');
+  const G = s.H / s.Hkv;
+  if (!Number.isInteger(G)) throw new TypeError(`attention: ${s.H} query heads are not a multiple of ${s.Hkv} key/value heads`);
+  if (q.size !== s.B * s.T * s.H * s.D) throw new TypeError(`attention: q ${q.describe()} is not (B=${s.B}, T=${s.T}, H·D=${s.H * s.D})`);
+  for (const [name, t] of [['k', k], ['v', v]] as const) {
+    if (t.size < s.B * s.S * s.Hkv * s.D) throw new TypeError(`attention: ${name} ${t.describe()} is not (B=${s.B}, S=${s.S}, Hkv·D=${s.Hkv * s.D})`);
+  }
+  if (s.keys > s.S || s.past + s.T !== s.keys) throw new RangeError(`attention: keys=${s.keys} with past=${s.past}, T=${s.T}, S=${s.S}`);
+  const mask = opts.keyMask;
+  if (mask) {
+    assertDtype('attention key mask', mask, 'i32');
+    if (mask.shape.length !== 2 || mask.shape[0] !== s.B || mask.shape[1] < s.keys) {
+      throw new TypeError(`attention: key mask ${mask.describe()} is not (B=${s.B}, ≥ keys=${s.keys})`);
+    }
+  }
+  const kind = forced ?? 'fused';
+  return kind === 'fused' && s.D % 4 === 0 ? fusedAttention(q, k, v, s, opts) : materialisedAttention(q, k, v, s, opts);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Fused (FlashAttention-2)
+
+/** Threads per query row (or key) splitting the head's vec4 columns: the largest of 4, 2, 1 dividing D/4. */
+function columnThreads(D: number): number {
+  return [4, 2, 1].find((n) => (D / 4) % n === 0)!;
+}
+
+/** The largest power of two ≤ n, at least 1. */
+const floorPow2 = (n: number) => 2 ** Math.floor(Math.log2(Math.max(1, n)));
+
+/**
+ * Tile sizes for a kernel whose workgroup owns `own` rows (query rows, or keys for dK/dV) and walks tiles
+ * of `tile`: 32 × 32 at most, `own` no larger than the rows there are (decoding has T·G rows), shrunk
+ * until `bytes(own, tile)` fits the adapter's workgroup memory.
+ */
+function tiles(rows: number, bytes: (own: number, tile: number) => number, NC: number): [number, number] {
+  let own = Math.min(32, floorPow2(rows));
+  let tile = 32;
+  const limit = engine().gpu.limits.maxComputeWorkgroupStorageSize;
+  while (bytes(own, tile) > limit) {
+    if (tile >= own && tile > NC) tile /= 2;
+    else if (own > 1) own /= 2;
+    else throw new RangeError(`attention: no tiling of this head size fits ${limit} bytes of workgroup memory`);
+  }
+  return [own, Math.max(tile, NC)];
+}
+
+/** A dispatch's share: batch entries [b0, b0 + nb), and in each the rows [lo, hi) of the split axis. */
+interface Piece {
+  b0: number;
+  nb: number;
+  lo: number;
+  hi: number;
+}
+
+/**
+ * Splits B entries of n rows each (`stride` rows apart in memory) so that every dispatch's windows fit one
+ * storage binding: whole entries while they fit (`rowBytes` per row of the split axis, `entryBytes` per
+ * entry of what each entry reads whole), otherwise one entry's rows in ranges. What an entry reads whole
+ * must fit on its own.
+ */
+function pieces(B: number, n: number, stride: number, rowBytes: number, entryBytes: number, whole: string): Piece[] {
+  const { limits } = engine().gpu;
+  const budget = limits.maxStorageBufferBindingSize - limits.minStorageBufferOffsetAlignment - 16;
+  if (entryBytes > budget) {
+    throw new RangeError(`attention: one batch entry's ${whole} (${entryBytes} bytes) exceed this adapter's ${limits.maxStorageBufferBindingSize}-byte storage binding`);
+  }
+  const out: Piece[] = [];
+  const perEntry = Math.max(stride * rowBytes, entryBytes);
+  if (perEntry <= budget) {
+    const per = Math.floor(budget / perEntry);
+    for (let b0 = 0; b0 < B; b0 += per) out.push({ b0, nb: Math.min(per, B - b0), lo: 0, hi: n });
+  } else {
+    const per = Math.floor(budget / rowBytes);
+    for (let b0 = 0; b0 < B; b0++) for (let lo = 0; lo < n; lo += per) out.push({ b0, nb: 1, lo, hi: Math.min(n, lo + per) });
+  }
+  return out;
+}
+
+/** Binds elements [first, end) of t as vec4s: returns the binding and the vec4 index of `first` in it. */
+function bind4(t: Tensor, first: number, end: number) {
+  const w = t.bind(first, end);
+  if (w.base % 4) throw new Error(`internal: attention window of ${t.describe()} starts inside a vec4`);
+  return { binding: w.binding, base: w.base / 4 };
+}
+
+interface Windows {
+  q?: number;
+  k?: number;
+  v?: number;
+  o?: number;
+  do?: number;
+  dv?: number;
+}
+
+/** The uniform block of attention_common.wgsl for one piece. */
+function params(s: AttentionShape, opts: AttentionOptions, piece: { b0: number; nb: number; t0: number; rows: number; j0: number; kcount: number }, w: Windows) {
+  const G = s.H / s.Hkv;
+  const mode = opts.keyMask ? (opts.segments ? 2 : 1) : 0;
+  return new Params()
+    .u32(piece.rows, s.T, piece.t0, G, s.Hkv, s.S, s.keys, piece.j0, piece.kcount, s.past, (opts.causal ?? true) ? 1 : 0)
+    .u32(mode, opts.keyMask ? opts.keyMask.shape[1] : 0, piece.b0, piece.nb)
+    .f32(1 / Math.sqrt(s.D))
+    .u32(w.q ?? 0, w.k ?? 0, w.v ?? 0, w.o ?? 0, w.do ?? 0, w.dv ?? 0);
+}
+
+// Element ranges of one piece: rows [lo, hi) of the queries of entries [b0, b0 + nb) in q-shaped tensors,
+// and rows [lo, hi) of the keys (or all `keys`) in k-shaped ones.
+const queryRange = (s: AttentionShape, p: Piece, lo = p.lo, hi = p.hi) =>
+  [(p.b0 * s.T + lo) * s.H * s.D, ((p.b0 + p.nb - 1) * s.T + hi) * s.H * s.D] as const;
+const keyRange = (s: AttentionShape, p: Piece, lo: number, hi: number) =>
+  [(p.b0 * s.S + lo) * s.Hkv * s.D, ((p.b0 + p.nb - 1) * s.S + hi) * s.Hkv * s.D] as const;
+
+// q (B, T, H·D), k, v (B, S, Hkv·D) → out (B, T, H·D), and lse (B, Hkv, T·G) for the backward
+function fusedAttention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, opts: AttentionOptions): Tensor {
+  const G = s.H / s.Hkv;
+  const NC = columnThreads(s.D);
+  const [BR, BC] = tiles(s.T * G, (r, c) => 16 * (r + 2 * c) * (s.D / 4) + 4 * (r * c + r * NC), NC);
+  const kern = kernel('attention_forward.wgsl', 'main', { D: s.D, BR, BC, NC });
+  const out = empty(q.shape);
+  const lse = empty([s.B, s.Hkv, s.T * G]);
+  const mask = opts.keyMask ?? placeholder();
+  for (const piece of pieces(s.B, s.T, s.T, s.H * s.D * 4, s.S * s.Hkv * s.D * 4, 'keys and values')) {
+    const wq = bind4(q, ...queryRange(s, piece));
+    const wo = bind4(out, ...queryRange(s, piece));
+    const wk = bind4(k, ...keyRange(s, piece, 0, s.keys));
+    const wv = bind4(v, ...keyRange(s, piece, 0, s.keys));
+    const rows = (piece.hi - piece.lo) * G;
+    const p = params(s, opts, { b0: piece.b0, nb: piece.nb, t0: piece.lo, rows, j0: 0, kcount: s.keys }, { q: wq.base, k: wk.base, v: wv.base, o: wo.base });
+    const bindings = [mask.bind().binding, wq.binding, wk.binding, wv.binding, wo.binding, lse.bind().binding];
+    engine().cmd.dispatch(kern, bindings, p, piece.nb * s.Hkv * Math.ceil(rows / BR));
+  }
+  const saved = [q, k, v, out, lse, ...(opts.keyMask ? [opts.keyMask] : [])];
+  recordOp('attention', out, [q, k, v], saved, (dout, needs, [sq, sk, sv, so, sl, sm]) =>
+    fusedAttentionBackward(dout, sq, sk, sv, so, sl, s, { ...opts, keyMask: sm }, needs),
+  );
+  lse.dispose(); // the graph node keeps it if backward needs it
+  return out;
+}
+
+// dout (B, T, H·D) → dq, dk, dv
+function fusedAttentionBackward(
+  dout: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  out: Tensor,
+  lse: Tensor,
+  s: AttentionShape,
+  opts: AttentionOptions,
+  needs: boolean[],
+): (Tensor | null)[] {
+  const G = s.H / s.Hkv;
+  const NC = columnThreads(s.D);
+  const { cmd } = engine();
+  const mask = opts.keyMask ?? placeholder();
+  const queryPieces = pieces(s.B, s.T, s.T, s.H * s.D * 4, s.S * s.Hkv * s.D * 4, 'keys and values');
+
+  // δ = rowsum(dout ⊙ out), stored beside lse: stats (B, Hkv, T·G, 2)
+  const stats = empty([s.B, s.Hkv, s.T * G, 2]);
+  const delta = kernel('attention_backward_delta.wgsl', 'main', { D: s.D });
+  for (const piece of queryPieces) {
+    const wo = bind4(out, ...queryRange(s, piece));
+    const wd = bind4(dout, ...queryRange(s, piece));
+    const rows = (piece.hi - piece.lo) * G;
+    const p = params(s, opts, { b0: piece.b0, nb: piece.nb, t0: piece.lo, rows, j0: 0, kcount: s.keys }, { o: wo.base, do: wd.base });
+    cmd.dispatch(delta, [wo.binding, wd.binding, lse.bind().binding, stats.bind().binding], p, Math.ceil((piece.nb * rows * s.Hkv) / 64));
+  }
+
+  let dq: Tensor | null = null;
+  if (needs[0]) {
+    dq = empty(q.shape);
+    const [BR, BC] = tiles(s.T * G, (r, c) => 16 * (2 * r + 2 * c) * (s.D / 4) + 4 * r * c, NC);
+    const kern = kernel('attention_backward_dq.wgsl', 'main', { D: s.D, BR, BC, NC });
+    for (const piece of queryPieces) {
+      const wq = bind4(q, ...queryRange(s, piece));
+      const wd = bind4(dout, ...queryRange(s, piece));
+      const wdq = bind4(dq, ...queryRange(s, piece));
+      const wk = bind4(k, ...keyRange(s, piece, 0, s.keys));
+      const wv = bind4(v, ...keyRange(s, piece, 0, s.keys));
+      const rows = (piece.hi - piece.lo) * G;
+      const p = params(s, opts, { b0: piece.b0, nb: piece.nb, t0: piece.lo, rows, j0: 0, kcount: s.keys }, { q: wq.base, k: wk.base, v: wv.base, o: wdq.base, do: wd.base });
+      const bindings = [mask.bind().binding, wq.binding, wk.binding, wv.binding, wd.binding, stats.bind().binding, wdq.binding];
+      cmd.dispatch(kern, bindings, p, piece.nb * s.Hkv * Math.ceil(rows / BR));
+    }
+  }
+
+  let dk: Tensor | null = null;
+  let dv: Tensor | null = null;
+  if (needs[1] || needs[2]) {
+    // Rows of a KV cache past `keys` get no gradient: zeros, not whatever the pool's buffer held.
+    dk = s.S > s.keys ? zeros(k.shape) : empty(k.shape);
+    dv = s.S > s.keys ? zeros(v.shape) : empty(v.shape);
+    const [BK, BQ] = tiles(s.keys, (kk, r) => 16 * (2 * kk + 2 * r) * (s.D / 4) + 12 * r + 8 * r * kk, NC);
+    const kern = kernel('attention_backward_dkv.wgsl', 'main', { D: s.D, BK, BQ, NC });
+    for (const piece of pieces(s.B, s.keys, s.S, s.Hkv * s.D * 4, s.T * s.H * s.D * 4, 'queries')) {
+      const wq = bind4(q, ...queryRange(s, piece, 0, s.T));
+      const wd = bind4(dout, ...queryRange(s, piece, 0, s.T));
+      const [k0, k1] = keyRange(s, piece, piece.lo, piece.hi);
+      const wk = bind4(k, k0, k1);
+      const wv = bind4(v, k0, k1);
+      const wdk = bind4(dk, k0, k1);
+      const wdv = bind4(dv, k0, k1);
+      const kcount = piece.hi - piece.lo;
+      const p = params(s, opts, { b0: piece.b0, nb: piece.nb, t0: 0, rows: s.T * G, j0: piece.lo, kcount }, { q: wq.base, k: wk.base, v: wv.base, o: wdk.base, do: wd.base, dv: wdv.base });
+      const bindings = [mask.bind().binding, wq.binding, wk.binding, wv.binding, wd.binding, stats.bind().binding, wdk.binding, wdv.binding];
+      cmd.dispatch(kern, bindings, p, piece.nb * s.Hkv * Math.ceil(kcount / BK));
+    }
+    if (!needs[1]) dk = (dk.dispose(), null);
+    if (!needs[2]) dv = (dv.dispose(), null);
+  }
+  stats.dispose();
+  return [dq, dk, dv];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Materialised (GEMMs around the masked softmax)
+
+// Operand views of the four activations, for group member g. GEMM batches run over (b, kv head) with
+// one launch per group member g, so head h = kv·G + g is addressed by plain strides.
 function views(s: AttentionShape, g: number) {
   const G = s.H / s.Hkv;
   const rowQ = s.H * s.D;
@@ -51,15 +289,8 @@ function views(s: AttentionShape, g: number) {
 }
 
 // q (B, T, H·D), k, v (B, S, Hkv·D) → (B, T, H·D)
-export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, opts: AttentionOptions = {}): Tensor {
-  for (const t of [q, k, v]) assertDtype('attention', t, 'f32');
+function materialisedAttention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, opts: AttentionOptions): Tensor {
   const G = s.H / s.Hkv;
-  if (!Number.isInteger(G)) throw new TypeError(`attention: ${s.H} query heads are not a multiple of ${s.Hkv} key/value heads`);
-  if (q.size !== s.B * s.T * s.H * s.D) throw new TypeError(`attention: q ${q.describe()} is not (B=${s.B}, T=${s.T}, H·D=${s.H * s.D})`);
-  for (const [name, t] of [['k', k], ['v', v]] as const) {
-    if (t.size < s.B * s.S * s.Hkv * s.D) throw new TypeError(`attention: ${name} ${t.describe()} is not (B=${s.B}, S=${s.S}, Hkv·D=${s.Hkv * s.D})`);
-  }
-  if (s.keys > s.S || s.past + s.T !== s.keys) throw new RangeError(`attention: keys=${s.keys} with past=${s.past}, T=${s.T}, S=${s.S}`);
   const causal = opts.causal ?? true;
   const scale = 1 / Math.sqrt(s.D);
 
@@ -77,13 +308,13 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, op
     // out = P·V
     gemm({ a: view.scores(p), b: view.kv(v), c: view.q(out), M: s.T, N: s.D, K: s.keys, batch: [s.B, s.Hkv] });
   }
-  recordOp('attention', out, [q, k, v], [q, k, v, p], (dout, needs) => attentionBackward(dout, q, k, v, p, s, scale, needs));
+  recordOp('attention', out, [q, k, v], [q, k, v, p], (dout, needs) => materialisedAttentionBackward(dout, q, k, v, p, s, scale, needs));
   p.dispose();
   return out;
 }
 
 // dout (B, T, H·D) → dq, dk, dv
-function attentionBackward(
+function materialisedAttentionBackward(
   dout: Tensor,
   q: Tensor,
   k: Tensor,
@@ -103,8 +334,8 @@ function attentionBackward(
   const ds = softmaxBackward(dp, p, scale);
   dp.dispose();
   const dq = needs[0] ? empty(q.shape) : null;
-  const dk = needs[1] ? empty(k.shape) : null;
-  const dv = needs[2] ? empty(v.shape) : null;
+  const dk = needs[1] ? (s.S > s.keys ? zeros(k.shape) : empty(k.shape)) : null;
+  const dv = needs[2] ? (s.S > s.keys ? zeros(v.shape) : empty(v.shape)) : null;
   for (let g = 0; g < G; g++) {
     const view = views(s, g);
     const acc = g > 0; // dK and dV sum over the G query heads sharing each key/value head

@@ -16,7 +16,7 @@ import { Params, engine, groups, k, ranges } from './launch.ts';
 import { sumTo } from './reduce.ts';
 
 type Unary = 'copy' | 'scale' | 'sigmoid' | 'silu';
-type Binary = 'add' | 'sub' | 'mul' | 'axpy' | 'silu_grad' | 'sigmoid_grad';
+type Binary = 'add' | 'sub' | 'mul' | 'div' | 'axpy' | 'silu_grad' | 'sigmoid_grad';
 
 function params(n: number, baseA: number, baseB: number, baseOut: number, alpha: number): Params {
   return new Params().u32(n, baseA >>> 0, baseB >>> 0, baseOut >>> 0).f32(alpha);
