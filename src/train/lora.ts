@@ -1,12 +1,14 @@
 // LoRA adapters as PEFT makes them: on each targeted projection W (Cout, Cin), A (r, Cin) initialised
 // Kaiming-uniform (PEFT's `kaiming_uniform_(a=√5)`, i.e. U(−1/√Cin, 1/√Cin)) and B (Cout, r) zero, so the
-// adapted model starts equal to the base; y = W x + (α/r)·B A dropout(x). The base weights stay frozen.
+// adapted model starts equal to the base; y = W x (+ b) + (α/r)·B A dropout(x). The base weights and biases
+// stay frozen (PEFT's bias="none").
 // Saved and loaded in PEFT's format (adapter_config.json + adapter_model.safetensors with PEFT's names).
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../io/atomic-write.ts';
 import { openSafetensors, writeGpuTensors } from '../io/safetensors.ts';
+import type { Architecture } from '../io/hf-config.ts';
 import { type Llama, PROJECTIONS, type ProjectionName, type Projection } from '../model/llama.ts';
 import { type Tensor, engine, keep, parameter } from '../tensor/index.ts';
 import { Rng } from '../util/random.ts';
@@ -23,6 +25,15 @@ export interface LoraConfig {
   slots?: number;
 }
 
+/**
+ * The modules PEFT adapts when a LoraConfig names none (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING):
+ * q_proj and v_proj for both llama and qwen2.
+ */
+export const PEFT_DEFAULT_TARGETS: Record<Architecture, readonly ProjectionName[]> = {
+  llama: ['q_proj', 'v_proj'],
+  qwen2: ['q_proj', 'v_proj'],
+};
+
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 
@@ -35,7 +46,7 @@ export function checkTargets(targets: readonly string[]): ProjectionName[] {
   if (targets.length === 0) throw new Error('LoRA: no target modules given');
   for (const t of targets) {
     if (!(PROJECTIONS as readonly string[]).includes(t)) {
-      throw new Error(`LoRA: target module "${t}" does not exist in a Llama model; choose from ${PROJECTIONS.join(', ')}`);
+      throw new Error(`LoRA: target module "${t}" does not exist in a Llama or Qwen2 model; choose from ${PROJECTIONS.join(', ')}`);
     }
   }
   return [...new Set(targets)] as ProjectionName[];
@@ -84,7 +95,7 @@ export class LoraAdapter {
 
   /** Loads a PEFT adapter folder onto `model` (attached). */
   static async load(model: Llama, dir: string): Promise<LoraAdapter> {
-    const config = await readAdapterConfig(dir);
+    const config = await readAdapterConfig(dir, model.config.architecture);
     delete config.slots;
     const adapter = new LoraAdapter(model, config);
     const file = join(dir, ADAPTER_WEIGHTS);
@@ -215,7 +226,8 @@ function peftConfig(c: LoraConfig, baseModel: string) {
   };
 }
 
-export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
+/** adapter_config.json; target_modules null means PEFT's default for the model's architecture. */
+export async function readAdapterConfig(dir: string, architecture: Architecture = 'llama'): Promise<LoraConfig> {
   const file = join(dir, ADAPTER_CONFIG);
   if (!existsSync(file)) throw new Error(`No adapter at ${dir}: ${ADAPTER_CONFIG} is missing (pass a folder written by PEFT's save_pretrained or by seal finetune)`);
   let raw: any;
@@ -230,7 +242,7 @@ export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
   }
   if (raw.rank_pattern && Object.keys(raw.rank_pattern).length) throw new Error(`${file}: per-module rank_pattern is not supported`);
   if (raw.alpha_pattern && Object.keys(raw.alpha_pattern).length) throw new Error(`${file}: per-module alpha_pattern is not supported`);
-  let targets = raw.target_modules;
+  let targets = raw.target_modules ?? [...PEFT_DEFAULT_TARGETS[architecture]];
   if (typeof targets === 'string') {
     if (targets === 'all-linear') targets = [...PROJECTIONS];
     else throw new Error(`${file}: target_modules "${targets}" (a regex) is not supported; list the module names`);
