@@ -43,7 +43,7 @@ const renderCommand: Command = {
 
 /** Flags shared by `run` and `eval`; every number of the experiment is one, and all go into config.json. */
 const experimentFlags: Flag[] = [
-  { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama folder (e.g. weights/Llama-3.2-1B-Instruct)' },
+  { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama or Qwen2 folder (the paper: Qwen2.5-7B)' },
   { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout)' },
   { name: 'eval-data', type: 'string', required: true, help: "evaluation passages (SEAL: naive_val.json, first 200)" },
   { name: 'run', type: 'string', required: true, help: 'run directory (config, log, adapters, models, summary); re-running resumes it' },

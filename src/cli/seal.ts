@@ -11,7 +11,7 @@ import { scoreCommand } from './score.ts';
 const COMMANDS: Command[] = [generateCommand, scoreCommand, finetuneCommand, mergeCommand, ...knowledgeCommands, ...arcCommands];
 
 function usage(): string {
-  return `seal: a WebGPU deep-learning engine, Llama-3.2 + LoRA, and the SEAL self-adapting loop\n\nCommands:\n${COMMANDS.map(
+  return `seal: a WebGPU deep-learning engine, Llama-3.2 and Qwen2 + LoRA, and the SEAL self-adapting loop\n\nCommands:\n${COMMANDS.map(
     (c) => `  ${c.name.padEnd(17)} ${c.summary}`,
   ).join('\n')}\n\nRun seal <command> --help for its flags. SEAL_WEBGPU_BACKEND / SEAL_WEBGPU_ADAPTER choose the WebGPU backend and adapter.\n`;
 }

@@ -15,20 +15,25 @@ export interface TinyQwen2Options {
   tied: boolean;
   dtype: 'bfloat16' | 'float32';
   seed: number;
+  /** Default 96 (ids only); 259 fits test/helpers/qwen-tokenizer.ts, whose BOS/EOS ids 256/258 it then uses. */
+  vocabSize?: number;
+  /** Default 128. */
+  maxPositions?: number;
 }
 
 /** Qwen2.5-0.5B's config.json field for field, at a tiny size (C 32, F 64, 2 layers, 4 heads, 2 KV heads, D 8). */
-export function tinyQwen2ConfigJson({ tied, dtype }: Pick<TinyQwen2Options, 'tied' | 'dtype'>): Record<string, unknown> {
+export function tinyQwen2ConfigJson({ tied, dtype, vocabSize = 96, maxPositions = 128 }: Omit<TinyQwen2Options, 'seed'>): Record<string, unknown> {
+  const withTokenizer = vocabSize >= 259;
   return {
     architectures: ['Qwen2ForCausalLM'],
     attention_dropout: 0.0,
-    bos_token_id: 90,
-    eos_token_id: 91,
+    bos_token_id: withTokenizer ? 256 : 90,
+    eos_token_id: withTokenizer ? 258 : 91,
     hidden_act: 'silu',
     hidden_size: 32,
     initializer_range: 0.02,
     intermediate_size: 64,
-    max_position_embeddings: 128,
+    max_position_embeddings: maxPositions,
     max_window_layers: 2,
     model_type: 'qwen2',
     num_attention_heads: 4,
@@ -36,13 +41,13 @@ export function tinyQwen2ConfigJson({ tied, dtype }: Pick<TinyQwen2Options, 'tie
     num_key_value_heads: 2,
     rms_norm_eps: 1e-6,
     rope_theta: 1000000.0,
-    sliding_window: 128,
+    sliding_window: maxPositions,
     tie_word_embeddings: tied,
     torch_dtype: dtype,
     transformers_version: '4.43.1',
     use_cache: true,
     use_sliding_window: false,
-    vocab_size: 96,
+    vocab_size: vocabSize,
   };
 }
 
