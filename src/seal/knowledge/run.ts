@@ -72,7 +72,7 @@ export class KnowledgeRun {
       const first = Math.floor(c.index / G) * G;
       return config.trainPassages.slice(first, first + G).filter((_, k) => first + k !== c.index);
     };
-    this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader, companions, config.selection);
+    this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader, companions, config.selection, config.restEm.sampling);
   }
 
   get groupSize(): number {
