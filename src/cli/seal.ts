@@ -3,12 +3,13 @@ import { init, shutdown } from '../tensor/index.ts';
 import { type Command, UsageError, helpText, parseFlags } from './args.ts';
 import { finetuneCommand } from './finetune.ts';
 import { arcCommands } from './arc.ts';
+import { continualCommand } from './continual.ts';
 import { generateCommand } from './generate.ts';
 import { knowledgeCommands } from './knowledge.ts';
 import { mergeCommand } from './merge.ts';
 import { scoreCommand } from './score.ts';
 
-const COMMANDS: Command[] = [generateCommand, scoreCommand, finetuneCommand, mergeCommand, ...knowledgeCommands, ...arcCommands];
+const COMMANDS: Command[] = [generateCommand, scoreCommand, finetuneCommand, mergeCommand, ...knowledgeCommands, continualCommand, ...arcCommands];
 
 function usage(): string {
   return `seal: a WebGPU deep-learning engine, Llama-3.2 and Qwen2 + LoRA, and the SEAL self-adapting loop\n\nCommands:\n${COMMANDS.map(

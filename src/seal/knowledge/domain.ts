@@ -168,16 +168,11 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
     const eos = policy.stopIds[0];
     for (let c = 0; c < trained.length; c += parallel) {
       const group = trained.slice(c, c + parallel);
-      const examples = group.map((i) =>
-        jobs[i].texts!.map((t) => {
-          const ids = [...policy.tokenizer.encode(t), eos];
-          return { ids, labels: ids };
-        }),
-      );
+      const examples = group.map((i) => this.examples(policy, jobs[i].texts!));
       const seeds = group.map((i) => jobs[i].seed);
       let adapter: LoraAdapter | null = null;
       try {
-        if (group.length === 1) ({ adapter } = await fitLora(policy.model, this.inner, examples[0], { seed: seeds[0], pad: eos }));
+        if (group.length === 1) adapter = await this.fitAdapter(policy, jobs[group[0]].texts!, seeds[0]);
         else {
           adapter = LoraAdapter.create(policy.model, { ...this.inner.lora, slots: group.length }, seeds);
           await sftParallel(policy.model, adapter, examples, { ...this.inner, seeds, pad: eos });
@@ -189,6 +184,20 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
       }
     }
     return results;
+  }
+
+  /** The inner loop's training examples: each text tokenised (BOS where the tokenizer has one) + EOS, loss on every token. */
+  examples(policy: Policy, texts: string[]): Example[] {
+    const eos = policy.stopIds[0];
+    return texts.map((t) => {
+      const ids = [...policy.tokenizer.encode(t), eos];
+      return { ids, labels: ids };
+    });
+  }
+
+  /** A fresh LoRA adapter (initialised from `seed`, attached) fitted to `texts` (by the inner loop's recipe unless given); the caller disposes it. */
+  async fitAdapter(policy: Policy, texts: string[], seed: number, training: LoraTraining = this.inner): Promise<LoraAdapter> {
+    return (await fitLora(policy.model, training, this.examples(policy, texts), { seed, pad: policy.stopIds[0] })).adapter;
   }
 
   /**
