@@ -47,7 +47,8 @@ export function svgHeatmap(values: (number | null)[][], options: HeatmapOptions)
   const labelWidth = 16 + 7 * Math.max(...rowLabels.map((l) => l.length));
   const left = labelWidth + (rowTitle ? 20 : 0);
   const top = (title ? 36 : 12) + (columnTitle ? 20 : 0) + 18;
-  const width = left + cell * columnLabels.length + 80;
+  // Wide enough for the grid and its colour bar, and for the title (about 8 px a character at 15 px).
+  const width = Math.max(left + cell * columnLabels.length + 80, title ? 8 * title.length + 24 : 0);
   const height = top + cell * rowLabels.length + 16;
   const text = (v: number) => (percent ? `${(100 * v).toFixed(0)}%` : v.toPrecision(3));
   const out: string[] = [

@@ -49,7 +49,10 @@ export const CPT_RECIPES: Record<CptMode, CptRecipe> = {
   },
 };
 
-/** The corpus: per passage, each of its completions' sequences followed by the passage (the passage alone when it has none). */
+/**
+ * The corpus: per passage, each of its completions' sequences followed by the passage. A passage without
+ * completions gets CPT.py's `[""]`: build_train_sequences("") is the bare "title\n", then the passage.
+ */
 export function cptCorpus(passages: readonly SquadPassage[], completions: readonly string[][]): string[] {
   return passages.flatMap((p, i) => {
     const list = completions[i].length ? completions[i] : ['']; // CPT.py: no completion → the context only

@@ -20,13 +20,14 @@ describe('CPT corpus and questions', () => {
     expect(CPT_RECIPES.v2).toMatchObject({ completions: 5, questionLimit: 500, questionSeed: 43, training: { lr: 7e-5, epochs: 1, lora: null } });
   });
 
-  it("each completion whole (its `---` segments) then the passage, as build_train_sequences without split_newlines; no completion: the passage", () => {
+  it("each completion whole (its `---` segments) then the passage, as build_train_sequences without split_newlines; no completion: CPT.py's [''], i.e. the bare title, then the passage", () => {
     expect(cptCorpus([mira, tob], [['Mira is red.\nIt glows.', 'A --- B'], []])).toEqual([
       'Mira\nMira is red.\nIt glows.',
       'Mira\nMira is a red star.',
       'Mira\nA',
       'Mira\nB',
       'Mira\nMira is a red star.',
+      'Tob\n',
       'Tob\nTob is a moon.\nIt is cold.',
     ]);
   });
