@@ -11,16 +11,15 @@
 // good share of that bound, so the engine's error is within a small multiple of `gap`: we allow 4·gap,
 // plus 2 ulp of the largest value for the final rounding.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { openSafetensors } from '../../src/io/safetensors.ts';
 import { generate } from '../../src/model/generate.ts';
 import { loadLlama } from '../../src/model/load.ts';
 import { causalLmLoss } from '../../src/model/loss.ts';
 import { backward, bf16ToF32, f32ToBf16, noGrad, tidy } from '../../src/tensor/index.ts';
-import { LoraAdapter, PEFT_DEFAULT_TARGETS } from '../../src/train/lora.ts';
+import { LoraAdapter, PEFT_DEFAULT_TARGETS, readAdapterConfig } from '../../src/train/lora.ts';
 import { mergeAdapter, saveModel } from '../../src/train/merge.ts';
 import { expectAllClose } from '../helpers/check.ts';
 import { type RefModel, maxAbsDiff, refForward, refGreedy, refLoss } from '../helpers/qwen2-reference.ts';
@@ -145,6 +144,12 @@ describe('Qwen2 against the float64 reference of HF modeling_qwen2.py', () => {
       expect(scale, `${p.name} has a gradient`).toBeGreaterThan(0);
       expectAllClose(picks.map((j) => grad[j]), fd, { atol: relative * scale }, `grad ${p.name}`);
     }
+    // A PEFT adapter_config.json with target_modules null means PEFT's default for the architecture.
+    const saved = mkdtempSync(join(tmpdir(), 'qwen2-adapter-'));
+    await adapter.save(saved);
+    const config = JSON.parse(readFileSync(join(saved, 'adapter_config.json'), 'utf8'));
+    writeFileSync(join(saved, 'adapter_config.json'), JSON.stringify({ ...config, target_modules: null }));
+    expect((await readAdapterConfig(saved, 'qwen2')).targets).toEqual(['q_proj', 'v_proj']);
     adapter.dispose();
     model.dispose();
   });
