@@ -31,7 +31,7 @@ const renderCommand: Command = {
 };
 
 const experimentFlags: Flag[] = [
-  { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama folder (the paper: Llama-3.2-1B-Instruct)' },
+  { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama or Qwen2 folder (the paper: Llama-3.2-1B-Instruct)' },
   { name: 'challenges', type: 'string', required: true, help: 'evaluation challenges (ARC Prize layout)' },
   { name: 'solutions', type: 'string', required: true, help: 'their solutions' },
   { name: 'tasks', type: 'list', help: "evaluation task ids (default: the paper's 8 where present, else every task in the file)" },

@@ -1,16 +1,17 @@
 // Every `seal` command, and finding the one an argument list names (without running it).
 import { arcCommands } from './arc.ts';
 import { type Command, UsageError } from './args.ts';
+import { continualCommand } from './continual.ts';
 import { finetuneCommand } from './finetune.ts';
 import { generateCommand } from './generate.ts';
 import { knowledgeCommands } from './knowledge.ts';
 import { mergeCommand } from './merge.ts';
 import { scoreCommand } from './score.ts';
 
-export const COMMANDS: readonly Command[] = [generateCommand, scoreCommand, finetuneCommand, mergeCommand, ...knowledgeCommands, ...arcCommands];
+export const COMMANDS: readonly Command[] = [generateCommand, scoreCommand, finetuneCommand, mergeCommand, ...knowledgeCommands, continualCommand, ...arcCommands];
 
 export function usage(): string {
-  return `seal: a WebGPU deep-learning engine, Llama-3.2 + LoRA, and the SEAL self-adapting loop\n\nCommands:\n${COMMANDS.map(
+  return `seal: a WebGPU deep-learning engine, Llama-3.2 and Qwen2 + LoRA, and the SEAL self-adapting loop\n\nCommands:\n${COMMANDS.map(
     (c) => `  ${c.name.padEnd(17)} ${c.summary}`,
   ).join('\n')}\n\nRun seal <command> --help for its flags. SEAL_WEBGPU_BACKEND / SEAL_WEBGPU_ADAPTER choose the WebGPU backend and adapter.\n`;
 }

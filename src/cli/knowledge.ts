@@ -4,6 +4,7 @@ import { loadTokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import { loadLlama } from '../model/load.ts';
 import { PROJECTIONS } from '../model/llama.ts';
+import { CPT_MODES, type CptMode } from '../seal/knowledge/cpt.ts';
 import { type InnerLoopConfig, type KnowledgeFormat, SEAL_INNER_LOOP, containmentGrader, sealFormat } from '../seal/knowledge/domain.ts';
 import { type Grader, makeLlmJudge } from '../seal/knowledge/llm-judge.ts';
 import { KnowledgeRun, type KnowledgeRunConfig } from '../seal/knowledge/run.ts';
@@ -44,15 +45,19 @@ const renderCommand: Command = {
 
 /** Flags shared by `run` and `eval`; every number of the experiment is one, and all go into config.json. */
 const experimentFlags: Flag[] = [
-  { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama folder (e.g. weights/Llama-3.2-1B-Instruct)' },
+  { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama or Qwen2 folder (the paper: Qwen2.5-7B)' },
   { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout)' },
   { name: 'eval-data', type: 'string', required: true, help: "evaluation passages (SEAL: naive_val.json, first 200)" },
   { name: 'run', type: 'string', required: true, help: 'run directory (config, log, adapters, models, summary); re-running resumes it' },
-  { name: 'eval-count', type: 'int', min: 1, default: 200, help: 'evaluation passages (the first N)' },
+  { name: 'eval-count', type: 'int', min: 1, default: 200, help: 'evaluation passages (the first N; SEAL: 200, for CPT too)' },
   { name: 'eval-offset', type: 'int', min: 0, default: 0, help: 'skip this many evaluation passages first' },
   { name: 'eval-seeds', type: 'int', min: 1, default: 1, help: 'seeds per condition (mean ± std over them)' },
   { name: 'conditions', type: 'list', help: 'conditions in table order: base, passage, self-edits:<name>, round-<r>, repeated:<c>, cpt:<c>' },
   { name: 'self-edits', type: 'list', default: [], help: 'self-edit files to replay, as name=path (e.g. gpt4=../shared/data/squad/self-edits/gpt4_1_val.json)' },
+  {
+    name: 'cpt', type: 'string', default: 'v1', choices: CPT_MODES,
+    help: "how cpt:<condition> runs: v1 = SEAL's CPT.sh (5 completions per passage each followed by the passage, LoRA r 32, 3 epochs, batch 8, every question); v2 = the paper's revision (the same corpus, full fine-tune, 1 epoch, lr 7e-5, the 500-question subset)",
+  },
   { name: 'rounds', type: 'int', min: 0, default: 2, help: 'ReST-EM rounds' },
   { name: 'passages-per-round', type: 'int', min: 1, default: 50, help: 'fresh training passages per round' },
   { name: 'samples', type: 'int', min: 1, default: 5, help: 'self-edits sampled per passage (M)' },
@@ -148,6 +153,7 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
       conditions,
       evalSeeds: f.evalSeeds,
       selfEditFiles,
+      cpt: f.cpt as CptMode,
       restEm: {
         rounds,
         samples: f.samples,
@@ -180,7 +186,7 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
 }
 
 /** SEAL's GPT-4.1 grading prompt, on a local model (its chat template when it has one), greedy. */
-async function localJudge(dir: string): Promise<Grader> {
+export async function localJudge(dir: string): Promise<Grader> {
   const tokenizer = await loadTokenizer(dir);
   const model = await loadLlama(dir);
   const stopIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])];

@@ -1,9 +1,12 @@
-// A Hugging Face Llama config.json as a typed, validated LlamaConfig; the weight names and shapes it implies
-// (HF's own names, as in LlamaForCausalLM.state_dict()); a check that a checkpoint matches it; and a writer
-// for config.json files that transformers can load.
+// A Hugging Face config.json of a Llama or a Qwen2 (the Qwen2.5 family) as a typed, validated LlamaConfig;
+// the weight names and shapes it implies (HF's own names, as in LlamaForCausalLM / Qwen2ForCausalLM
+// .state_dict()); a check that a checkpoint matches it; and a writer for config.json files that transformers
+// can load.
 //
-// Defaults for absent fields are those of transformers' LlamaConfig. The five sizes that define the model
-// (vocab, hidden, intermediate, layers, heads) are required: a config without them is not a real checkpoint.
+// Qwen2 is a Llama with biases on q_proj, k_proj and v_proj (o_proj and the MLP have none) and no head_dim
+// field; one config type describes both, with `architecture` and `qkvBias` saying which. Defaults for absent
+// fields are those of transformers' LlamaConfig or Qwen2Config. The five sizes that define the model (vocab,
+// hidden, intermediate, layers, heads) are required: a config without them is not a real checkpoint.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_JSON_DEPTH, jsonDepth } from '../util/json.ts';
@@ -20,7 +23,13 @@ export interface Llama3RopeScaling {
 
 export type TorchDtype = 'bfloat16' | 'float16' | 'float32';
 
+/** The Hugging Face model class: LlamaForCausalLM (model_type "llama") or Qwen2ForCausalLM ("qwen2"). */
+export type Architecture = 'llama' | 'qwen2';
+
+const ARCHITECTURE_CLASS: Record<Architecture, string> = { llama: 'LlamaForCausalLM', qwen2: 'Qwen2ForCausalLM' };
+
 export interface LlamaConfig {
+  architecture: Architecture;
   vocabSize: number;
   /** C */
   hiddenSize: number;
@@ -41,6 +50,11 @@ export interface LlamaConfig {
   eosTokenIds: number[];
   padTokenId?: number;
   torchDtype: TorchDtype;
+  /** q_proj, k_proj and v_proj carry a bias, added before RoPE (Qwen2; Llama has none). */
+  qkvBias: boolean;
+  /** Qwen2's sliding-window fields, unused (use_sliding_window must be false) but written back as read. */
+  slidingWindow?: number | null;
+  maxWindowLayers?: number;
 }
 
 export class ConfigError extends Error {
@@ -77,19 +91,23 @@ export function parseLlamaConfig(raw: unknown, file = 'config.json'): LlamaConfi
   if (!isObject(raw)) return fail('expected a JSON object.');
   const c = raw;
 
-  if (c.model_type !== undefined && c.model_type !== 'llama') {
-    fail(`model_type is ${JSON.stringify(c.model_type)}; only Llama models (model_type "llama", LlamaForCausalLM) are supported.`);
-  }
-  if (c.architectures !== undefined && c.architectures !== null) {
-    const archs = c.architectures;
-    if (!Array.isArray(archs) || !archs.includes('LlamaForCausalLM')) {
-      fail(`architectures is ${JSON.stringify(archs)}; only Llama models (LlamaForCausalLM) are supported.`);
-    }
-  }
+  const architecture = architectureOf(c, fail);
+  const qwen2 = architecture === 'qwen2';
   const hiddenAct = c.hidden_act ?? 'silu';
-  if (hiddenAct !== 'silu') fail(`hidden_act is ${JSON.stringify(hiddenAct)}; Llama uses "silu" and nothing else is supported.`);
-  for (const key of ['attention_bias', 'mlp_bias'] as const) {
-    if (c[key] != null && c[key] !== false) fail(`${key} is ${JSON.stringify(c[key])}; bias terms are not supported (Llama has none).`);
+  if (hiddenAct !== 'silu') fail(`hidden_act is ${JSON.stringify(hiddenAct)}; ${qwen2 ? 'Qwen2' : 'Llama'} uses "silu" and nothing else is supported.`);
+  if (!qwen2) {
+    for (const key of ['attention_bias', 'mlp_bias'] as const) {
+      if (c[key] != null && c[key] !== false) fail(`${key} is ${JSON.stringify(c[key])}; bias terms are not supported (Llama has none).`);
+    }
+  } else {
+    // Qwen2's sliding window would restrict layers ≥ max_window_layers to the last sliding_window keys.
+    if (c.use_sliding_window === true) {
+      fail('use_sliding_window is true; sliding-window attention is not implemented. Qwen2.5 checkpoints ship "use_sliding_window": false — set it to false to run the model with full attention.');
+    }
+    if (c.use_sliding_window !== undefined && c.use_sliding_window !== false) fail(`"use_sliding_window" is ${JSON.stringify(c.use_sliding_window)}; expected false.`);
+    if (Array.isArray(c.layer_types) && c.layer_types.some((t) => t !== 'full_attention')) {
+      fail(`layer_types is ${JSON.stringify(c.layer_types)}; only "full_attention" layers are supported (sliding-window attention is not implemented).`);
+    }
   }
 
   const int = (key: string, fallback?: number, min = 1): number => {
@@ -120,7 +138,7 @@ export function parseLlamaConfig(raw: unknown, file = 'config.json'): LlamaConfi
     fail(`hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads}) and head_dim is not given.`);
   }
   const headDim = int('head_dim', hiddenSize / numHeads);
-  const maxPositionEmbeddings = int('max_position_embeddings', 2048);
+  const maxPositionEmbeddings = int('max_position_embeddings', qwen2 ? 32768 : 2048);
 
   // transformers ≥ 5 moves rope_theta and the scaling into "rope_parameters".
   const ropeParams = isObject(c.rope_parameters) ? c.rope_parameters : undefined;
@@ -132,14 +150,22 @@ export function parseLlamaConfig(raw: unknown, file = 'config.json'): LlamaConfi
     fail(`torch_dtype is ${JSON.stringify(torchDtype)}; supported are "bfloat16", "float16" and "float32".`);
   }
 
-  const bos = c.bos_token_id === undefined ? 1 : c.bos_token_id;
+  // LlamaConfig defaults BOS/EOS to 1/2; Qwen2Config has none.
+  const bos = c.bos_token_id === undefined ? (qwen2 ? null : 1) : c.bos_token_id;
   const bosTokenId = bos === null ? null : tokenIds(bos, file, 'bos_token_id', vocabSize, true)[0];
-  const eos = c.eos_token_id === undefined ? 2 : c.eos_token_id;
+  const eos = c.eos_token_id === undefined ? (qwen2 ? null : 2) : c.eos_token_id;
   const eosTokenIds = eos === null ? [] : tokenIds(eos, file, 'eos_token_id', vocabSize);
   const pad = c.pad_token_id;
   const padTokenId = pad === undefined || pad === null ? undefined : tokenIds(pad, file, 'pad_token_id', vocabSize, true)[0];
 
+  const qwen2Fields = qwen2
+    ? {
+        slidingWindow: c.sliding_window === null ? null : int('sliding_window', 4096),
+        maxWindowLayers: int('max_window_layers', 28, 0),
+      }
+    : {};
   return {
+    architecture,
     vocabSize,
     hiddenSize,
     intermediateSize,
@@ -156,7 +182,28 @@ export function parseLlamaConfig(raw: unknown, file = 'config.json'): LlamaConfi
     eosTokenIds,
     ...(padTokenId === undefined ? {} : { padTokenId }),
     torchDtype: torchDtype as TorchDtype,
+    qkvBias: qwen2,
+    ...qwen2Fields,
   };
+}
+
+/** Llama or Qwen2, from model_type and architectures (a config with neither is read as a Llama). */
+function architectureOf(c: Record<string, unknown>, fail: (what: string) => never): Architecture {
+  const supported = 'supported are Llama (model_type "llama", LlamaForCausalLM) and Qwen2 (model_type "qwen2", Qwen2ForCausalLM, the Qwen2.5 family)';
+  let architecture: Architecture | undefined;
+  if (c.model_type !== undefined) {
+    if (c.model_type !== 'llama' && c.model_type !== 'qwen2') fail(`model_type is ${JSON.stringify(c.model_type)}; only Llama and Qwen2 models are supported: ${supported}.`);
+    architecture = c.model_type as Architecture;
+  }
+  if (c.architectures !== undefined && c.architectures !== null) {
+    const archs = c.architectures;
+    const named = (Object.keys(ARCHITECTURE_CLASS) as Architecture[]).filter((a) => Array.isArray(archs) && archs.includes(ARCHITECTURE_CLASS[a]));
+    if (named.length !== 1 || (architecture !== undefined && named[0] !== architecture)) {
+      fail(`architectures is ${JSON.stringify(archs)}${architecture ? ` with model_type "${architecture}"` : ''}; only Llama and Qwen2 models are supported: ${supported}.`);
+    }
+    architecture = named[0];
+  }
+  return architecture ?? 'llama';
 }
 
 function parseRopeScaling(raw: unknown, fail: (what: string) => never): Llama3RopeScaling | null {
@@ -207,17 +254,24 @@ export interface ExpectedWeight {
   shape: number[];
 }
 
-/** Every tensor a Llama checkpoint for `config` must hold, with HF's names and [out, in] shapes. */
+/**
+ * Every tensor a checkpoint for `config` must hold, with HF's names and [out, in] shapes (Qwen2's q/k/v
+ * biases after their weights, in state_dict order).
+ */
 export function expectedWeights(config: LlamaConfig): ExpectedWeight[] {
   const { vocabSize: V, hiddenSize: C, intermediateSize: F, numHeads: H, numKvHeads: K, headDim: D } = config;
   const out: ExpectedWeight[] = [{ name: 'model.embed_tokens.weight', shape: [V, C] }];
+  const projection = (name: string, Cout: number, Cin: number, bias: boolean): ExpectedWeight[] => [
+    { name: `${name}.weight`, shape: [Cout, Cin] },
+    ...(bias ? [{ name: `${name}.bias`, shape: [Cout] }] : []),
+  ];
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}`;
     out.push(
       { name: `${p}.input_layernorm.weight`, shape: [C] },
-      { name: `${p}.self_attn.q_proj.weight`, shape: [H * D, C] },
-      { name: `${p}.self_attn.k_proj.weight`, shape: [K * D, C] },
-      { name: `${p}.self_attn.v_proj.weight`, shape: [K * D, C] },
+      ...projection(`${p}.self_attn.q_proj`, H * D, C, config.qkvBias),
+      ...projection(`${p}.self_attn.k_proj`, K * D, C, config.qkvBias),
+      ...projection(`${p}.self_attn.v_proj`, K * D, C, config.qkvBias),
       { name: `${p}.self_attn.o_proj.weight`, shape: [C, H * D] },
       { name: `${p}.post_attention_layernorm.weight`, shape: [C] },
       { name: `${p}.mlp.gate_proj.weight`, shape: [F, C] },
@@ -288,29 +342,28 @@ export function weightBytes(config: LlamaConfig, dtype: SafetensorsDType = 'BF16
 // ---------------------------------------------------------------------------------------------------------
 // Writing
 
-/** Writes `dir/config.json` in the form transformers' LlamaConfig.save_pretrained produces (sorted keys). */
+/**
+ * Writes `dir/config.json` in the form transformers' LlamaConfig / Qwen2Config.save_pretrained produces
+ * (sorted keys).
+ */
 export async function writeLlamaConfig(dir: string, config: LlamaConfig): Promise<void> {
   // Fields that are floats in Python are written with a decimal point, as Python's json module does, so
   // that transformers' type checks (e.g. rope_scaling.factor must be a float) see floats.
   const float = (v: number) => new PyFloat(v);
-  const json: Record<string, unknown> = {
-    architectures: ['LlamaForCausalLM'],
-    attention_bias: false,
+  const shared: Record<string, unknown> = {
+    architectures: [ARCHITECTURE_CLASS[config.architecture]],
     attention_dropout: float(0),
     bos_token_id: config.bosTokenId,
-    eos_token_id: config.eosTokenIds.length === 1 ? config.eosTokenIds[0] : config.eosTokenIds,
-    head_dim: config.headDim,
+    eos_token_id: config.eosTokenIds.length === 0 ? null : config.eosTokenIds.length === 1 ? config.eosTokenIds[0] : config.eosTokenIds,
     hidden_act: 'silu',
     hidden_size: config.hiddenSize,
     initializer_range: float(0.02),
     intermediate_size: config.intermediateSize,
     max_position_embeddings: config.maxPositionEmbeddings,
-    mlp_bias: false,
-    model_type: 'llama',
+    model_type: config.architecture,
     num_attention_heads: config.numHeads,
     num_hidden_layers: config.numLayers,
     num_key_value_heads: config.numKvHeads,
-    pretraining_tp: 1,
     rms_norm_eps: float(config.rmsNormEps),
     rope_scaling: config.ropeScaling && {
       factor: float(config.ropeScaling.factor),
@@ -325,6 +378,17 @@ export async function writeLlamaConfig(dir: string, config: LlamaConfig): Promis
     use_cache: true,
     vocab_size: config.vocabSize,
   };
+  const json: Record<string, unknown> =
+    config.architecture === 'qwen2'
+      ? {
+          ...shared,
+          // Qwen2Config has no head_dim field (it is hidden / heads); write one only where that is not so.
+          ...(config.headDim !== config.hiddenSize / config.numHeads ? { head_dim: config.headDim } : {}),
+          max_window_layers: config.maxWindowLayers ?? 28,
+          sliding_window: config.slidingWindow === undefined ? 4096 : config.slidingWindow,
+          use_sliding_window: false,
+        }
+      : { ...shared, attention_bias: false, head_dim: config.headDim, mlp_bias: false, pretraining_tp: 1 };
   if (config.padTokenId !== undefined) json.pad_token_id = config.padTokenId;
   // Validate what we are about to write by reading it back the way loadLlamaConfig will.
   const text = pythonJson(sortKeys(json)) + '\n';

@@ -1,7 +1,9 @@
 // Llama-3.2 (and every Llama of the same shape): embedding → N × [RMSNorm → grouped-query attention with
 // RoPE → residual → RMSNorm → SwiGLU MLP → residual] → RMSNorm → LM head (tied or not), as Hugging Face's
-// LlamaForCausalLM computes it. Weights stay in their file dtype (bf16 / f16 / f32) and are widened inside
-// the kernels; activations and reductions are f32.
+// LlamaForCausalLM computes it. Qwen2 (the Qwen2.5 family, Qwen2ForCausalLM) is the same network with a
+// bias on q_proj, k_proj and v_proj, added before RoPE: config.qkvBias. Weights stay in their file dtype
+// (bf16 / f16 / f32) and are widened inside the kernels; biases are held in f32 (they are added to f32
+// activations); activations and reductions are f32.
 //
 // Shapes: B batch, T new tokens, S KV rows per batch entry, C hidden, H / Hkv heads, D head size, V vocab.
 // Activations are (B·T, C) row matrices; attention reads its heads straight out of them.
@@ -41,10 +43,14 @@ export interface LowRankDelta {
   slots: number;
 }
 
-/** One Linear layer of the model: its frozen (or trainable) weight (Cout, Cin) and an optional adapter. */
+/**
+ * One Linear layer of the model: its frozen (or trainable) weight (Cout, Cin), its bias (Cout) where the
+ * architecture has one (Qwen2's q/k/v; frozen under LoRA, as PEFT's bias="none"), and an optional adapter.
+ */
 export interface Projection {
   readonly name: string; // the HF weight name, e.g. model.layers.3.self_attn.q_proj.weight
   weight: Tensor;
+  bias?: Tensor;
   delta?: LowRankDelta;
 }
 
@@ -98,11 +104,14 @@ export class Llama {
       if (!t) throw new Error(`Llama: weight "${name}" is missing`);
       return t;
     };
+    const biased: readonly ProjectionName[] = config.qkvBias ? ['q_proj', 'k_proj', 'v_proj'] : [];
     this.layers = Array.from({ length: config.numLayers }, (_, i) => {
       const p = `model.layers.${i}`;
       const projection = (name: ProjectionName): Projection => {
-        const hf = `${p}.${name.endsWith('_proj') && ['gate_proj', 'up_proj', 'down_proj'].includes(name) ? 'mlp' : 'self_attn'}.${name}.weight`;
-        return { name: hf, weight: w(hf) };
+        const hf = `${p}.${name.endsWith('_proj') && ['gate_proj', 'up_proj', 'down_proj'].includes(name) ? 'mlp' : 'self_attn'}.${name}`;
+        const bias = biased.includes(name) ? w(`${hf}.bias`) : undefined;
+        if (bias && bias.dtype !== 'f32') throw new Error(`Llama: bias "${hf}.bias" must be held in f32 (load it with dtype f32), not ${bias.dtype}`);
+        return { name: `${hf}.weight`, weight: w(`${hf}.weight`), ...(bias ? { bias } : {}) };
       };
       return {
         inputNorm: w(`${p}.input_layernorm.weight`),
@@ -200,7 +209,7 @@ export class Llama {
 
   /** The tensors a layer computes with that may be trained (norms, weights, adapters). */
   private layerParameters(layer: Layer): Tensor[] {
-    return [layer.inputNorm, layer.postNorm, ...Object.values(layer.proj).flatMap((p) => [p.weight, ...(p.delta ? [p.delta.A, p.delta.B] : [])])];
+    return [layer.inputNorm, layer.postNorm, ...Object.values(layer.proj).flatMap((p) => [p.weight, ...(p.bias ? [p.bias] : []), ...(p.delta ? [p.delta.A, p.delta.B] : [])])];
   }
 
   /** Validates ids and positions on the CPU (a bad id would read outside the embedding) and uploads them. */
@@ -234,13 +243,17 @@ export class Llama {
     };
   }
 
-  // x (N, Cin) → (N, Cout): W x, plus the adapter's low-rank update when there is one
+  // x (N, Cin) → (N, Cout): W x (+ b), plus the adapter's low-rank update when there is one
   private project(x: Tensor, p: Projection, input: ForwardInput, salt: number): Tensor {
     const d = p.delta;
-    if (!d) return linear(x, p.weight);
-    if (x.shape[0] % d.slots) throw new RangeError(`LoRA with ${d.slots} slots: the batch's ${x.shape[0]} rows do not split into equal groups per slot`);
-    const dropped = input.train && d.dropout > 0 ? dropout(x, d.dropout, (input.seed ?? 0) * 1000003 + salt) : undefined;
-    return lowRankLinear(x, p.weight, d.A, d.B, { scale: d.scale, slots: d.slots, dropped });
+    let y: Tensor;
+    if (!d) y = linear(x, p.weight);
+    else {
+      if (x.shape[0] % d.slots) throw new RangeError(`LoRA with ${d.slots} slots: the batch's ${x.shape[0]} rows do not split into equal groups per slot`);
+      const dropped = input.train && d.dropout > 0 ? dropout(x, d.dropout, (input.seed ?? 0) * 1000003 + salt) : undefined;
+      y = lowRankLinear(x, p.weight, d.A, d.B, { scale: d.scale, slots: d.slots, dropped });
+    }
+    return p.bias ? add(y, p.bias) : y;
   }
 
   /** Frees every weight (and adapter) on the GPU. */

@@ -137,7 +137,8 @@ function chat(messages: unknown[], tokenizer: Tokenizer, loss: LossMode): Exampl
   const ids = tokenizer.encodeChat(msgs);
   if (loss === 'all') return { ids, labels: [...ids] };
   const labels = ids.map(() => IGNORE_INDEX);
-  const endOfTurn = new Set([...tokenizer.eosIds, tokenizer.tokenToId('<|eot_id|>') ?? -1]);
+  // A turn ends with the EOS, Llama-3's <|eot_id|> or ChatML's <|im_end|> (Qwen base models' EOS is another).
+  const endOfTurn = new Set([...tokenizer.eosIds, tokenizer.tokenToId('<|eot_id|>') ?? -1, tokenizer.tokenToId('<|im_end|>') ?? -1]);
   msgs.forEach((m, i) => {
     if (m.role !== 'assistant') return;
     const start = tokenizer.encodeChat(msgs.slice(0, i), { addGenerationPrompt: true }).length;

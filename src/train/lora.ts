@@ -1,12 +1,14 @@
 // LoRA adapters as PEFT makes them: on each targeted projection W (Cout, Cin), A (r, Cin) initialised
 // Kaiming-uniform (PEFT's `kaiming_uniform_(a=√5)`, i.e. U(−1/√Cin, 1/√Cin)) and B (Cout, r) zero, so the
-// adapted model starts equal to the base; y = W x + (α/r)·B A dropout(x). The base weights stay frozen.
+// adapted model starts equal to the base; y = W x (+ b) + (α/r)·B A dropout(x). The base weights and biases
+// stay frozen (PEFT's bias="none").
 // Saved and loaded in PEFT's format (adapter_config.json + adapter_model.safetensors with PEFT's names).
 import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../io/atomic-write.ts';
 import { openSafetensors, writeGpuTensors } from '../io/safetensors.ts';
+import type { Architecture } from '../io/hf-config.ts';
 import { type Llama, PROJECTIONS, type ProjectionName, type Projection } from '../model/llama.ts';
 import { type Tensor, engine, keep, parameter } from '../tensor/index.ts';
 import { jsonSnippet } from '../util/json.ts';
@@ -24,6 +26,15 @@ export interface LoraConfig {
   slots?: number;
 }
 
+/**
+ * The modules PEFT adapts when a LoraConfig names none (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING):
+ * q_proj and v_proj for both llama and qwen2.
+ */
+export const PEFT_DEFAULT_TARGETS: Record<Architecture, readonly ProjectionName[]> = {
+  llama: ['q_proj', 'v_proj'],
+  qwen2: ['q_proj', 'v_proj'],
+};
+
 export const ADAPTER_CONFIG = 'adapter_config.json';
 export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 
@@ -36,7 +47,7 @@ export function checkTargets(targets: readonly string[]): ProjectionName[] {
   if (targets.length === 0) throw new Error('LoRA: no target modules given');
   for (const t of targets) {
     if (!(PROJECTIONS as readonly string[]).includes(t)) {
-      throw new Error(`LoRA: target module ${jsonSnippet(t)} does not exist in a Llama model; choose from ${PROJECTIONS.join(', ')}`);
+      throw new Error(`LoRA: target module ${jsonSnippet(t)} does not exist in a Llama or Qwen2 model; choose from ${PROJECTIONS.join(', ')}`);
     }
   }
   return [...new Set(targets)] as ProjectionName[];
@@ -85,7 +96,7 @@ export class LoraAdapter {
 
   /** Loads a PEFT adapter folder onto `model` (attached). */
   static async load(model: Llama, dir: string): Promise<LoraAdapter> {
-    const config = await readAdapterConfig(dir);
+    const config = await readAdapterConfig(dir, model.config.architecture);
     delete config.slots;
     const adapter = new LoraAdapter(model, config);
     const file = join(dir, ADAPTER_WEIGHTS);
@@ -229,7 +240,8 @@ const PEFT_DEFAULTS = { r: 8, lora_alpha: 8, lora_dropout: 0 };
  * variants that change what the weights mean (DoRA, rsLoRA, biases, fan-in-fan-out, per-module ranks, a
  * subset of layers, extra saved modules) are refused by name rather than read wrongly.
  */
-export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
+/** target_modules absent or null means PEFT's default for the model's architecture. */
+export async function readAdapterConfig(dir: string, architecture: Architecture = 'llama'): Promise<LoraConfig> {
   const file = join(dir, ADAPTER_CONFIG);
   if (!existsSync(file)) throw new AdapterError(`No adapter at ${dir}: ${ADAPTER_CONFIG} is missing (pass a folder written by PEFT's save_pretrained or by seal finetune)`);
   let raw: unknown;
@@ -266,7 +278,7 @@ export async function readAdapterConfig(dir: string): Promise<LoraConfig> {
   for (const [key, what] of [['modules_to_save', 'extra saved modules'], ['layers_to_transform', 'adapting only some layers'], ['layer_replication', 'layer replication']] as const) {
     if (given(key)) bad(`"${key}" is ${jsonSnippet(c[key])}: ${what} is not supported`);
   }
-  let targets = c.target_modules;
+  let targets = given('target_modules') ? c.target_modules : [...PEFT_DEFAULT_TARGETS[architecture]];
   if (typeof targets === 'string') {
     if (targets === 'all-linear') targets = [...PROJECTIONS];
     else bad(`target_modules "${targets}" (a regex) is not supported; list the module names`);

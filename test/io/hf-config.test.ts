@@ -45,6 +45,33 @@ const LLAMA_32_1B = {
   use_cache: true,
   vocab_size: 128256,
 };
+// Qwen/Qwen2.5-7B-Instruct's config.json and generation_config.json, as published on the Hub.
+const QWEN_25_7B = {
+  architectures: ['Qwen2ForCausalLM'],
+  attention_dropout: 0.0,
+  bos_token_id: 151643,
+  eos_token_id: 151645,
+  hidden_act: 'silu',
+  hidden_size: 3584,
+  initializer_range: 0.02,
+  intermediate_size: 18944,
+  max_position_embeddings: 32768,
+  max_window_layers: 28,
+  model_type: 'qwen2',
+  num_attention_heads: 28,
+  num_hidden_layers: 28,
+  num_key_value_heads: 4,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  sliding_window: 131072,
+  tie_word_embeddings: false,
+  torch_dtype: 'bfloat16',
+  transformers_version: '4.43.1',
+  use_cache: true,
+  use_sliding_window: false,
+  vocab_size: 152064,
+};
+const QWEN_25_GENERATION = { bos_token_id: 151643, pad_token_id: 151643, do_sample: true, eos_token_id: [151645, 151643], repetition_penalty: 1.05, temperature: 0.7, top_p: 0.8, top_k: 20 };
 const LLAMA_32_GENERATION = { bos_token_id: 128000, do_sample: true, eos_token_id: [128001, 128008, 128009], temperature: 0.6, top_p: 0.9 };
 
 let dir: string;
@@ -78,6 +105,7 @@ describe('loadLlamaConfig', () => {
   it('reads the llama-tiny config (values from the fixture README)', async () => {
     const c = await loadLlamaConfig(FIXTURE);
     expect(c).toEqual({
+      architecture: 'llama',
       vocabSize: 512,
       hiddenSize: 64,
       intermediateSize: 192,
@@ -93,6 +121,7 @@ describe('loadLlamaConfig', () => {
       bosTokenId: 1,
       eosTokenIds: [2],
       torchDtype: 'bfloat16',
+      qkvBias: false,
     } satisfies LlamaConfig);
   });
 
@@ -140,6 +169,56 @@ describe('loadLlamaConfig', () => {
     expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, torch_dtype: 'int8' }), /torch_dtype is "int8"/);
     await expect(loadLlamaConfig(join(dir, 'nowhere'))).rejects.toThrow(/nowhere\/config\.json: cannot read it \(ENOENT\)/);
     await expect(loadLlamaConfig(await folder('badjson', '{"vocab_size": 3,'))).rejects.toThrow(/badjson\/config\.json: not valid JSON/);
+  });
+});
+
+describe('Qwen2 configs', () => {
+  it('reads Qwen2.5-7B-Instruct: q/k/v biases, head_dim from hidden / heads, its RoPE θ and ε, generation EOS ids', async () => {
+    const c = await loadLlamaConfig(await folder('qwen25-7b', QWEN_25_7B, QWEN_25_GENERATION));
+    expect(c).toMatchObject({
+      architecture: 'qwen2', qkvBias: true, vocabSize: 152064, hiddenSize: 3584, numLayers: 28, numHeads: 28, numKvHeads: 4, headDim: 128,
+      rmsNormEps: 1e-6, ropeTheta: 1e6, ropeScaling: null, maxPositionEmbeddings: 32768, tieWordEmbeddings: false, bosTokenId: 151643,
+      slidingWindow: 131072, maxWindowLayers: 28,
+    });
+    expect(c.eosTokenIds).toEqual([151645, 151643]);
+    const weights = expectedWeights(c);
+    expect(weights.length).toBe(1 + 28 * (2 + 7 + 3) + 1 + 1);
+    expect(weights.slice(1, 9).map((w) => `${w.name} [${w.shape}]`)).toEqual([
+      'model.layers.0.input_layernorm.weight [3584]',
+      'model.layers.0.self_attn.q_proj.weight [3584,3584]',
+      'model.layers.0.self_attn.q_proj.bias [3584]',
+      'model.layers.0.self_attn.k_proj.weight [512,3584]',
+      'model.layers.0.self_attn.k_proj.bias [512]',
+      'model.layers.0.self_attn.v_proj.weight [512,3584]',
+      'model.layers.0.self_attn.v_proj.bias [512]',
+      'model.layers.0.self_attn.o_proj.weight [3584,3584]',
+    ]);
+    expect(weights.some((w) => w.name.includes('o_proj.bias') || w.name.includes('mlp') && w.name.endsWith('.bias'))).toBe(false);
+  });
+
+  it("applies transformers' Qwen2Config defaults (no BOS/EOS, 32,768 positions, ε 1e-6) and ignores Llama's bias switches", () => {
+    const c = parseLlamaConfig({ model_type: 'qwen2', vocab_size: 100, hidden_size: 48, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 6, attention_bias: false });
+    expect(c).toMatchObject({ architecture: 'qwen2', qkvBias: true, numKvHeads: 6, headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 32768, tieWordEmbeddings: false, bosTokenId: null, eosTokenIds: [] });
+    expect(parseLlamaConfig({ ...QWEN_25_7B, tie_word_embeddings: true }).tieWordEmbeddings).toBe(true);
+    expect(parseLlamaConfig({ ...QWEN_25_7B, layer_types: Array(28).fill('full_attention') }).architecture).toBe('qwen2');
+  });
+
+  it('refuses sliding-window attention with the fix, and mismatched model_type / architectures', () => {
+    expectConfigError(() => parseLlamaConfig({ ...QWEN_25_7B, use_sliding_window: true }, 'q/config.json'), /q\/config\.json/, /use_sliding_window is true/, /set it to false/);
+    expectConfigError(() => parseLlamaConfig({ ...QWEN_25_7B, layer_types: ['full_attention', 'sliding_attention'] }), /layer_types/, /sliding-window attention is not implemented/);
+    expectConfigError(() => parseLlamaConfig({ ...QWEN_25_7B, architectures: ['LlamaForCausalLM'] }), /with model_type "qwen2"/);
+    expectConfigError(() => parseLlamaConfig({ ...QWEN_25_7B, model_type: 'qwen2_moe' }), /model_type is "qwen2_moe"/, /Qwen2ForCausalLM/);
+  });
+
+  it('writes config.json as Qwen2Config.save_pretrained does (no head_dim, the sliding-window fields kept) and reads it back', async () => {
+    const config = parseLlamaConfig(QWEN_25_7B);
+    const out = join(dir, 'written-qwen');
+    await writeLlamaConfig(out, config);
+    const text = readFileSync(join(out, 'config.json'), 'utf8');
+    const { transformers_version, ...theirs } = QWEN_25_7B;
+    expect(JSON.parse(text)).toEqual({ ...theirs, rope_scaling: null });
+    expect(text).toContain('"rope_theta": 1000000.0');
+    expect(await loadLlamaConfig(out)).toEqual(config);
   });
 });
 

@@ -38,7 +38,7 @@ describe('bad input to the model', () => {
     const model = await loadLlama(FIXTURE);
     await expect(LoraAdapter.load(model, mkdtempSync(join(tmpdir(), 'no-adapter-')))).rejects.toThrow(/No adapter at .*adapter_config\.json is missing/);
     expect(() => LoraAdapter.create(model, { r: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'qkv_proj' as never] })).toThrow(
-      'LoRA: target module "qkv_proj" does not exist in a Llama model; choose from q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj',
+      'LoRA: target module "qkv_proj" does not exist in a Llama or Qwen2 model; choose from q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj',
     );
     model.dispose();
   });

@@ -34,18 +34,27 @@ export interface SelfEditOutcome {
 
 export interface EvaluateOptions {
   countTokens: CountTokens;
+  /** Seed of the inference queries' shuffles (and, unless dataSeed is given, of nothing else here). */
   seed?: number;
+  /**
+   * Seed of the test-time training data (its random translations, colour permutations, demonstration
+   * shuffles): SEAL's self-edit.py calls process_task(…, seed=0) for every self-edit, so 0 by default.
+   */
+  dataSeed?: number;
 }
+
+/** SEAL's seed of every test-time training set (self-edit.py: process_task(…, seed=0)). */
+export const SEAL_TTT_DATA_SEED = 0;
 
 export async function evaluateSelfEdit<Adapter>(
   task: ArcTask,
   selfEdit: ParsedSelfEdit,
   hooks: ArcModelHooks<Adapter>,
-  { countTokens, seed = 0 }: EvaluateOptions,
+  { countTokens, seed = 0, dataSeed = SEAL_TTT_DATA_SEED }: EvaluateOptions,
 ): Promise<SelfEditOutcome> {
   const missing = task.test.findIndex((t) => t.output === undefined);
   if (missing >= 0) throw new Error(`task ${task.id}: test input ${missing} has no solution; load the solutions file to compute rewards`);
-  const set = buildTttSet(task.train, selfEdit.config.tools, { countTokens, seed });
+  const set = buildTttSet(task.train, selfEdit.config.tools, { countTokens, seed: dataSeed });
   const plan = planTtt(selfEdit.config, set.examples.length, selfEdit.fallbacks);
   if (plan.refusal !== null) return { selfEdit, plan, attempts: [], droppedAnswers: 0, solved: false, reward: 0 };
 

@@ -86,13 +86,9 @@ export function leaveOutDemonstrations(demonstrations: readonly ArcExample[], n:
   );
 }
 
-/** Applies a tool to every grid of the task, the test example's included. */
+/** Applies a tool to every example of the task, the test example's included. */
 export function applyTool(task: FewShotTask, tool: Tool): FewShotTask {
-  const transform = (example: ArcExample): ArcExample => ({
-    input: tool.input.apply(example.input),
-    output: tool.output.apply(example.output),
-  });
-  return { demonstrations: task.demonstrations.map(transform), test: transform(task.test) };
+  return { demonstrations: task.demonstrations.map((e) => tool.apply(e)), test: tool.apply(task.test) };
 }
 
 /**

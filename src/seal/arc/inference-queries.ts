@@ -12,7 +12,7 @@ import { type FewShotTask, applyTool, leaveOutDemonstrations, permuteExamples, t
 import type { Grid } from './grid.ts';
 import { parseGridAnswer } from './grid-text.ts';
 import { type ChatMessage, type CountTokens, MAX_SEQUENCE_TOKENS, countMessages, fewShotConversation, fewShotQuery } from './messages.ts';
-import { type GridTransform, TRANSPOSE, flip, rotate } from './tools.ts';
+import { type GridTransform, TRANSPOSE, flip, rotate, sameForBoth } from './tools.ts';
 
 /** The voting category of untransformed queries (SEAL's inverter None). */
 export const IDENTITY_CATEGORY = 'identity';
@@ -95,7 +95,7 @@ function leaveOutQueries(
   for (const { transform, inverse } of VIEWS) {
     if (plain.length === 0) break;
     const picked = rng.pick(plain);
-    const task = applyTool(picked, { name: transform.name, group: 'basic', input: transform, output: transform });
+    const task = applyTool(picked, sameForBoth('basic', transform));
     if (known.has(taskKey(task))) continue;
     viewed.push({ ...task, view: transform, inverse });
   }

@@ -6,7 +6,8 @@
 //   chain   (6): Rotate 90/270/180, Flip ×2, Transpose — each followed by IncreaseResolution(2)
 //   repeat  (3): Repeat vertically, horizontally, and 2×2
 // Every grid transform also knows its inverse, for mapping predictions on a transformed view back.
-import type { Rng } from '../../util/random.ts';
+import type { RandomState } from '../../util/mt19937.ts';
+import type { ArcExample } from './arc-data.ts';
 import {
   type Grid,
   crop,
@@ -34,14 +35,13 @@ export interface GridTransform {
 export type ToolGroup = 'basic' | 'size' | 'chain' | 'repeat';
 
 /**
- * An augmenter applied to a whole task. Inputs and outputs take the same transform, except for the random
- * translation, which shifts all inputs of a task by one amount and all outputs by another.
+ * An augmenter applied to every example of a task (demonstrations and test). Inputs and outputs take the
+ * same transform, except for the random translation, whose output shift follows its input shift's draws.
  */
 export interface Tool {
   readonly name: string;
   readonly group: ToolGroup;
-  readonly input: GridTransform;
-  readonly output: GridTransform;
+  apply(example: ArcExample): ArcExample;
 }
 
 /** The four booleans of a self-edit's `data_generation`. */
@@ -94,22 +94,35 @@ export function reflect(axis: 0 | 1, reverse: boolean): GridTransform {
   };
 }
 
+/** np.roll of the grid by (down, right), wrapping around: one draw of RandomTranslateXY. */
+export function translate(down: number, right: number): GridTransform {
+  return {
+    name: `Translate(${down}, ${right})`,
+    apply: (grid) => roll(grid, down, right),
+    invert: (grid) => roll(grid, -down, -right),
+  };
+}
+
 /**
- * RandomTranslateXY with its random draws fixed: np.roll by (down, right), where SEAL draws
- * `randint(0, min(4, side))` per axis. `rawDown` and `rawRight` are draws from [0, 4); each grid takes them
- * modulo min(4, its side), so every grid with both sides ≥ 4 gets exactly the same shift.
+ * SEAL's RandomTranslateXY (share_rng): every example works on its own copy of the generator's current
+ * state; its input is rolled by randint(0, min(4, height)) rows and randint(0, min(4, width)) columns, then
+ * its output by the next two draws of the same copy (randint(0, 1) draws nothing). Examples of the same
+ * grid sizes thus get the same shifts, and the caller's generator is not advanced.
  */
-export function translate(rawDown: number, rawRight: number): GridTransform {
-  const shifts = (grid: Grid) => [rawDown % Math.min(4, height(grid)), rawRight % Math.min(4, width(grid))];
+export function randomTranslateXY(rng: RandomState): Tool {
+  const state = rng.clone();
+  const shift = (copy: RandomState, grid: Grid) => {
+    const down = copy.randint(0, Math.min(4, height(grid)));
+    const right = copy.randint(0, Math.min(4, width(grid)));
+    return roll(grid, down, right);
+  };
   return {
     name: 'RandomTranslateXY()',
-    apply: (grid) => {
-      const [down, right] = shifts(grid);
-      return roll(grid, down, right);
-    },
-    invert: (grid) => {
-      const [down, right] = shifts(grid);
-      return roll(grid, -down, -right);
+    group: 'basic',
+    apply: (example) => {
+      const copy = state.clone();
+      const input = shift(copy, example.input);
+      return { input, output: shift(copy, example.output) };
     },
   };
 }
@@ -166,20 +179,20 @@ export function chain(first: GridTransform, then: GridTransform): GridTransform 
 
 // ---------------------------------------------------------------- the tool list
 
-function sameForBoth(group: ToolGroup, transform: GridTransform): Tool {
-  return { name: transform.name, group, input: transform, output: transform };
+/** A tool that applies one grid transform to inputs and outputs alike. */
+export function sameForBoth(group: ToolGroup, transform: GridTransform): Tool {
+  return { name: transform.name, group, apply: (e) => ({ input: transform.apply(e.input), output: transform.apply(e.output) }) };
 }
 
 /**
- * The tools a selection switches on, in SEAL's order (basic, size, chain, repeat). The random translation
- * draws its two shifts (one for all inputs, one for all outputs) from `rng` here, once: in SEAL every
- * example gets a copy of the same generator state, so all tasks built in one call share the shifts.
+ * The tools a selection switches on, in SEAL's order (basic, size, chain, repeat). `rng` is the state the
+ * random translation copies for every example: in SEAL's get_test_time_train_data it is
+ * np.random.RandomState(seed) untouched (no augmenter before it draws, and it draws from copies), so the
+ * same seed gives SEAL's shifts.
  */
-export function selectTools(selection: ToolSelection, rng: Rng): Tool[] {
+export function selectTools(selection: ToolSelection, rng: RandomState): Tool[] {
   const tools: Tool[] = [];
   if (selection.basic) {
-    const inputShift = translate(rng.int(4), rng.int(4));
-    const outputShift = translate(rng.int(4), rng.int(4));
     tools.push(
       sameForBoth('basic', rotate(90)),
       sameForBoth('basic', rotate(270)),
@@ -190,7 +203,7 @@ export function selectTools(selection: ToolSelection, rng: Rng): Tool[] {
       sameForBoth('basic', reflect(1, true)),
       sameForBoth('basic', reflect(0, false)),
       sameForBoth('basic', reflect(1, false)),
-      { name: 'RandomTranslateXY()', group: 'basic', input: inputShift, output: outputShift },
+      randomTranslateXY(rng),
       sameForBoth('basic', TRANSPOSE),
     );
   }

@@ -7,6 +7,7 @@
 //      demonstrations shuffled, added, and everything de-duplicated again;
 //   5. sequences of 8,192 tokens or more dropped.
 // Both lists together, shuffled and cut to 250 when longer.
+import { RandomState } from '../../util/mt19937.ts';
 import { Rng } from '../../util/random.ts';
 import type { ArcExample } from './arc-data.ts';
 import { MAX_GRID_SIDE } from './arc-data.ts';
@@ -70,9 +71,11 @@ export function buildTttSet(
   let examples: TttExample[] = [];
   let toolNames: string[] = [];
   for (const n of leaveOut) {
-    // SEAL seeds a fresh generator for every n, so both lists share the random translation's shifts.
+    // SEAL seeds a fresh np.random.RandomState(seed) for every n: both lists get the same translations.
+    // Colour permutations and demonstration shuffles draw from our generator (their order of tasks comes
+    // from SEAL's list(set(...)), which cannot be reproduced anyway).
+    const tools = selectTools(selection, RandomState.create(seed));
     const rng = new Rng(seed);
-    const tools = selectTools(selection, rng);
     toolNames = tools.map((tool) => tool.name);
     const tasks = n <= demonstrations.length ? leaveOutTasks(demonstrations, n) : [];
 

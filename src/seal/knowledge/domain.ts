@@ -6,11 +6,12 @@ import { generate } from '../../model/generate.ts';
 import type { Example } from '../../train/examples.ts';
 import { LoraAdapter } from '../../train/lora.ts';
 import { type LoraTraining, fitLora, sftParallel } from '../../train/sft.ts';
-import { type Domain, keepBest } from '../loop.ts';
-import type { Policy } from '../policy.ts';
+import { type Domain, keepBest, unitSeed } from '../loop.ts';
+import type { Policy, SamplingConfig } from '../policy.ts';
 import { answerPrompt, topicQuestion } from './answer-prompt.ts';
 import { gradeByContainment } from './containment-grader.ts';
 import type { Grader } from './llm-judge.ts';
+import { pyStrip } from './python-text.ts';
 import { passageAccuracy } from './scoring.ts';
 import { type SelfEditPromptKind, selfEditPrompt } from './self-edit-prompts.ts';
 import type { SquadPassage, SquadQuestion } from './squad-data.ts';
@@ -83,6 +84,8 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
     readonly companions: (c: IndexedPassage) => SquadPassage[] = () => [],
     /** Which self-edits the M-step imitates (SEAL's: the best one, no threshold). */
     readonly selection: (rewards: number[]) => number[] = keepBest,
+    /** How the E-step samples self-edits (the loop's sampling settings). */
+    readonly sampling: SamplingConfig = { temperature: 1, topP: 0.95, maxNewTokens: 1024 },
   ) {}
 
   id(c: IndexedPassage): string {
@@ -97,9 +100,26 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
     return this.tokenizer.encode(this.promptText(c));
   }
 
-  /** The training sequences a self-edit becomes (SEAL's build_train_sequences: its lines, then the passage). */
+  /**
+   * M self-edits for the E-step, stripped, the empty ones dropped — as SEAL's make_squad_data strips every
+   * completion and its query_server skips the empty ones, which then earn no reward and are never
+   * imitated. Sample j draws from unitSeed(seed, j), as the loop's default sampling does.
+   */
+  async sampleSelfEdits(policy: Policy, c: IndexedPassage, m: number, seed: number): Promise<{ texts: string[]; details: { empty: number } }> {
+    const prompt = this.prompt(c);
+    const sampled = await policy.sample(Array.from({ length: m }, (_, j) => ({ prompt, seed: unitSeed(seed, j) })), this.sampling);
+    const texts = sampled.map(pyStrip).filter((t) => t !== '');
+    return { texts, details: { empty: m - texts.length } };
+  }
+
+  /**
+   * The training sequences a self-edit becomes (SEAL's build_train_sequences: its lines, then the passage),
+   * from the stripped self-edit; an empty one is replaced by the passage, as SEAL's continual script does
+   * (`completion or context`).
+   */
   sequences(c: IndexedPassage, selfEdit: string): string[] {
-    return this.format.trainSequences(selfEdit, c.passage);
+    const stripped = pyStrip(selfEdit);
+    return this.format.trainSequences(stripped === '' ? c.passage.context : stripped, c.passage);
   }
 
   /** What an E-step inner loop trains on: the self-edit's sequences, and the companions' passages. */
@@ -117,8 +137,9 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
     return results.map((r) => ({ score: r.accuracy, details: { answers: r.answers, verdicts: r.verdicts } }));
   }
 
+  /** The self-edits the M-step imitates; none when every sample of the context was empty. */
   select(rewards: number[]): number[] {
-    return this.selection(rewards);
+    return rewards.length === 0 ? [] : this.selection(rewards);
   }
 
   /**
@@ -151,18 +172,12 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
       const group = trained.slice(c, c + parallel);
       // A job counts as done once answered: training moves the bar to just short of that.
       const onStep = (step: number, steps: number) => onProgress?.((done + (group.length * step) / (steps + 1)) / jobs.length);
-      const examples = group.map((i) =>
-        jobs[i].texts!.map((t) => {
-          const ids = [...policy.tokenizer.encode(t), eos];
-          return { ids, labels: ids };
-        }),
-      );
+      const examples = group.map((i) => this.examples(policy, jobs[i].texts!));
       const seeds = group.map((i) => jobs[i].seed);
       let adapter: LoraAdapter | null = null;
       try {
-        if (group.length === 1) {
-          ({ adapter } = await fitLora(policy.model, this.inner, examples[0], { seed: seeds[0], pad: eos, onStep: (r) => onStep(r.step, r.totalSteps) }));
-        } else {
+        if (group.length === 1) adapter = await this.fitAdapter(policy, jobs[group[0]].texts!, seeds[0], this.inner, onStep);
+        else {
           adapter = LoraAdapter.create(policy.model, { ...this.inner.lora, slots: group.length }, seeds);
           await sftParallel(policy.model, adapter, examples, { ...this.inner, seeds, pad: eos, onStep });
         }
@@ -175,6 +190,21 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
       }
     }
     return results;
+  }
+
+  /** The inner loop's training examples: each text tokenised (BOS where the tokenizer has one) + EOS, loss on every token. */
+  examples(policy: Policy, texts: string[]): Example[] {
+    const eos = policy.stopIds[0];
+    return texts.map((t) => {
+      const ids = [...policy.tokenizer.encode(t), eos];
+      return { ids, labels: ids };
+    });
+  }
+
+  /** A fresh LoRA adapter (initialised from `seed`, attached) fitted to `texts` (by the inner loop's recipe unless given); the caller disposes it. */
+  async fitAdapter(policy: Policy, texts: string[], seed: number, training: LoraTraining = this.inner, onStep?: (step: number, steps: number) => void): Promise<LoraAdapter> {
+    const report = onStep && ((r: { step: number; totalSteps: number }) => onStep(r.step, r.totalSteps));
+    return (await fitLora(policy.model, training, this.examples(policy, texts), { seed, pad: policy.stopIds[0], onStep: report })).adapter;
   }
 
   /**

@@ -7,11 +7,13 @@
 //   self-edits:<file>   fine-tune on the passage + the first self-edit stored for it in a file (e.g. GPT-4.1's)
 //   round-<r>           the round-r policy writes a self-edit (round-0 = before RL), then fine-tune on it
 //   repeated:<label>    the passage repeated to as many tokens as <label>'s training data (equal-token control)
-//   cpt:<label>         continued pretraining: one adapter on every passage's <label> self-edit at once
+//   cpt:<label>         continued pretraining (cpt.ts, SEAL's v1 or v2): one update on every passage's <label>
+//                       completions at once
 import type { Grader } from './llm-judge.ts';
 import type { JsonValue, RunDir } from '../run-dir.ts';
 import { type Domain, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
+import { CPT_RECIPES, type CptMode, continuedPretraining } from './cpt.ts';
 import { type IndexedPassage, KnowledgeDomain, type KnowledgeFormat, type InnerLoopConfig } from './domain.ts';
 import { meanStd, passageAccuracy } from './scoring.ts';
 import type { SelfEditPassage, SquadPassage } from './squad-data.ts';
@@ -37,6 +39,8 @@ export interface KnowledgeRunConfig {
   restEm: RestEmConfig;
   /** Self-edit files by the name used in `self-edits:<name>` conditions. */
   selfEditFiles: Record<string, SelfEditPassage[]>;
+  /** How `cpt:<label>` conditions train and score (cpt.ts): SEAL's v1 (LoRA, default) or v2 (full fine-tune). */
+  cpt?: CptMode;
 }
 
 export interface ConditionResult {
@@ -72,7 +76,7 @@ export class KnowledgeRun {
       const first = Math.floor(c.index / G) * G;
       return config.trainPassages.slice(first, first + G).filter((_, k) => first + k !== c.index);
     };
-    this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader, companions, config.selection);
+    this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader, companions, config.selection, config.restEm.sampling);
   }
 
   get groupSize(): number {
@@ -234,18 +238,24 @@ export class KnowledgeRun {
     throw new Error(`unknown condition "${label}": use base, passage, self-edits:<name>, round-<r>, repeated:<condition> or cpt:<condition>`);
   }
 
-  /** One adapter fitted to every evaluation passage's self-edit (each whole, plus its passage) at once. */
+  /**
+   * Continued pretraining (cpt.ts, mode v1 or v2 as SEAL ran it): one update on every evaluation passage's
+   * completions from `source` (a self-edit file's first k, or k samples of the round's policy; none for
+   * other conditions, i.e. the passages alone), each followed by its passage.
+   */
   private async continuedPretraining(source: string, seed: number): Promise<Record<string, JsonValue>> {
-    const texts: string[] = [];
-    await this.sampleSelfEdits(source, seed, this.config.evalPassages.map((_, i) => i));
-    for (let i = 0; i < this.config.evalPassages.length; i++) {
-      const p = this.config.evalPassages[i];
-      const { selfEdit } = await this.trainingTexts(source, seed, i);
-      if (selfEdit !== undefined) texts.push(`${p.title}\n${selfEdit.trim()}`);
-      texts.push(this.domain.format.passageSequence(p));
+    const recipe = CPT_RECIPES[this.config.cpt ?? 'v1'];
+    const passages = this.config.evalPassages;
+    const k = recipe.completions;
+    let completions: string[][] = passages.map(() => []);
+    if (source.startsWith('self-edits:')) completions = passages.map((_, i) => this.storedSelfEdits(source.slice(11), i, k));
+    else if (/^round-\d+$/.test(source)) {
+      const requests = passages.flatMap((_, i) => Array.from({ length: k }, (_, j) => ({ prompt: this.domain.prompt({ index: i, passage: passages[i] }), seed: unitSeed(this.config.restEm.seed, 'cpt', source, seed, i, j) })));
+      const texts = await this.policy.sample(requests, this.config.restEm.sampling);
+      completions = passages.map((_, i) => texts.slice(i * k, (i + 1) * k).filter((t) => t.trim() !== ''));
     }
-    const result = await this.domain.adaptAndAnswer(this.policy, this.config.evalPassages, texts, unitSeed(this.config.restEm.seed, 'cpt', seed));
-    return { condition: `cpt:${source}`, seed, trainSequences: texts.length, trainTokens: this.tokens(texts), answers: result.answers, verdicts: result.verdicts, accuracy: result.accuracy };
+    const r = await continuedPretraining(this.policy, this.domain, passages, completions, recipe, unitSeed(this.config.restEm.seed, 'cpt', seed));
+    return { condition: `cpt:${source}`, mode: this.config.cpt ?? 'v1', seed, ...(r as unknown as Record<string, JsonValue>) };
   }
 
   /**
@@ -281,6 +291,14 @@ export class KnowledgeRun {
     let r = 0;
     while (this.run.has(`r${r + 1}/m-step`)) r++;
     return r;
+  }
+
+  /** The first k non-empty completions a self-edit file stores for evaluation passage `index` (CPT.py's k_completions). */
+  private storedSelfEdits(name: string, index: number, k: number): string[] {
+    this.storedSelfEdit(name, index);
+    const p = this.config.evalPassages[index];
+    const entry = this.config.selfEditFiles[name].find((e) => e.title === p.title && e.context === p.context) ?? this.config.selfEditFiles[name][index];
+    return entry.completions.filter((c) => c.trim() !== '').slice(0, k);
   }
 
   private storedSelfEdit(name: string, index: number): string {

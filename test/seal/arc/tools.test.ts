@@ -12,10 +12,13 @@ import {
   reflect,
   repeat,
   rotate,
+  randomTranslateXY,
   selectTools,
   translate,
 } from '../../../src/seal/arc/tools.ts';
-import { Rng } from '../../../src/util/random.ts';
+import { RandomState } from '../../../src/util/mt19937.ts';
+
+const rs = (seed: number) => RandomState.create(seed);
 
 // A 2×3 grid: non-square, so every axis mix-up shows.
 const G: Grid = [
@@ -75,7 +78,7 @@ describe('grid transforms, against hand-worked grids (numpy semantics)', () => {
     expect(rotate(90).invert([[7, 8, 9]])).toEqual([[7], [8], [9]]);
   });
 
-  it('RandomTranslateXY with fixed draws is np.roll, and each side takes the draw modulo min(4, side)', () => {
+  it('a translation is np.roll: rows down, columns right, wrapping around', () => {
     const A = [
       [1, 2, 3, 4, 5],
       [6, 7, 8, 9, 0],
@@ -90,8 +93,7 @@ describe('grid transforms, against hand-worked grids (numpy semantics)', () => {
     ];
     expect(translate(1, 2).apply(A)).toEqual(shifted);
     expect(translate(1, 2).invert(shifted)).toEqual(A);
-    // On the 2×3 grid, draws (3, 3) shift by 3 mod 2 = 1 down and 3 mod 3 = 0 right.
-    expect(translate(3, 3).apply(G)).toEqual([[4, 5, 6], [1, 2, 3]]);
+    expect(translate(1, 0).apply(G)).toEqual([[4, 5, 6], [1, 2, 3]]);
     expect(translate(0, 0).apply(G)).toEqual(G);
   });
 
@@ -109,7 +111,7 @@ describe('grid transforms, against hand-worked grids (numpy semantics)', () => {
 
 describe('selectTools: SEAL get_augmenters', () => {
   it('lists the 23 tools in SEAL order under SEAL names', () => {
-    const tools = selectTools(ALL_TOOLS, new Rng(0));
+    const tools = selectTools(ALL_TOOLS, rs(0));
     expect(tools.map((tool) => tool.name)).toEqual([
       'Rotate(90)',
       'Rotate(270)',
@@ -144,41 +146,51 @@ describe('selectTools: SEAL get_augmenters', () => {
   });
 
   it('switches groups independently', () => {
-    expect(selectTools(NO_TOOLS, new Rng(0))).toEqual([]);
-    expect(selectTools({ ...NO_TOOLS, size: true }, new Rng(0)).map((t) => t.name)).toEqual([
+    expect(selectTools(NO_TOOLS, rs(0))).toEqual([]);
+    expect(selectTools({ ...NO_TOOLS, size: true }, rs(0)).map((t) => t.name)).toEqual([
       'IncreaseResolution(2)',
       'IncreaseHeight(2)',
       'IncreaseWidth(2)',
     ]);
-    expect(selectTools({ ...NO_TOOLS, repeat: true }, new Rng(0)).map((t) => t.name)).toEqual([
+    expect(selectTools({ ...NO_TOOLS, repeat: true }, rs(0)).map((t) => t.name)).toEqual([
       'Repeat(0, 2)',
       'Repeat(1, 2)',
       'Repeat(2, 2)',
     ]);
-    expect(selectTools({ ...NO_TOOLS, chain: true }, new Rng(0))).toHaveLength(6);
-    expect(selectTools({ ...NO_TOOLS, basic: true }, new Rng(0))).toHaveLength(11);
+    expect(selectTools({ ...NO_TOOLS, chain: true }, rs(0))).toHaveLength(6);
+    expect(selectTools({ ...NO_TOOLS, basic: true }, rs(0))).toHaveLength(11);
   });
 
-  it('the random translation shifts every input by one amount and every output by one amount, each 0–3', () => {
-    // A lone 1 at the top-left of a 6×6 grid lands at (down, right) after the roll.
-    const marker = (): number[][] => Array.from({ length: 6 }, (_, i) => Array.from({ length: 6 }, (_, j) => (i === 0 && j === 0 ? 1 : 0)));
+  it("draws SEAL's shifts: numpy's RandomState(seed), a copy per example, input then output, randint(0, min(4, side))", () => {
+    // Expected shifts from SEAL's code path, run once with numpy 2.4.6: rng = np.random.RandomState(seed);
+    // for each example r = copy.deepcopy(rng); input (r.randint(0, min(4, h)), r.randint(0, min(4, w))),
+    // then output the same two draws of r, for grid sizes (input, output):
+    //   seed 0: (3×3, 3×3) → (0, 1), (0, 1); (10×10, 10×10) → (0, 3), (1, 0); (2×5, 6×1) → (0, 3), (1, 0);
+    //           (1×1, 30×30) → (0, 0), (0, 3)
+    //   seed 7: (3×3, 3×3) → (0, 1), (2, 0); (10×10, 10×10) → (3, 0), (1, 2)
+    // A lone 1 at the top-left of a grid lands at (down, right) after the roll.
+    const marker = (h: number, w: number): Grid => Array.from({ length: h }, (_, i) => Array.from({ length: w }, (_, j) => (i === 0 && j === 0 ? 1 : 0)));
     const where = (grid: Grid): [number, number] => {
       const i = grid.findIndex((row) => row.includes(1));
       return [i, grid[i].indexOf(1)];
     };
-    const inputShifts = new Set<string>();
-    const outputShifts = new Set<string>();
-    for (let seed = 0; seed < 40; seed++) {
-      const tool = selectTools({ ...NO_TOOLS, basic: true }, new Rng(seed)).find((t) => t.name === 'RandomTranslateXY()')!;
-      const firstInput = where(tool.input.apply(marker()));
-      expect(where(tool.input.apply(marker()))).toEqual(firstInput);
-      const firstOutput = where(tool.output.apply(marker()));
-      for (const shift of [...firstInput, ...firstOutput]) expect([0, 1, 2, 3]).toContain(shift);
-      inputShifts.add(firstInput.join());
-      outputShifts.add(firstOutput.join());
-    }
-    // Over 40 seeds the draws vary (16 possible shifts each).
-    expect(inputShifts.size).toBeGreaterThan(4);
-    expect(outputShifts.size).toBeGreaterThan(4);
+    const shifts = (seed: number, [hi, wi]: number[], [ho, wo]: number[]) => {
+      const tool = randomTranslateXY(rs(seed));
+      const out = tool.apply({ input: marker(hi, wi), output: marker(ho, wo) });
+      return [where(out.input), where(out.output)];
+    };
+    expect(shifts(0, [3, 3], [3, 3])).toEqual([[0, 1], [0, 1]]);
+    expect(shifts(0, [10, 10], [10, 10])).toEqual([[0, 3], [1, 0]]);
+    expect(shifts(0, [2, 5], [6, 1])).toEqual([[0, 3], [1, 0]]);
+    expect(shifts(0, [1, 1], [30, 30])).toEqual([[0, 0], [0, 3]]);
+    expect(shifts(7, [3, 3], [3, 3])).toEqual([[0, 1], [2, 0]]);
+    expect(shifts(7, [10, 10], [10, 10])).toEqual([[3, 0], [1, 2]]);
+    // Every example starts from the same state: applying the tool twice gives the same shifts, and the
+    // generator handed in is not advanced.
+    const rng = rs(0);
+    const tool = selectTools({ ...NO_TOOLS, basic: true }, rng).find((t) => t.name === 'RandomTranslateXY()')!;
+    const example = { input: marker(10, 10), output: marker(10, 10) };
+    expect(tool.apply(example)).toEqual(tool.apply(example));
+    expect(rng.randint(0, 4)).toBe(0); // RandomState(0)'s first randint(0, 4), as if untouched
   });
 });
