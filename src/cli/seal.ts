@@ -7,8 +7,9 @@ import { generateCommand } from './generate.ts';
 import { knowledgeCommands } from './knowledge.ts';
 import { mergeCommand } from './merge.ts';
 import { scoreCommand } from './score.ts';
+import { workerCommand } from './worker.ts';
 
-const COMMANDS: Command[] = [generateCommand, scoreCommand, finetuneCommand, mergeCommand, ...knowledgeCommands, ...arcCommands];
+const COMMANDS: Command[] = [generateCommand, scoreCommand, finetuneCommand, mergeCommand, ...knowledgeCommands, ...arcCommands, workerCommand];
 
 function usage(): string {
   return `seal: a WebGPU deep-learning engine, Llama-3.2 + LoRA, and the SEAL self-adapting loop\n\nCommands:\n${COMMANDS.map(

@@ -10,7 +10,7 @@
 //   cpt:<label>         continued pretraining: one adapter on every passage's <label> self-edit at once
 import type { Grader } from './llm-judge.ts';
 import type { JsonValue, RunDir } from '../run-dir.ts';
-import { type Domain, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
+import { type Domain, type InnerLoopRunner, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
 import { type IndexedPassage, KnowledgeDomain, type KnowledgeFormat, type InnerLoopConfig } from './domain.ts';
 import { meanStd, passageAccuracy } from './scoring.ts';
@@ -37,6 +37,8 @@ export interface KnowledgeRunConfig {
   restEm: RestEmConfig;
   /** Self-edit files by the name used in `self-edits:<name>` conditions. */
   selfEditFiles: Record<string, SelfEditPassage[]>;
+  /** Where the E-step's inner loops run (default: in this process; a queue's workers: src/seal/queue). */
+  innerLoops?: InnerLoopRunner<IndexedPassage>;
 }
 
 export interface ConditionResult {
@@ -101,6 +103,7 @@ export class KnowledgeRun {
         afterRound: async (round) => {
           for (const label of this.config.conditions) if (roundOf(label) === round || dependsOn(label, round)) await this.condition(label);
         },
+        innerLoops: this.config.innerLoops,
       });
     }
     return this.config.conditions.map((label) => this.result(label));
