@@ -2,7 +2,9 @@
 # Makes WebGPU work on this machine, and does nothing when it already does.
 #
 # 1. npm dependencies (skipped when node_modules is current).
-# 2. A WebGPU adapter: if Dawn finds one, done. Otherwise, on Debian/Ubuntu as root, install Mesa's
+# 2. redis-server (the queue behind `seal worker` / `--queue`; its tests start their own on a free port):
+#    Debian's package when missing, without starting its system service.
+# 3. A WebGPU adapter: if Dawn finds one, done. Otherwise, on Debian/Ubuntu as root, install Mesa's
 #    lavapipe (Vulkan on the CPU). Debian bookworm's own Mesa 22.3 gives Dawn no adapter, so on bookworm
 #    it comes from bookworm-backports (Mesa 25). Elsewhere, print what to install.
 # Idempotent and quiet when there is nothing to do. Set SEAL_SETUP_VERBOSE=1 to see each step.
@@ -14,6 +16,23 @@ say() { [ "${SEAL_SETUP_VERBOSE:-0}" = 1 ] && echo "setup: $*" >&2 || true; }
 if [ ! -d node_modules/webgpu ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm dependencies"
   npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing redis-server"
+    # Debian starts a package's service on install; the tests start their own Redis, so deny it.
+    own_policy=0
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && own_policy=1
+    fi
+    status=0
+    { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } || status=$?
+    [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+    [ "$status" = 0 ] || { echo "setup: installing redis-server failed" >&2; exit 1; }
+  else
+    echo "setup: redis-server is missing, so the queue tests will be skipped; install Redis (Debian: apt-get install redis-server)" >&2
+  fi
 fi
 
 has_adapter() { node scripts/probe-adapter.mjs >/dev/null 2>&1; }

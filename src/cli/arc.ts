@@ -1,9 +1,12 @@
 // seal arc <render|run|eval>: SEAL's few-shot ARC domain.
+import { resolve } from 'node:path';
 import { PROJECTIONS } from '../model/llama.ts';
 import { type ArcTask, loadArcTasks } from '../seal/arc/arc-data.ts';
 import { ARC_DOMAIN_DEFAULTS, ArcDomain } from '../seal/arc/domain.ts';
 import { renderArc } from '../seal/arc/render.ts';
 import { ArcRun } from '../seal/arc/run.ts';
+import { InnerLoopQueue } from '../seal/queue/coordinator.ts';
+import { arcJobs } from '../seal/queue/domains.ts';
 import { checkTargets } from '../train/lora.ts';
 import { type Command, type Flag, SEED_RANGE } from './args.ts';
 import { loraTargets } from './common.ts';
@@ -56,6 +59,7 @@ const experimentFlags: Flag[] = [
   { name: 'mstep-epochs', type: 'number', above: 0, default: 8, help: 'M-step epochs' },
   { name: 'mstep-batch-size', type: 'int', min: 1, default: 5, help: 'M-step batch size' },
   { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'run seed' },
+  { name: 'queue', type: 'string', help: 'run the E-step inner loops as jobs on this Redis (redis://host:port), served by `seal worker`s; default: in this process' },
   { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
 ];
 
@@ -95,6 +99,7 @@ function experimentCommand(name: 'run' | 'eval'): Command {
         const sampling = { temperature: f.temperature, topP: 1, maxNewTokens: f.maxNewTokens };
         const domain = new ArcDomain(tokenizer, { answerTokens: f.answerTokens, answerBatch: f.answerBatch, maxSampleAttempts: f.maxSampleAttempts, sampling });
         const ui = progressUi();
+        const queue = f.queue ? await InnerLoopQueue.open(f.queue, { origin: resolve(run.dir), log: ui.log }) : null;
         const experiment = new ArcRun(
           policy,
           domain,
@@ -122,14 +127,19 @@ function experimentCommand(name: 'run' | 'eval'): Command {
               },
               seed: f.seed,
             },
+            innerLoops: queue?.runner(arcJobs()),
           },
           run,
           ui,
           reload,
         );
-        const results = await experiment.all();
-        ui.finish();
-        writeResults(run, results, 'success rate', 'Few-shot ARC: tasks solved after test-time training');
+        try {
+          const results = await experiment.all();
+          ui.finish();
+          writeResults(run, results, 'success rate', 'Few-shot ARC: tasks solved after test-time training');
+        } finally {
+          await queue?.close();
+        }
         policy.model.dispose();
       } finally {
         run.close();

@@ -70,12 +70,14 @@ export function writeResults(run: RunDir, results: LabelledResult[], metric: str
 }
 
 /**
- * Opens a SEAL run directory for `flags` (saved as its config, minus --force). A finished run prints its
+ * Opens a SEAL run directory for `flags` (saved as its config, minus --force and --queue: where the inner
+ * loops run changes no result, so a run can resume with or without a queue). A finished run prints its
  * results and gives null: re-running it does nothing.
  */
 export function openRun(flags: Record<string, any>, config: Record<string, JsonValue>): RunDir | null {
   const saved: Record<string, JsonValue> = { ...JSON.parse(JSON.stringify(flags)), ...config };
   delete saved.force;
+  delete saved.queue;
   const run = RunDir.open(flags.run, saved, { force: flags.force });
   if (!run.isDone()) return run;
   process.stdout.write(`${run.dir} is finished; its results:\n\n${readFileSync(run.path('results.md'), 'utf8')}`);

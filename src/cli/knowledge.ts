@@ -1,5 +1,6 @@
 // seal knowledge <render|run|eval>: SEAL's knowledge-incorporation domain.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { loadTokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import { loadLlama } from '../model/load.ts';
@@ -11,6 +12,8 @@ import { KnowledgeRun, type KnowledgeRunConfig } from '../seal/knowledge/run.ts'
 import { SELF_EDIT_PROMPT_KINDS, type SelfEditPromptKind } from '../seal/knowledge/self-edit-prompts.ts';
 import { loadSelfEditPassages, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
+import { InnerLoopQueue } from '../seal/queue/coordinator.ts';
+import { knowledgeJobs } from '../seal/queue/domains.ts';
 import { checkTargets } from '../train/lora.ts';
 import { type Command, type Flag, SEED_RANGE, UsageError } from './args.ts';
 import { loraTargets } from './common.ts';
@@ -82,6 +85,7 @@ const experimentFlags: Flag[] = [
   { name: 'mstep-grad-accum', type: 'int', min: 1, default: 5, help: 'M-step micro-batches per step (effective batch 10 as SEAL)' },
   { name: 'judge-model', type: 'string', help: "grade with SEAL's yes/no prompt on this local model instead of the deterministic grader" },
   { name: 'parallel', type: 'int', min: 1, default: 1, help: 'inner loops run side by side as slots of one stacked adapter (each as it would run alone); 1: one by one' },
+  { name: 'queue', type: 'string', help: 'run the E-step inner loops as jobs on this Redis (redis://host:port), served by `seal worker`s; default: in this process' },
   { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'run seed (sampling, inner loops, M-step)' },
   { name: 'force', type: 'boolean', default: false, help: 'accept a config that differs from the run directory\'s' },
 ];
@@ -175,10 +179,16 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
       },
     };
     const ui = progressUi();
-    const experiment = new KnowledgeRun(policy, format, inner, grader, cfg, run, ui, reload);
-    const results = await experiment.all();
-    ui.finish();
-    writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation');
+    const queue = f.queue ? await InnerLoopQueue.open(f.queue, { origin: resolve(run.dir), log: ui.log }) : null;
+    try {
+      cfg.innerLoops = queue?.runner(knowledgeJobs(f.judgeModel ? `judge:${resolve(f.judgeModel)}` : 'containment'));
+      const experiment = new KnowledgeRun(policy, format, inner, grader, cfg, run, ui, reload);
+      const results = await experiment.all();
+      ui.finish();
+      writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation');
+    } finally {
+      await queue?.close();
+    }
     policy.model.dispose();
   } finally {
     run.close();

@@ -8,8 +8,8 @@
 //     M-step:  policy ← merge(policy, LoRA-SFT(policy, {(c, SE) kept}))
 //
 // The round's contexts are sampled together and their inner loops run side by side, `parallel` at a time
-// (a domain's evaluateMany). What is done, and resuming a killed run, is the round log's business
-// (round-log.ts); this file is the algorithm.
+// (a domain's evaluateMany), in this process or as jobs on a queue's workers (src/seal/queue). What is
+// done, and resuming a killed run, is the round log's business (round-log.ts); this file is the algorithm.
 import { type InnerLoopUnit, type ProgressReport, RoundLog, type UnitResult, mean, unitSeed } from './round-log.ts';
 import type { JsonValue, RunDir } from './run-dir.ts';
 import type { Demonstration, ImitationConfig, Policy, SamplingConfig } from './policy.ts';
@@ -50,7 +50,21 @@ export interface RestEmConfig {
   parallel?: number;
 }
 
-export interface LoopEvents {
+/**
+ * Runs a round's pending inner loops in chunks of `parallel` (each chunk as `evaluateChunk` runs it) and
+ * hands every chunk's results to `onResults` as it comes back, in any order; `onProgress` gets the units
+ * done so far in chunks still under way.
+ */
+export type InnerLoopRunner<C> = (
+  policy: Policy,
+  domain: Domain<C>,
+  units: InnerLoopUnit<C>[],
+  parallel: number,
+  onResults: (done: InnerLoopUnit<C>[], results: UnitResult[], seconds: number) => void,
+  onProgress: (units: number) => void,
+) => Promise<void>;
+
+export interface LoopEvents<C = unknown> {
   /** As units of work finish (fractions of a batch while it trains): for progress bars. */
   onProgress?: ProgressReport;
   log?(message: string): void;
@@ -58,6 +72,8 @@ export interface LoopEvents {
   loadPolicy(dir: string): Promise<void>;
   /** After each round's M-step (evaluation of the new policy, for instance). */
   afterRound?(round: number): Promise<void>;
+  /** Where the E-step's inner loops run (default: here, one chunk after another). */
+  innerLoops?: InnerLoopRunner<C>;
 }
 
 /** SEAL's selection for knowledge incorporation: the best self-edit (first on ties, numpy's argmax), no threshold. */
@@ -78,7 +94,7 @@ export async function restEm<C>(
   contextsOfRound: (round: number) => C[],
   config: RestEmConfig,
   run: RunDir,
-  events: LoopEvents,
+  events: LoopEvents<C>,
 ): Promise<void> {
   const log = new RoundLog(run, (c: C) => domain.id(c), config, events.onProgress);
   // Rounds an earlier process finished: continue from the last one's policy (its evaluation may still be
@@ -92,7 +108,8 @@ export async function restEm<C>(
     const contexts = contextsOfRound(round);
     // E-step: sample, reward, select.
     const selfEdits = await log.selfEdits(round, contexts, (c) => domain.promptText?.(c) ?? null, (todo) => sampleSelfEdits(policy, domain, todo, config));
-    const rewards = await log.rewards(round, selfEdits, (units, onResults, onProgress) => innerLoops(policy, domain, units, config.parallel ?? 1, onResults, onProgress));
+    const runInnerLoops = events.innerLoops ?? innerLoops;
+    const rewards = await log.rewards(round, selfEdits, (units, onResults, onProgress) => runInnerLoops(policy, domain, units, config.parallel ?? 1, onResults, onProgress));
     const demos: Demonstration[] = [];
     for (const context of contexts) {
       const kept = domain.select(rewards.get(context)!);
@@ -133,14 +150,25 @@ async function innerLoops<C>(
   onResults: (done: InnerLoopUnit<C>[], results: UnitResult[], seconds: number) => void,
   onProgress: (units: number) => void,
 ): Promise<void> {
-  const width = domain.evaluateMany ? Math.max(1, parallel) : 1;
+  const width = chunkWidth(domain, parallel);
   for (let c = 0; c < units.length; c += width) {
     const chunk = units.slice(c, c + width);
     const started = performance.now();
-    const results =
-      width > 1
-        ? await domain.evaluateMany!(policy, chunk, (f) => onProgress(f * chunk.length))
-        : [await domain.evaluate(policy, chunk[0].context, chunk[0].selfEdit, chunk[0].seed)];
+    const results = await evaluateChunk(policy, domain, chunk, width > 1, (f) => onProgress(f * chunk.length));
     onResults(chunk, results, (performance.now() - started) / 1000 / chunk.length);
   }
+}
+
+/** Inner loops per chunk: `parallel` for domains that run them side by side, else 1. */
+export const chunkWidth = <C>(domain: Domain<C>, parallel: number): number => (domain.evaluateMany ? Math.max(1, parallel) : 1);
+
+/** One chunk of inner loops: side by side (`wide`, the domain's evaluateMany) or the one unit alone. */
+export async function evaluateChunk<C>(
+  policy: Policy,
+  domain: Domain<C>,
+  chunk: { context: C; selfEdit: string; seed: number }[],
+  wide: boolean,
+  onProgress?: (fraction: number) => void,
+): Promise<UnitResult[]> {
+  return wide ? domain.evaluateMany!(policy, chunk, onProgress) : [await domain.evaluate(policy, chunk[0].context, chunk[0].selfEdit, chunk[0].seed)];
 }

@@ -102,9 +102,10 @@ export class RoundLog<C> {
       await evaluate(
         pending,
         (done, results, seconds) => {
-          done.forEach((u, i) => {
-            this.run.append({ kind: 'inner-loop', key: u.key, round, context: u.contextId, selfEdit: u.selfEditIndex, seed: u.seedIndex, score: results[i].score, details: results[i].details ?? null, seconds });
-          });
+          // A chunk's units are logged together: a resumed run forms the same chunks again.
+          this.run.appendMany(
+            done.map((u, i) => ({ kind: 'inner-loop', key: u.key, round, context: u.contextId, selfEdit: u.selfEditIndex, seed: u.seedIndex, score: results[i].score, details: results[i].details ?? null, seconds })),
+          );
           finished += done.length;
           this.progress('inner-loop', finished, units.length, { context: done[done.length - 1].contextId });
         },

@@ -98,18 +98,31 @@ export class RunDir {
    * unless given. A key may be logged once only; check has(key) before doing the work.
    */
   append(record: RunRecord): RunRecord {
+    return this.appendMany([record])[0];
+  }
+
+  /**
+   * Logs several units finished together (a chunk of inner loops) in one write and one fsync, so a
+   * killed process leaves all of them logged or none (a power cut can still tear the last line).
+   */
+  appendMany(records: RunRecord[]): RunRecord[] {
     if (this.fd === null) throw new Error(`run directory ${this.dir} is closed; open it again to append`);
-    if (typeof record?.kind !== 'string' || record.kind === '' || typeof record.key !== 'string' || record.key === '') {
-      throw new Error(`a run log record needs non-empty string "kind" and "key", got ${JSON.stringify(record)?.slice(0, 120)}`);
-    }
-    if (this.byKey.has(record.key)) {
-      throw new Error(`run log ${join(this.dir, LOG)} already has key "${record.key}" (kind "${this.byKey.get(record.key)!.kind}"); check has(key) and skip completed work`);
-    }
-    const full: RunRecord = { ...record, at: record.at ?? new Date().toISOString() };
-    const line = `${JSON.stringify(full)}\n`;
-    writeAll(this.fd, Buffer.from(line, 'utf8'));
+    const keys = new Set<string>();
+    const full = records.map((record) => {
+      if (typeof record?.kind !== 'string' || record.kind === '' || typeof record.key !== 'string' || record.key === '') {
+        throw new Error(`a run log record needs non-empty string "kind" and "key", got ${JSON.stringify(record)?.slice(0, 120)}`);
+      }
+      if (this.byKey.has(record.key) || keys.has(record.key)) {
+        const kind = this.byKey.get(record.key)?.kind ?? record.kind;
+        throw new Error(`run log ${join(this.dir, LOG)} already has key "${record.key}" (kind "${kind}"); check has(key) and skip completed work`);
+      }
+      keys.add(record.key);
+      return { ...record, at: record.at ?? new Date().toISOString() };
+    });
+    if (full.length === 0) return [];
+    writeAll(this.fd, Buffer.from(full.map((r) => `${JSON.stringify(r)}\n`).join(''), 'utf8'));
     fsyncSync(this.fd);
-    this.remember(full);
+    for (const r of full) this.remember(r);
     return full;
   }
 

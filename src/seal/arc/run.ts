@@ -5,7 +5,7 @@
 // Units (logged, resumable): `eval/<label>/s<s>/<task>` for in-context and oracle, and
 // `eval/<label>/s<s>/<task>/e<j>` for the j-th self-edit the round's policy wrote for the task.
 import type { JsonValue, RunDir } from '../run-dir.ts';
-import { type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
+import { type InnerLoopRunner, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
 import type { ArcTask } from './arc-data.ts';
 import { type ArcDomain, describeOutcome } from './domain.ts';
@@ -21,6 +21,8 @@ export interface ArcRunConfig {
   evalSelfEdits: number;
   evalSeeds: number;
   restEm: RestEmConfig;
+  /** Where the E-step's inner loops run (default: in this process; a queue's workers: src/seal/queue). */
+  innerLoops?: InnerLoopRunner<ArcTask>;
 }
 
 export interface ArcConditionResult {
@@ -54,6 +56,7 @@ export class ArcRun {
         afterRound: async (round) => {
           for (const label of this.config.conditions) if (roundOf(label) === round) await this.condition(label);
         },
+        innerLoops: this.config.innerLoops,
       });
     }
     return this.config.conditions.map((l) => this.result(l));

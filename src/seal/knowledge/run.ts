@@ -11,7 +11,7 @@
 //                       completions at once
 import type { Grader } from './llm-judge.ts';
 import type { JsonValue, RunDir } from '../run-dir.ts';
-import { type Domain, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
+import { type Domain, type InnerLoopRunner, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
 import { CPT_RECIPES, type CptMode, continuedPretraining } from './cpt.ts';
 import { type IndexedPassage, KnowledgeDomain, type KnowledgeFormat, type InnerLoopConfig } from './domain.ts';
@@ -41,6 +41,8 @@ export interface KnowledgeRunConfig {
   selfEditFiles: Record<string, SelfEditPassage[]>;
   /** How `cpt:<label>` conditions train and score (cpt.ts): SEAL's v1 (LoRA, default) or v2 (full fine-tune). */
   cpt?: CptMode;
+  /** Where the E-step's inner loops run (default: in this process; a queue's workers: src/seal/queue). */
+  innerLoops?: InnerLoopRunner<IndexedPassage>;
 }
 
 export interface ConditionResult {
@@ -105,6 +107,7 @@ export class KnowledgeRun {
         afterRound: async (round) => {
           for (const label of this.config.conditions) if (roundOf(label) === round || dependsOn(label, round)) await this.condition(label);
         },
+        innerLoops: this.config.innerLoops,
       });
     }
     return this.config.conditions.map((label) => this.result(label));

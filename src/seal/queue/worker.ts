@@ -1,0 +1,162 @@
+// The worker's side of the queue (`seal worker`): takes inner-loop jobs from Redis, checks that the
+// policy folder it sees is the coordinator's (content hash), runs the chunk as the in-process loop
+// would, and returns the results; BullMQ job progress follows the chunk's training steps. A worker
+// killed mid-job loses nothing: its lock lapses, another worker's stalled-job check puts the job back,
+// and it runs again (bounded by the job's attempts and maxStalledCount). Inner loops keep their adapters
+// in GPU memory only; a worker writes no files, so jobs share nothing mutable.
+import { hostname } from 'node:os';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { loadTokenizer } from '../../io/tokenizer.ts';
+import { loadLlama } from '../../model/load.ts';
+import type { Grader } from '../knowledge/llm-judge.ts';
+import { Policy } from '../policy.ts';
+import { redisConnection, reachable } from './connection.ts';
+import { workerDomain } from './domains.ts';
+import { evaluateIsolating } from './failures.ts';
+import { type InnerLoopJobData, type InnerLoopJobResult, JOB_VERSION, QUEUE_NAME, jobId } from './job.ts';
+import { modelHash } from './model-hash.ts';
+
+export interface InnerLoopWorkerOptions {
+  url: string;
+  /** Jobs at once; each holds its own copy of the policy model. */
+  concurrency?: number;
+  /** Shown in logs and kept on each job (BullMQ's processedBy); default host-pid. */
+  name?: string;
+  /** Path prefixes as the coordinator sees them → as this machine does (a shared directory mounted elsewhere). */
+  pathMap?: [string, string][];
+  /** BullMQ's job lock and stalled-job check (defaults 30 s and 30 s; tests shorten them). */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** Stalls (a worker lost mid-job) a job survives before it fails (default 2). */
+  maxStalledCount?: number;
+  /** The grader a job names ("containment", "exact-value", "judge:<dir>"). */
+  grader: (name: string) => Promise<Grader>;
+  log?: (message: string) => void;
+}
+
+export class InnerLoopWorker {
+  readonly name: string;
+  private readonly worker: Worker<InnerLoopJobData, InnerLoopJobResult>;
+  private readonly pool: PolicyPool;
+  private closing: Promise<void> | null = null;
+
+  private constructor(private readonly options: InnerLoopWorkerOptions) {
+    this.name = options.name ?? `${hostname()}-${process.pid}`;
+    const concurrency = Math.max(1, options.concurrency ?? 1);
+    this.pool = new PolicyPool(concurrency);
+    this.worker = new Worker<InnerLoopJobData, InnerLoopJobResult>(QUEUE_NAME, (job) => this.process(job), {
+      connection: redisConnection(options.url),
+      concurrency,
+      name: this.name,
+      lockDuration: options.lockDurationMs ?? 30_000,
+      stalledInterval: options.stalledIntervalMs ?? 30_000,
+      maxStalledCount: options.maxStalledCount ?? 2,
+      autorun: false,
+    });
+    this.worker.on('failed', (job, e) => this.log(`job ${job?.id} failed (attempt ${job?.attemptsMade} of ${job?.opts.attempts ?? 1}): ${e.message}`));
+    this.worker.on('error', (e) => this.log(`error: ${e.message}`));
+  }
+
+  /** Connects and starts taking jobs. */
+  static async start(options: InnerLoopWorkerOptions): Promise<InnerLoopWorker> {
+    const w = new InnerLoopWorker(options);
+    try {
+      await reachable(w.worker.waitUntilReady(), options.url);
+    } catch (e) {
+      await w.worker.close(true);
+      throw e;
+    }
+    void w.worker.run();
+    w.log(`ready: serving ${QUEUE_NAME} on ${options.url} (concurrency ${w.worker.opts.concurrency})`);
+    return w;
+  }
+
+  /** Stops taking jobs; the jobs under way finish first unless `force` (then they stall and run elsewhere). */
+  close(force = false): Promise<void> {
+    if (force) return this.worker.close(true).then(() => this.pool.dispose());
+    this.closing ??= this.worker.close().then(() => this.pool.dispose());
+    return this.closing;
+  }
+
+  private async process(job: Job<InnerLoopJobData, InnerLoopJobResult>): Promise<InnerLoopJobResult> {
+    const data = job.data;
+    if (data.version !== JOB_VERSION) throw new UnrecoverableError(`job ${job.id} has version ${data.version}, this worker runs version ${JOB_VERSION}: run the same seal on every machine`);
+    const id = jobId(data);
+    if (id !== job.id) throw new UnrecoverableError(`job ${job.id}'s data hashes to ${id}: it was altered, or not enqueued by seal`);
+    const dir = this.mapPath(data.model.dir);
+    const hash = await modelHash(dir);
+    if (hash !== data.model.hash) {
+      throw new Error(
+        `${dir} holds another model than the coordinator's ${data.model.dir} (content hash ${hash.slice(0, 12)}…, the coordinator's ${data.model.hash.slice(0, 12)}…): share the folder by path, or map it with --path-map`,
+      );
+    }
+    const policy = await this.pool.acquire(dir, hash);
+    try {
+      const grader = (name: string) => this.options.grader(name.startsWith('judge:') ? `judge:${this.mapPath(name.slice(6))}` : name);
+      const { domain, context } = await workerDomain(data.domain, policy.tokenizer, grader);
+      const chunk = data.units.map((u) => ({ context: context(u.context), selfEdit: u.selfEdit, seed: u.seed }));
+      // Progress at most 5 times a second: each is a Redis round trip and an event to every coordinator.
+      let reported = -Infinity;
+      const onProgress = (fraction: number) => {
+        if (Date.now() - reported < 200) return;
+        reported = Date.now();
+        job.updateProgress(fraction).catch(() => {});
+      };
+      const started = performance.now();
+      const results = await evaluateIsolating(policy, domain, chunk, data.wide, onProgress);
+      const seconds = (performance.now() - started) / 1000;
+      this.log(`job ${id}: ${chunk.length} inner loop${chunk.length > 1 ? 's' : ''} (${data.units[0].key}…) in ${seconds.toFixed(1)} s`);
+      return { id, model: hash, worker: this.name, seconds, results: results.map((r, i) => ({ key: data.units[i].key, score: r.score, details: r.details ?? null })) };
+    } finally {
+      this.pool.release(policy, hash);
+    }
+  }
+
+  private mapPath(path: string): string {
+    for (const [from, to] of this.options.pathMap ?? []) {
+      if (path === from || path.startsWith(`${from.replace(/\/$/, '')}/`)) return to.replace(/\/$/, '') + path.slice(from.replace(/\/$/, '').length);
+    }
+    return path;
+  }
+
+  private log(message: string): void {
+    (this.options.log ?? ((m) => process.stderr.write(`${m}\n`)))(`worker ${this.name}: ${message}`);
+  }
+}
+
+/**
+ * Loaded policies, one per job under way: a job attaches its adapters to the model it holds, so jobs
+ * at once need copies. Idle copies are kept for the next job of the same policy (a round's jobs share
+ * one) and dropped when a job needs room for another.
+ */
+class PolicyPool {
+  private idle: { hash: string; policy: Policy }[] = [];
+  private busy = 0;
+
+  constructor(private readonly max: number) {}
+
+  async acquire(dir: string, hash: string): Promise<Policy> {
+    this.busy++;
+    const i = this.idle.findIndex((p) => p.hash === hash);
+    if (i >= 0) return this.idle.splice(i, 1)[0].policy;
+    while (this.idle.length > 0 && this.idle.length + this.busy > this.max) this.idle.shift()!.policy.model.dispose();
+    try {
+      const tokenizer = await loadTokenizer(dir);
+      const model = await loadLlama(dir);
+      return new Policy(model, tokenizer, dir, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
+    } catch (e) {
+      this.busy--;
+      throw e;
+    }
+  }
+
+  release(policy: Policy, hash: string): void {
+    this.busy--;
+    this.idle.push({ hash, policy });
+  }
+
+  dispose(): void {
+    for (const { policy } of this.idle) policy.model.dispose();
+    this.idle = [];
+  }
+}
