@@ -94,7 +94,7 @@ function llamaConfigOracle(c: unknown, gen: unknown): Record<string, unknown> | 
 
 /**
  * What PEFT's LoraConfig must say for a plain LoRA we can load: rank, alpha and dropout (PEFT's defaults 8,
- * 8, 0 when absent), target modules, and none of the variants that change what the weights mean.
+ * 8, 0 when absent), target modules (PEFT's default for a Llama when absent), and none of the variants that change what the weights mean.
  */
 function adapterOracle(a: unknown): Record<string, unknown> | null {
   if (!isObject(a)) return null;
@@ -110,7 +110,8 @@ function adapterOracle(a: unknown): Record<string, unknown> | null {
   if (set('bias') && a.bias !== 'none') return null;
   for (const k of ['rank_pattern', 'alpha_pattern']) if (set(k) && !(isObject(a[k]) && Object.keys(a[k]).length === 0)) return null;
   for (const k of ['modules_to_save', 'layers_to_transform', 'layer_replication']) if (set(k)) return null;
-  const targets = a.target_modules === 'all-linear' ? [...PROJECTIONS] : a.target_modules;
+  // Absent or null: PEFT's default for the architecture (llama: q_proj, v_proj).
+  const targets = !set('target_modules') ? ['q_proj', 'v_proj'] : a.target_modules === 'all-linear' ? [...PROJECTIONS] : a.target_modules;
   if (!Array.isArray(targets) || !targets.length || !targets.every((t) => (PROJECTIONS as readonly unknown[]).includes(t))) return null;
   return { r, alpha, dropout, targets: [...new Set(targets)] };
 }
