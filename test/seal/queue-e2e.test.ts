@@ -50,9 +50,10 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
   const data = join(work, 'passages.json');
   writeFileSync(data, JSON.stringify(passages));
   const model = withByteTokenizer(FIXTURE);
-  const args = (run: string, ...extra: string[]) => [
+  // The flags of every run here (each given once: a repeated flag is a usage error).
+  const args = (run: string, extra: string[] = [], rounds = 2) => [
     'knowledge', 'run', '--model', model, '--data', data, '--eval-data', data, '--run', run,
-    '--eval-count', '1', '--rounds', '2', '--passages-per-round', '2', '--samples', '2', '--seeds', '1',
+    '--eval-count', '1', '--rounds', String(rounds), '--passages-per-round', '2', '--samples', '2', '--seeds', '1',
     '--max-new-tokens', '16', '--inner-epochs', '2', '--answer-tokens', '6', '--mstep-epochs', '1',
     '--mstep-batch-size', '2', '--mstep-grad-accum', '1', '--conditions', 'base', '--parallel', '2', ...extra,
   ];
@@ -67,7 +68,7 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
     return child;
   };
   // A run of round 1 only, on the queue.
-  const roundOne = (run: string) => start([...args(run, '--queue', redis.url), '--rounds', '1']);
+  const roundOne = (run: string) => start(args(run, ['--queue', redis.url], 1));
 
   const worker = (name: string, ...extra: string[]): WorkerProcess => {
     const child = start(['worker', '--queue', redis.url, '--name', name, ...extra]);
@@ -95,6 +96,10 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
       events.on(name, on);
     });
 
+  // An event the test waits for, or a clear failure if the run ends first (rather than waiting out the timeout).
+  const beforeExit = <T>(event: Promise<T>, run: Promise<{ code: number | null; stderr: string }>) =>
+    Promise.race([event, run.then((r) => Promise.reject(new Error(`the run ended (code ${r.code}) before the awaited job event:\n${r.stderr}`)))]);
+
   beforeAll(async () => {
     redis = await startRedis();
     queue = new Queue(QUEUE_NAME, { connection: redisConnection(redis.url) });
@@ -119,7 +124,7 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
 
     await Promise.all([a.ready, b.ready]);
     const queued = join(work, 'queued');
-    const result = await finished(start(args(queued, '--queue', redis.url)));
+    const result = await finished(start(args(queued, ['--queue', redis.url])));
     expect(result.code, result.stderr).toBe(0);
     expect(byKey(queued)).toEqual(reference);
     // Both took jobs (a round's 2 jobs are enqueued together and both workers were waiting).
@@ -138,7 +143,7 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
     const run = join(work, 'worker-killed');
     const coordinator = finished(roundOne(run));
     // A job's first progress: the worker holds it, its model loaded, training under way.
-    const victim = await firstEvent('progress');
+    const victim = await beforeExit(firstEvent('progress'), coordinator);
     a.child.kill('SIGKILL');
     const stalled = firstEvent('active', (id) => id === victim);
     const b = worker('B2', ...fast);
@@ -160,7 +165,7 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
     const first = roundOne(run);
     const firstExit = finished(first);
     // Once a worker has taken a job, the round's jobs are all enqueued: kill the coordinator.
-    await firstEvent('active');
+    await beforeExit(firstEvent('active'), firstExit);
     first.kill('SIGKILL');
     expect((await firstExit).signal).toBe('SIGKILL');
     // SIGTERM now: the workers finish the jobs they hold (nothing fails or stalls) and exit.
@@ -186,9 +191,11 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
     const a = worker('A4');
     await a.ready;
     const run = join(work, 'diverged');
-    // A learning rate of 1e30: the first AdamW step moves every LoRA B entry by ~1e30, and the next
-    // forward overflows f32, so the loss is NaN at step 2 whichever unit or chunk it is.
-    const result = await finished(start([...args(run, '--queue', redis.url, '--inner-lr', '1e30'), '--rounds', '1']));
+    // A learning rate of 1e38: the first AdamW step moves every LoRA B entry by ~1e38, the next forward's
+    // sums overflow f32 to inf and RMSNorm turns them into inf · 0 = NaN, so the loss is NaN at step 2
+    // whichever unit or chunk it is. (1e30 is not enough: the residual stream stays finite, RMSNorm's
+    // mean square overflows and scales every row to 0, and the loss settles at a finite log V.)
+    const result = await finished(start(args(run, ['--queue', redis.url, '--inner-lr', '1e38'], 1)));
     expect(result.code, result.stderr).toBe(0);
     const log = logOf(run);
     const inner = log.filter((r) => r.kind === 'inner-loop');
