@@ -36,7 +36,7 @@ describe('seal flags', () => {
   it('names each kind of mistake', () => {
     const cases: [string[], RegExp][] = [
       [['frobnicate'], /seal: unknown command "frobnicate"/],
-      [['knowledge', 'frob'], /seal knowledge: unknown subcommand "frob" \(have render, run, eval\)/],
+      [['knowledge', 'frob'], /seal knowledge: unknown subcommand "frob" \(have render, run, eval, continual\)/],
       [['arc'], /seal arc: give a subcommand: render, run, eval/],
       [['--model', 'x'], /seal: give a command first, before --model/],
       [['generate', '--model', 'm', '--prompt', 'a', 'stray'], /unexpected argument "stray"/],

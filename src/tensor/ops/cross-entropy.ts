@@ -119,13 +119,17 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, targets: Tensor, weight
   const one = grad ? fill([1], 1) : null; // the unit upstream gradient and count of the chunks' gradients
   const dx = grad && x.requiresGrad ? empty([N, C]) : null;
   const dw = grad && w.requiresGrad ? empty([V, C]) : null;
+  // Row weights scale dX's rows after the product, not dlogits before it, when no dW needs them inside the
+  // sum: a weighted row then gets dX = (dlogits·W)·w_r exactly as an unweighted batch gets (dlogits·W)·(g/count),
+  // so parallel LoRA slots (weights 1/scored per slot) stay bit-exact against lone fine-tunes.
+  const weightRowsAfter = !!weights && !dw;
   for (let r0 = 0; r0 < N; r0 += rows) {
     const n = Math.min(rows, N - r0);
     // logits (n, V) = X[r0 : r0 + n] · Wᵀ
     gemm({ a: { t: x, offset: r0 * C, ld: C }, b: { t: w, ld: C, trans: true }, c: { t: logits, ld: V }, M: n, N: V, K: C });
     rowLosses(logits, n, targets, r0, rowLoss, lse);
     if (!dlogits) continue;
-    logitGradients(logits, n, targets, r0, lse, one!, one!, dlogits, weights);
+    logitGradients(logits, n, targets, r0, lse, one!, one!, dlogits, weightRowsAfter ? undefined : weights);
     // dX[r0 : r0 + n] (n, C) = dlogits (n, V) · W (V, C)
     if (dx) gemm({ a: { t: dlogits, ld: V }, b: { t: w, ld: C }, c: { t: dx, offset: r0 * C, ld: C }, M: n, N: C, K: V });
     // dW (V, C) += dlogitsᵀ (V, n) · X[r0 : r0 + n] (n, C)
@@ -135,13 +139,21 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, targets: Tensor, weight
   const { mean, count } = meanLoss(rowLoss, targets, V, weights);
   rowLoss.dispose();
   if (grad) {
-    recordOp('linearCrossEntropy', mean, [x, w], [...(dx ? [dx] : []), ...(dw ? [dw] : []), count], (g, needs, saved) => {
+    const rowWeights = weightRowsAfter ? [weights!.reshape([N, 1])] : [];
+    recordOp('linearCrossEntropy', mean, [x, w], [...(dx ? [dx] : []), ...(dw ? [dw] : []), count, ...rowWeights], (g, needs, saved) => {
       const [sx, sw] = dx && dw ? saved : dx ? [saved[0], null] : [null, saved[0]];
-      const scale = binaryRaw('div', 'div', g, saved[saved.length - 1]); // g / count
-      const out = [needs[0] && sx ? binaryRaw('mul', 'mul', sx, scale) : null, needs[1] && sw ? binaryRaw('mul', 'mul', sw, scale) : null];
+      const scale = binaryRaw('div', 'div', g, saved[(dx ? 1 : 0) + (dw ? 1 : 0)]); // g / count (1 when weighted)
+      let gx = needs[0] && sx ? binaryRaw('mul', 'mul', sx, scale) : null;
+      if (gx && weightRowsAfter) {
+        const scaled = binaryRaw('mul', 'mul', gx, saved[saved.length - 1]);
+        gx.dispose();
+        gx = scaled;
+      }
+      const out = [gx, needs[1] && sw ? binaryRaw('mul', 'mul', sw, scale) : null];
       scale.dispose();
       return out;
     });
+    rowWeights.forEach((t) => t.dispose());
   }
   [dx, dw, count].forEach((t) => t?.dispose());
   return mean;
