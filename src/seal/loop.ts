@@ -11,7 +11,7 @@
 // (a domain's evaluateMany), in this process or as jobs on a queue's workers (src/seal/queue). What is
 // done, and resuming a killed run, is the round log's business (round-log.ts); this file is the algorithm.
 import { type InnerLoopUnit, type ProgressReport, RoundLog, type UnitResult, mean, unitSeed } from './round-log.ts';
-import type { JsonValue, RunDir } from './run-dir.ts';
+import { type JsonValue, type RunDir, traceUnitStart } from './run-dir.ts';
 import type { Demonstration, ImitationConfig, Policy, SamplingConfig } from './policy.ts';
 
 export { type InnerLoopUnit, type UnitResult, unitSeed } from './round-log.ts';
@@ -154,6 +154,7 @@ async function innerLoops<C>(
   const width = chunkWidth(domain, parallel);
   for (let c = 0; c < units.length; c += width) {
     const chunk = units.slice(c, c + width);
+    traceUnitStart(chunk.map((u) => u.key));
     const started = performance.now();
     const results = await evaluateChunk(policy, domain, chunk, width > 1, (f) => onProgress(f * chunk.length));
     onResults(chunk, results, (performance.now() - started) / 1000 / chunk.length);
