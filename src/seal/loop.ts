@@ -11,7 +11,7 @@
 // (a domain's evaluateMany), in this process or as jobs on a queue's workers (src/seal/queue). What is
 // done, and resuming a killed run, is the round log's business (round-log.ts); this file is the algorithm.
 import { type InnerLoopUnit, type ProgressReport, RoundLog, type UnitResult, mean, unitSeed } from './round-log.ts';
-import type { JsonValue, RunDir } from './run-dir.ts';
+import { type JsonValue, type RunDir, traceUnitStart } from './run-dir.ts';
 import type { Demonstration, ImitationConfig, Policy, SamplingConfig } from './policy.ts';
 
 export { type InnerLoopUnit, type UnitResult, unitSeed } from './round-log.ts';
@@ -107,7 +107,8 @@ export async function restEm<C>(
   for (let round = finished + 1; round <= config.rounds; round++) {
     const contexts = contextsOfRound(round);
     // E-step: sample, reward, select.
-    const selfEdits = await log.selfEdits(round, contexts, (c) => domain.promptText?.(c) ?? null, (todo) => sampleSelfEdits(policy, domain, todo, config));
+    // A domain's own sampler draws one context at a time (each logged as it is drawn); the policy's, all at once.
+    const selfEdits = await log.selfEdits(round, contexts, (c) => domain.promptText?.(c) ?? null, (todo) => sampleSelfEdits(policy, domain, todo, config), domain.sampleSelfEdits ? 1 : contexts.length);
     const runInnerLoops = events.innerLoops ?? innerLoops;
     const rewards = await log.rewards(round, selfEdits, (units, onResults, onProgress) => runInnerLoops(policy, domain, units, config.parallel ?? 1, onResults, onProgress));
     const demos: Demonstration[] = [];
@@ -153,6 +154,7 @@ async function innerLoops<C>(
   const width = chunkWidth(domain, parallel);
   for (let c = 0; c < units.length; c += width) {
     const chunk = units.slice(c, c + width);
+    traceUnitStart(chunk.map((u) => u.key));
     const started = performance.now();
     const results = await evaluateChunk(policy, domain, chunk, width > 1, (f) => onProgress(f * chunk.length));
     onResults(chunk, results, (performance.now() - started) / 1000 / chunk.length);

@@ -6,7 +6,7 @@
 // Keys: r<round>/<context>/samples, r<round>/<context>/e<j>/s<s> (inner loop of self-edit j under seed s),
 // r<round>/<context>/selection, r<round>/m-step.
 import type { Demonstration } from './policy.ts';
-import type { JsonValue, RunDir } from './run-dir.ts';
+import { type JsonValue, type RunDir, traceUnitStart } from './run-dir.ts';
 
 /** Where progress goes: phase, units done (fractions while a batch is under way), units in all. */
 export type ProgressReport = (what: 'sample' | 'inner-loop' | 'm-step', done: number, total: number, info?: Record<string, string | number>) => void;
@@ -52,22 +52,29 @@ export class RoundLog<C> {
     return { rounds, policyDir: rounds > 0 ? String(this.run.get(`r${rounds}/m-step`)!.model) : null };
   }
 
-  /** Each context's self-edits: logged ones reused, the others drawn by `draw` (all at once) and logged. */
+  /**
+   * Each context's self-edits: logged ones reused, the others drawn by `draw`, `perDraw` contexts at a time
+   * (all at once by default: one batch), each draw logged before the next begins.
+   */
   async selfEdits(
     round: number,
     contexts: C[],
     prompt: (c: C) => string | null,
     draw: (todo: { context: C; seed: number }[]) => Promise<{ texts: string[]; details?: JsonValue }[]>,
+    perDraw = contexts.length,
   ): Promise<Map<C, string[]>> {
     const key = (c: C) => `r${round}/${this.id(c)}/samples`;
     const todo = contexts.filter((c) => !this.run.has(key(c)));
     let done = contexts.length - todo.length;
-    if (todo.length) {
-      this.progress('sample', done, contexts.length);
+    if (todo.length) this.progress('sample', done, contexts.length);
+    const step = Math.max(1, perDraw);
+    for (let b = 0; b < todo.length; b += step) {
+      const batch = todo.slice(b, b + step);
+      traceUnitStart(batch.map(key));
       const started = performance.now();
-      const drawn = await draw(todo.map((context) => ({ context, seed: unitSeed(this.config.seed, round, this.id(context), 'samples') })));
-      const seconds = (performance.now() - started) / 1000 / todo.length;
-      todo.forEach((c, i) => {
+      const drawn = await draw(batch.map((context) => ({ context, seed: unitSeed(this.config.seed, round, this.id(context), 'samples') })));
+      const seconds = (performance.now() - started) / 1000 / batch.length;
+      batch.forEach((c, i) => {
         this.run.append({ kind: 'self-edits', key: key(c), round, context: this.id(c), prompt: prompt(c), texts: drawn[i].texts, details: drawn[i].details ?? null, seconds });
         this.progress('sample', ++done, contexts.length);
       });
@@ -130,6 +137,7 @@ export class RoundLog<C> {
   /** The round's M-step: `imitate` writes the next policy to the folder it is given; logged with its losses. */
   async mStep(round: number, demos: Demonstration[], currentPolicyDir: string, imitate: (dir: string) => Promise<number[]>): Promise<void> {
     const dir = this.run.path('models', `round-${round}`);
+    traceUnitStart([`r${round}/m-step`]);
     const started = performance.now();
     const losses = demos.length > 0 ? await imitate(dir) : [];
     this.run.append({

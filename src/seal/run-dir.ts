@@ -12,7 +12,7 @@
 //   summary.json   the results, written atomically
 //   done           written last: a finished run re-run does nothing
 //   lock           the pid of the process using the directory, so two processes never write one log
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicallySync } from '../io/atomic-write.ts';
 
@@ -161,6 +161,16 @@ export class RunDir {
     this.byKey.set(record.key, record);
     this.ordered.push(record);
   }
+}
+
+/**
+ * Instrumentation for kill campaigns (test/seal/kill-campaign.test.ts): with SEAL_TRACE_UNITS=<file> set,
+ * every unit of work appends one line as it starts, the JSON list of the log keys it will write. A unit
+ * started but never logged is one a kill made the next process redo. Nothing happens when it is unset.
+ */
+export function traceUnitStart(keys: string[]): void {
+  const path = process.env.SEAL_TRACE_UNITS;
+  if (path) appendFileSync(path, `${JSON.stringify(keys)}\n`);
 }
 
 function writeAll(fd: number, bytes: Buffer): void {

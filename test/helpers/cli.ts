@@ -5,8 +5,9 @@ import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
-export function seal(args: string[]): ChildProcess {
-  return spawn(process.execPath, [join(ROOT, 'bin', 'seal.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `seal <args>` as a child process; `env` adds to this process's environment. */
+export function seal(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [join(ROOT, 'bin', 'seal.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
 }
 
 export function finished(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {

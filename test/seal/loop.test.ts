@@ -110,6 +110,24 @@ describe('restEm', () => {
     narrow.close();
   });
 
+  it("logs a domain sampler's self-edits context by context: a crash sampling the second loses only the second's", async () => {
+    // ARC's sampler resamples one task at a time until its self-edits parse (seconds each on a real model):
+    // a kill must not throw away the tasks already drawn.
+    const { domain, policy } = scripted();
+    let calls = 0;
+    const crashing: Domain<number> = {
+      ...domain,
+      sampleSelfEdits: async (p, c, m, seed) => {
+        if (calls++ === 1) throw new Error('killed');
+        return domain.sampleSelfEdits!(p, c, m, seed);
+      },
+    };
+    const run = RunDir.open(mkdtempSync(join(tmpdir(), 'loop-')), { test: 1 });
+    await expect(restEm(policy as unknown as Policy, crashing, (r) => [r, r + 10], config, run, { loadPolicy: async () => {} })).rejects.toThrow('killed');
+    expect(run.records('self-edits').map((r) => r.key)).toEqual(['r1/c1/samples']);
+    run.close();
+  });
+
   it('resumes after a crash at any unit to the log an uninterrupted run writes', async () => {
     const whole = RunDir.open(mkdtempSync(join(tmpdir(), 'loop-')), { test: 1 });
     const a = scripted();

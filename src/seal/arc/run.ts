@@ -4,7 +4,7 @@
 //
 // Units (logged, resumable): `eval/<label>/s<s>/<task>` for in-context and oracle, and
 // `eval/<label>/s<s>/<task>/e<j>` for the j-th self-edit the round's policy wrote for the task.
-import type { JsonValue, RunDir } from '../run-dir.ts';
+import { type JsonValue, type RunDir, traceUnitStart } from '../run-dir.ts';
 import { type InnerLoopRunner, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
 import type { ArcTask } from './arc-data.ts';
@@ -119,6 +119,7 @@ export class ArcRun {
       let current = 0;
       while (this.run.has(`r${current + 1}/m-step`)) current++;
       if (round !== current) throw new Error(`${label} needs the round-${round} policy, but the policy in memory is round ${current}'s`);
+      traceUnitStart([key]);
       const { texts, details } = await this.domain.sampleSelfEdits(this.policy, task, this.config.evalSelfEdits, unitSeed(this.config.restEm.seed, label, seed, task.id));
       this.run.append({ kind: 'eval-self-edits', key, condition: label, seed, task: task.id, texts, details });
     }
@@ -127,6 +128,7 @@ export class ArcRun {
 
   private async unit(key: string, work: () => Promise<Record<string, JsonValue>>): Promise<void> {
     if (this.run.has(key)) return;
+    traceUnitStart([key]);
     const started = performance.now();
     const fields = await work();
     this.run.append({ kind: 'evaluation', key, ...fields, seconds: (performance.now() - started) / 1000 });

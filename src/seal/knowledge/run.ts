@@ -10,7 +10,7 @@
 //   cpt:<label>         continued pretraining (cpt.ts, SEAL's v1 or v2): one update on every passage's <label>
 //                       completions at once
 import type { Grader } from './llm-judge.ts';
-import type { JsonValue, RunDir } from '../run-dir.ts';
+import { type JsonValue, type RunDir, traceUnitStart } from '../run-dir.ts';
 import { type Domain, type InnerLoopRunner, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
 import { CPT_RECIPES, type CptMode, continuedPretraining } from './cpt.ts';
@@ -148,6 +148,7 @@ export class KnowledgeRun {
         return { passages: members.map((i) => passages[i]), texts: texts.length ? texts : null, seed: unitSeed(this.config.restEm.seed, 'eval', s, members[0]) };
       });
       const chunkPassages = chunk.reduce((n, u) => n + u.members.length, 0);
+      traceUnitStart(chunk.flatMap(({ s, members }) => members.map((i) => `eval/${label}/s${s}/p${i}`)).filter((k) => !this.run.has(k)));
       const results = await this.domain.adaptAndAnswerMany(this.policy, jobs, parallel, (f) => this.ui.evalProgress?.(label, done + f * chunkPassages, total));
       const seconds = (performance.now() - started) / 1000 / chunk.length;
       chunk.forEach(({ s, members }, k) => {
@@ -212,6 +213,7 @@ export class KnowledgeRun {
 
   private async unit(key: string, work: () => Promise<Record<string, JsonValue>>): Promise<void> {
     if (this.run.has(key)) return;
+    traceUnitStart([key]);
     const started = performance.now();
     const fields = await work();
     this.run.append({ kind: 'evaluation', key, ...fields, seconds: (performance.now() - started) / 1000 });
@@ -274,6 +276,7 @@ export class KnowledgeRun {
     const r = Number(round.slice(6));
     const current = this.currentRound();
     if (r !== current) throw new Error(`${round} needs the round-${r} policy, but the policy in memory is round ${current}'s`);
+    traceUnitStart(missing.map((i) => `eval-self-edit/${round}/s${seed}/p${i}`));
     const requests = missing.map((i) => ({
       prompt: this.domain.prompt({ index: i, passage: this.config.evalPassages[i] }),
       seed: unitSeed(this.config.restEm.seed, round, seed, i),
