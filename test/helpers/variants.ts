@@ -1,6 +1,6 @@
 // Running tests once per kernel variant of a family (src/tensor/ops/variants.ts), with the variant forced:
 // the production choice differs per adapter, so every variant is checked on whichever adapter runs the tests.
-import { afterEach, beforeEach, describe } from 'vitest';
+import { afterEach, beforeEach, describe, it } from 'vitest';
 import { forceKernels, kernelFamilies } from '../../src/tensor/index.ts';
 
 /** Declares `body`'s tests (about `what`) once per variant of `family`; a variant this adapter cannot run is skipped. */
@@ -18,3 +18,10 @@ export function forEachVariant(what: string, family: string, body: (variant: str
     });
   }
 }
+
+/**
+ * `it` for tests of how work is split over bindings and dispatch grids (host-side logic that is the same at
+ * every subgroup size): they run in the default project only, not again in the lavapipe-subgroup-N ones,
+ * whose job is the kernels' lane counts (these tests take most of a project's time there).
+ */
+export const itOnceOnly = process.env.SEAL_TEST_SUBGROUP_SIZE ? it.skip : it;

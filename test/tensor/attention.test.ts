@@ -4,6 +4,7 @@ import { type AttentionShape, attention, forceAttentionKernel } from '../../src/
 import { type Tensor, backward, engine, fill, noGrad, tensor, tidy } from '../../src/tensor/index.ts';
 import { Rng } from '../../src/util/random.ts';
 import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
+import { itOnceOnly } from '../helpers/variants.ts';
 
 const u = UNIT_ROUNDOFF.f32;
 
@@ -117,7 +118,7 @@ for (const kind of ['fused', 'materialised'] as const) {
 describe('attention (fused) on adapter limits', () => {
   afterEach(() => forceAttentionKernel(null));
 
-  it('grids above 65,535 workgroups: 70,000 batch entries', async () => {
+  itOnceOnly('grids above 65,535 workgroups: 70,000 batch entries', async () => {
     forceAttentionKernel('fused');
     const s = { B: 70_000, T: 2, H: 2, Hkv: 1, D: 4, S: 2, keys: 2, past: 0 };
     await checkOp({
@@ -130,7 +131,7 @@ describe('attention (fused) on adapter limits', () => {
     });
   });
 
-  it('q, out and their gradients larger than one storage binding: batch entries split across dispatches', async () => {
+  itOnceOnly('q, out and their gradients larger than one storage binding: batch entries split across dispatches', async () => {
     forceAttentionKernel('fused');
     const { limits } = engine().gpu;
     const [T, H, Hkv, D] = [8, 16, 4, 64];
@@ -173,7 +174,7 @@ describe('attention (fused) on adapter limits', () => {
     }
   });
 
-  it('one batch entry larger than one storage binding (prefill): its queries split across dispatches', async () => {
+  itOnceOnly('one batch entry larger than one storage binding (prefill): its queries split across dispatches', async () => {
     forceAttentionKernel('fused');
     const { limits } = engine().gpu;
     // 3 queries whose rows of H·D are 0.4 bindings each: two dispatches. The G = H query heads share one

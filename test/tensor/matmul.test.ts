@@ -7,6 +7,7 @@ import { gemm, linear, matmul } from '../../src/tensor/ops/matmul.ts';
 import { cacheFriendly } from '../../src/tensor/ops/matmul-pack.ts';
 import { Rng } from '../../src/util/random.ts';
 import { checkOp, expectAllClose, f32Bound } from '../helpers/check.ts';
+import { itOnceOnly } from '../helpers/variants.ts';
 
 // Tolerances. Every output element is an f32 dot product of K terms; its error is at most
 // f32Bound(K, Σ_k |a_mk·b_kn|) (Higham's bound for recursive summation, any order, fused or not). We
@@ -318,7 +319,7 @@ describe('limits', () => {
   // results must match the float64 reference exactly, whatever the split.
   const pattern = (r: number, c: number) => (((r * 7 + c * 3) % 17) - 8) / 8;
 
-  it('LM head x·Eᵀ with a bf16 E (V, C) over one binding, and dX = dY·E with K = V split and accumulated', async () => {
+  itOnceOnly('LM head x·Eᵀ with a bf16 E (V, C) over one binding, and dX = dY·E with K = V split and accumulated', async () => {
     const { limits } = engine().gpu;
     const C = 64;
     const V = Math.ceil((limits.maxStorageBufferBindingSize / 2 / C) * 1.1); // 1.1 bindings of bf16
@@ -366,7 +367,7 @@ describe('limits', () => {
     [E, x, logits].forEach((t) => t.dispose());
   });
 
-  it('f32 weight over one binding: y = x·Wᵀ splits B by rows, dW = Gᵀ·X splits C', async () => {
+  itOnceOnly('f32 weight over one binding: y = x·Wᵀ splits B by rows, dW = Gᵀ·X splits C', async () => {
     const { limits } = engine().gpu;
     const C = 32;
     const V = Math.ceil((limits.maxStorageBufferBindingSize / 4 / C) * 1.05);
