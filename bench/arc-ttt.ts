@@ -53,7 +53,10 @@ export async function run(opts: BenchOptions): Promise<void> {
   const seq = Number(words[1] ?? longest);
   const B = Number(words[2] ?? 1);
   const layers = Number(words[3] ?? LLAMA_1B.numLayers);
-  note(opts, `task ${taskId}: ${set.examples.length} TTT sequences (mean ${round(mean)}, longest ${longest} tokens), ${plan.totalSteps} optimiser steps of batch ${plan.batchSize}`);
+  note(
+    opts,
+    `task ${taskId}: ${set.examples.length} TTT sequences (mean ${round(mean)}, longest ${longest} tokens), ${plan.totalSteps} optimiser steps of batch ${plan.batchSize}`,
+  );
 
   const config = { ...LLAMA_1B, numLayers: layers };
   const folder = layers === LLAMA_1B.numLayers ? 'llama-3.2-1b' : `llama-3.2-1b-${layers}-layers`;
@@ -68,7 +71,10 @@ export async function run(opts: BenchOptions): Promise<void> {
   const ids = Array.from({ length: B }, (_, b) => Array.from({ length: seq }, (_, t) => (b * 977 + t * 7919 + 1) % LLAMA_1B.vocabSize));
   // Answer-only loss: the last quarter of each sequence is scored, as an ARC answer follows its prompt.
   const labels = ids.map((row) => row.map((id, t) => (t >= (seq * 3) / 4 ? id : -100)));
-  note(opts, `measuring one step at batch ${B} × ${seq} tokens, ${layers} layers, recompute ${recompute ? 'on' : 'off'} (its first pass also compiles the pipelines)…`);
+  note(
+    opts,
+    `measuring one step at batch ${B} × ${seq} tokens, ${layers} layers, recompute ${recompute ? 'on' : 'off'} (its first pass also compiles the pipelines)…`,
+  );
   await cmd.sync();
   const t0 = performance.now();
   tidy(() => backward(model.loss({ ids, train: true, recompute }, labels)));

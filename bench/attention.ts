@@ -34,7 +34,13 @@ export async function run(opts: BenchOptions): Promise<void> {
     const k = randomTensor([s.B, s.S, s.Hkv * s.D], 'f32', 2);
     const v = randomTensor([s.B, s.S, s.Hkv * s.D], 'f32', 3);
     const dout = randomTensor([s.B, s.T, s.H * s.D], 'f32', 4);
-    const mask = c.pad ? tensor(Array.from({ length: s.B * s.S }, (_, i) => (Math.floor(i / s.S) % 2 && i % s.S >= s.S - c.pad! ? 0 : 1)), [s.B, s.S], 'i32') : undefined;
+    const mask = c.pad
+      ? tensor(
+          Array.from({ length: s.B * s.S }, (_, i) => (Math.floor(i / s.S) % 2 && i % s.S >= s.S - c.pad! ? 0 : 1)),
+          [s.B, s.S],
+          'i32',
+        )
+      : undefined;
     for (const t of [q, k, v]) t.requiresGrad = c.backward;
     const step = () =>
       tidy(() => {
@@ -60,7 +66,17 @@ export async function run(opts: BenchOptions): Promise<void> {
     const what = c.backward ? 'forward + backward' : 'forward';
     report(
       opts,
-      { bench: 'attention', shape: c.name, ...s, pass: what, materialised_ms: ms.materialised, fused_ms: ms.fused, speedup: ms.materialised / ms.fused, materialised_saved_bytes: kept.materialised, fused_saved_bytes: kept.fused },
+      {
+        bench: 'attention',
+        shape: c.name,
+        ...s,
+        pass: what,
+        materialised_ms: ms.materialised,
+        fused_ms: ms.fused,
+        speedup: ms.materialised / ms.fused,
+        materialised_saved_bytes: kept.materialised,
+        fused_saved_bytes: kept.fused,
+      },
       `${c.name.padEnd(11)} B=${s.B} T=${s.T} keys=${s.keys} H=${s.H}/${s.Hkv} D=${s.D} ${what}: materialised ${round(ms.materialised)} ms, fused ${round(ms.fused)} ms ` +
         `(×${round(ms.materialised / ms.fused)}) | kept for backward: ${round(kept.materialised / 2 ** 20)} MiB vs ${round(kept.fused / 2 ** 20)} MiB`,
     );

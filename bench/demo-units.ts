@@ -77,9 +77,18 @@ export async function run(opts: BenchOptions): Promise<void> {
     `slots-${slots}   ${slots} inner loops side by side (${total} training tokens) in ${round(many.seconds)} s: ${round(many.seconds / slots)} s per inner loop, ${round(total / many.seconds)} tok/s, ×${round(inner.seconds / (many.seconds / slots))} the lone loop`,
   );
 
-  const answer = await timed(() => domain.answer(policy, jobs.map((j) => j.passages)));
+  const answer = await timed(() =>
+    domain.answer(
+      policy,
+      jobs.map((j) => j.passages),
+    ),
+  );
   const questions = jobs.reduce((n, j) => n + j.passages.reduce((m, p) => m + p.questions.length, 0), 0);
-  report(opts, { bench: 'demo-units', unit: 'answer', groups: slots, questions, seconds: answer.seconds }, `answer      ${questions} questions of ${slots} groups in ${round(answer.seconds)} s`);
+  report(
+    opts,
+    { bench: 'demo-units', unit: 'answer', groups: slots, questions, seconds: answer.seconds },
+    `answer      ${questions} questions of ${slots} groups in ${round(answer.seconds)} s`,
+  );
   note(opts, `${engine().cmd.dispatches} dispatches, ${engine().cmd.submits} submits in all`);
   model.dispose();
 }

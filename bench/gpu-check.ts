@@ -61,7 +61,8 @@ const num = (x: unknown) => round(Number(x));
 export async function run(opts: BenchOptions): Promise<void> {
   const quick = opts.args.includes('--quick');
   const info = engine().gpu.report;
-  const adapter = `${info.description || info.device} (${info.vendor}${info.architecture ? ` ${info.architecture}` : ''}; ` +
+  const adapter =
+    `${info.description || info.device} (${info.vendor}${info.architecture ? ` ${info.architecture}` : ''}; ` +
     `subgroups ${info.subgroupMinSize}–${info.subgroupMaxSize}; binding ${gib(info.maxStorageBufferBindingSize)}, buffer ${gib(info.maxBufferSize)})`;
   // The children need the GPU: this process lets go of it.
   await shutdown();
@@ -81,10 +82,21 @@ export async function run(opts: BenchOptions): Promise<void> {
 
   await time('kernel tests', async () => {
     const out = join(tmpdir(), `seal-gpu-check-${process.pid}.json`);
-    const { code } = await exec(process.execPath, [
-      join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'default', 'test/tensor', 'test/gpu',
-      '--reporter=default', '--reporter=json', `--outputFile.json=${out}`,
-    ], opts.json ? process.stderr : process.stdout);
+    const { code } = await exec(
+      process.execPath,
+      [
+        join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
+        'run',
+        '--project',
+        'default',
+        'test/tensor',
+        'test/gpu',
+        '--reporter=default',
+        '--reporter=json',
+        `--outputFile.json=${out}`,
+      ],
+      opts.json ? process.stderr : process.stdout,
+    );
     const r = JSON.parse(readFileSync(out, 'utf8')) as { numTotalTests: number; numPassedTests: number; numFailedTests: number; numPendingTests: number };
     rmSync(out, { force: true });
     return { ok: code === 0, summary: `${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped of ${r.numTotalTests}` };
@@ -96,7 +108,8 @@ export async function run(opts: BenchOptions): Promise<void> {
     if (!r) return { ok: false, summary: 'no result' };
     return {
       ok,
-      summary: `decode ${num(r.decode_tok_per_s)} tok/s, prefill ${num(r.prefill_tok_per_s)} tok/s (${r.prefill_tokens} tokens), load ${num(r.load_s)} s, ` +
+      summary:
+        `decode ${num(r.decode_tok_per_s)} tok/s, prefill ${num(r.prefill_tok_per_s)} tok/s (${r.prefill_tokens} tokens), load ${num(r.load_s)} s, ` +
         `peak GPU ${gib(r.peak_gpu_bytes)} = ${num(r.peak_over_weights)}× the weights`,
     };
   });
@@ -107,7 +120,8 @@ export async function run(opts: BenchOptions): Promise<void> {
     if (!r) return { ok: false, summary: 'no result' };
     return {
       ok,
-      summary: `${num(r.tokens_per_s)} tok/s (${r.batch} × ${r.seq} tokens, step ${num(r.step_s)} s), ${num(r.gflops)} model GFLOP/s, ` +
+      summary:
+        `${num(r.tokens_per_s)} tok/s (${r.batch} × ${r.seq} tokens, step ${num(r.step_s)} s), ${num(r.gflops)} model GFLOP/s, ` +
         `peak GPU ${gib(r.peak_gpu_bytes)} (weights ${gib(r.weight_bytes)})`,
     };
   });
@@ -118,7 +132,8 @@ export async function run(opts: BenchOptions): Promise<void> {
     if (!r) return { ok, summary: ok ? 'skipped (no ARC data: ../shared/data/arc)' : 'no result' };
     return {
       ok,
-      summary: `step ${num(r.measured_step_s)} s at ${r.measured_seq} tokens, peak GPU ${gib(r.measured_peak_gpu_bytes)}; ` +
+      summary:
+        `step ${num(r.measured_step_s)} s at ${r.measured_seq} tokens, peak GPU ${gib(r.measured_peak_gpu_bytes)}; ` +
         `estimated at the longest sequence (${r.max_tokens} tokens): peak ${gib(r.estimated_peak_gpu_bytes_at_max)}, whole TTT ${num(Number(r.estimated_ttt_s) / 60)} min`,
     };
   });

@@ -54,7 +54,9 @@ export async function run(opts: { json: boolean; args: string[] }): Promise<void
     if (opts.json) console.log(JSON.stringify({ bench: 'grader', skipped: `${dir} not found` }));
     return;
   }
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   const byFile = new Map(files.map((f) => [f.replace(/\.json$/, ''), loadJudgedAnswers(join(dir, f))]));
   const all = [...byFile.values()].flat();
 
@@ -93,7 +95,9 @@ export async function run(opts: { json: boolean; args: string[] }): Promise<void
   console.log(`Agreement with GPT-4.1 over ${all.length} verdicts (GPT-4.1 says yes to ${pct(judgeYes)})\n`);
   console.log(`${'grader'.padEnd(width)}  agreement   said yes, GPT no   said no, GPT yes      n`);
   for (const [name, t] of rows) {
-    console.log(`${name.padEnd(width)}  ${pct(rate(t)).padStart(9)}   ${String(t.falsePositive).padStart(16)}   ${String(t.falseNegative).padStart(16)}   ${String(t.n).padStart(4)}`);
+    console.log(
+      `${name.padEnd(width)}  ${pct(rate(t)).padStart(9)}   ${String(t.falsePositive).padStart(16)}   ${String(t.falseNegative).padStart(16)}   ${String(t.n).padStart(4)}`,
+    );
   }
 }
 

@@ -16,7 +16,13 @@ export type Bench = (opts: BenchOptions) => Promise<void>;
 /** Prints one measurement: a JSON line with --json, otherwise the human text (or the fields). */
 export function report(opts: BenchOptions, fields: Record<string, unknown>, text?: string): void {
   if (opts.json) console.log(JSON.stringify(fields));
-  else console.log(text ?? Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'number' ? round(v) : JSON.stringify(v)}`).join(' '));
+  else
+    console.log(
+      text ??
+        Object.entries(fields)
+          .map(([k, v]) => `${k}=${typeof v === 'number' ? round(v) : JSON.stringify(v)}`)
+          .join(' '),
+    );
 }
 
 /** Three significant digits, for tables. */

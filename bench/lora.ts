@@ -42,9 +42,26 @@ const QV = { r: 32, alpha: 64, dropout: 0, targets: ['q_proj', 'v_proj'] } as Lo
 const ALL = [...PROJECTIONS];
 
 const cases: Case[] = [
-  { name: 'tiny', config: LLAMA_TINY, lora: { ...QV, r: 4, alpha: 8, targets: ALL }, batch: 2, seq: 64, steps: 5, model: async () => randomLlama(LLAMA_TINY, 1) },
+  {
+    name: 'tiny',
+    config: LLAMA_TINY,
+    lora: { ...QV, r: 4, alpha: 8, targets: ALL },
+    batch: 2,
+    seq: 64,
+    steps: 5,
+    model: async () => randomLlama(LLAMA_TINY, 1),
+  },
   // The demo's inner loops: 16 slots, one row each of a minibatch of ≤ 64 tokens (padded to the longest).
-  { name: 'demo', config: SEAL_TINY, lora: { ...QV, r: 8, alpha: 16, targets: ALL, slots: 16 }, batch: 16, seq: 64, real: 48, steps: 5, model: async () => randomLlama(SEAL_TINY, 1, 'f32') },
+  {
+    name: 'demo',
+    config: SEAL_TINY,
+    lora: { ...QV, r: 8, alpha: 16, targets: ALL, slots: 16 },
+    batch: 16,
+    seq: 64,
+    real: 48,
+    steps: 5,
+    model: async () => randomLlama(SEAL_TINY, 1, 'f32'),
+  },
   { name: '30M', config: LLAMA_30M, lora: QV, batch: 1, seq: 256, steps: 3, model: async () => randomLlama(LLAMA_30M, 1) },
   { name: '1B', config: LLAMA_1B, lora: QV, batch: 1, seq: 256, steps: 1, model: async () => loadLlama(await randomModelFolder('llama-3.2-1b', LLAMA_1B)) },
 ];
@@ -106,7 +123,19 @@ async function measure(c: Case, way: Way) {
   }
   const step = (times.forward + times.backward + times.update) / c.steps;
   const { peakAllocatedBytes: peak, peakLiveBytes: peakLive } = pool.memory();
-  const result = { step, times, peak, peakLive, weightBytes, loraBytes, optimizerBytes: optimizer.stateBytes, flops: modelFlops(c, params.reduce((n, t) => n + t.size, 0)) };
+  const result = {
+    step,
+    times,
+    peak,
+    peakLive,
+    weightBytes,
+    loraBytes,
+    optimizerBytes: optimizer.stateBytes,
+    flops: modelFlops(
+      c,
+      params.reduce((n, t) => n + t.size, 0),
+    ),
+  };
   optimizer.dispose();
   adapter.dispose();
   model.dispose();
@@ -116,7 +145,10 @@ async function measure(c: Case, way: Way) {
 export async function run(opts: BenchOptions): Promise<void> {
   const [only, onlyWay] = opts.args;
   for (const c of cases.filter((x) => !only || x.name === only)) {
-    note(opts, `${c.name}: ${(parameterCount(c.config) / 1e6).toFixed(1)}M parameters, LoRA r=${c.lora.r} on ${c.lora.targets.join(',')}${c.lora.slots ? ` × ${c.lora.slots} slots` : ''}, batch ${c.batch} × ${c.seq}`);
+    note(
+      opts,
+      `${c.name}: ${(parameterCount(c.config) / 1e6).toFixed(1)}M parameters, LoRA r=${c.lora.r} on ${c.lora.targets.join(',')}${c.lora.slots ? ` × ${c.lora.slots} slots` : ''}, batch ${c.batch} × ${c.seq}`,
+    );
     const steps: Partial<Record<Way, number>> = {};
     for (const way of ['before', 'after'] as const) {
       if (onlyWay && way !== onlyWay) continue;
@@ -159,7 +191,11 @@ export async function run(opts: BenchOptions): Promise<void> {
       );
     }
     if (steps.before && steps.after) {
-      report(opts, { bench: 'lora', model: c.name, after_over_before_step_time: steps.after / steps.before }, `${c.name.padEnd(4)} after/before step time ×${round(steps.after / steps.before)}`);
+      report(
+        opts,
+        { bench: 'lora', model: c.name, after_over_before_step_time: steps.after / steps.before },
+        `${c.name.padEnd(4)} after/before step time ×${round(steps.after / steps.before)}`,
+      );
     }
   }
 }

@@ -50,8 +50,7 @@ function shapes(args: string[]): Shape[] {
 async function seconds(variant: string | null, a: Tensor, b: Tensor, c: Tensor, s: Shape, flop: number): Promise<number> {
   forceGemmVariant(variant);
   try {
-    const run = () =>
-      gemm({ a: { t: a, ld: s.K }, b: { t: b, ld: s.transB ? s.K : s.N, trans: s.transB }, c: { t: c, ld: s.N }, M: s.M, N: s.N, K: s.K });
+    const run = () => gemm({ a: { t: a, ld: s.K }, b: { t: b, ld: s.transB ? s.K : s.N, trans: s.transB }, c: { t: c, ld: s.N }, M: s.M, N: s.N, K: s.K });
     // The naive kernel needs seconds for the big shapes: fewer repetitions there.
     const slow = variant === 'naive' && flop > 2e9;
     return await timeGpu(run, { reps: slow ? 1 : 3, batchSeconds: slow ? 0 : 0.5 });

@@ -73,7 +73,11 @@ export async function run(opts: BenchOptions): Promise<void> {
     await cmd.sync();
     trips.push((performance.now() - t0) * 1e3);
   }
-  report(opts, { bench: 'overhead', measure: 'round_trip', us: round(median(trips)), us_min: round(Math.min(...trips)) }, `submit-and-wait round trip: ${round(median(trips))} µs median (${round(Math.min(...trips))} min)`);
+  report(
+    opts,
+    { bench: 'overhead', measure: 'round_trip', us: round(median(trips)), us_min: round(Math.min(...trips)) },
+    `submit-and-wait round trip: ${round(median(trips))} µs median (${round(Math.min(...trips))} min)`,
+  );
 
   // 3. Readback: latency for a few bytes, bandwidth for large tensors.
   for (const n of [1, 1 << 18, 1 << 22]) {
@@ -97,20 +101,35 @@ export async function run(opts: BenchOptions): Promise<void> {
 
   // 4. CPU-only pieces of a launch (benny). Recording itself is measured above, with the GPU draining:
   // benchmark.js would record hundreds of thousands of dispatches without ever waiting.
-  const lmHead = { t: { bytes: 128256 * 2048 * 2, dtype: 'bf16', describe: () => 'E' } as unknown as Tensor, offset: 0, ld: 2048, trans: true, strides: [0, 0] as [number, number] };
+  const lmHead = {
+    t: { bytes: 128256 * 2048 * 2, dtype: 'bf16', describe: () => 'E' } as unknown as Tensor,
+    offset: 0,
+    ld: 2048,
+    trans: true,
+    strides: [0, 0] as [number, number],
+  };
   const summary = await quietSuite('cpu side', {
     'build a 21-word Params': () => {
       new Params().u32(1, 2, 3, 4, 5, 6, 7, 0).f32(1).u32(0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0);
     },
     'plan the LM head gemm (bf16 E over 4 bindings)': () => {
-      planGemm([{ x: lmHead, dims: layout('b', true) }], { o: [0, 1], i: [0, 1], m: [0, 128], n: [0, 128256], k: [0, 2048], accumulate: false }, 1 << 27, (1 << 27) - 32);
+      planGemm(
+        [{ x: lmHead, dims: layout('b', true) }],
+        { o: [0, 1], i: [0, 1], m: [0, 128], n: [0, 128256], k: [0, 2048], accumulate: false },
+        1 << 27,
+        (1 << 27) - 32,
+      );
     },
     'preprocess matmul-subgroup.wgsl (uncached)': () => {
       preprocess('matmul-subgroup.wgsl', { RG4: true, B_BF16: true, TRANS_B: true, VEC4: true });
     },
   });
   for (const r of summary.results) {
-    report(opts, { bench: 'overhead', measure: 'cpu', what: r.name, us: round(1e6 / r.ops), margin_pct: round(r.margin) }, `${r.name}: ${round(1e6 / r.ops)} µs (±${round(r.margin)} %)`);
+    report(
+      opts,
+      { bench: 'overhead', measure: 'cpu', what: r.name, us: round(1e6 / r.ops), margin_pct: round(r.margin) },
+      `${r.name}: ${round(1e6 / r.ops)} µs (±${round(r.margin)} %)`,
+    );
   }
   note(opts, 'µs per dispatch includes the GPU executing it; on lavapipe that is CPU work too.');
   [one, other, a, b, c].forEach((t) => t.dispose());

@@ -26,7 +26,10 @@ const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'weights', 'seal-tiny');
 
 function startWorker(url: string, name: string): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'seal.js'), 'worker', '--queue', url, '--name', name], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'seal.js'), 'worker', '--queue', url, '--name', name], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (d) => {
@@ -54,7 +57,15 @@ export async function run(opts: BenchOptions): Promise<void> {
     Array.from({ length: count * slots }, (_, i) => {
       const index = (i % Math.floor(people.length / G)) * G;
       const passage = people[index];
-      return { key: `${tag}/p${index}/e0/s${i}`, context: { index, passage }, contextId: `p${index}`, selfEditIndex: 0, seedIndex: i, selfEdit: passage.context, seed: i };
+      return {
+        key: `${tag}/p${index}/e0/s${i}`,
+        context: { index, passage },
+        contextId: `p${index}`,
+        selfEditIndex: 0,
+        seedIndex: i,
+        selfEdit: passage.context,
+        seed: i,
+      };
     });
 
   const redis = await startRedis();
@@ -65,7 +76,14 @@ export async function run(opts: BenchOptions): Promise<void> {
     const timedRun = async (tag: string, count: number) => {
       let workerSeconds = 0;
       const started = performance.now();
-      await runner(policy, domain, units(tag, count), slots, (done, _r, seconds) => (workerSeconds += seconds * done.length), () => {});
+      await runner(
+        policy,
+        domain,
+        units(tag, count),
+        slots,
+        (done, _r, seconds) => (workerSeconds += seconds * done.length),
+        () => {},
+      );
       return { wall: (performance.now() - started) / 1000, workerSeconds };
     };
     for (const n of [1, 2]) {
@@ -81,12 +99,21 @@ export async function run(opts: BenchOptions): Promise<void> {
       const evaluating = workerSeconds / jobs;
       report(
         opts,
-        { bench: 'queue', workers: n, jobs, slots, seconds: wall, jobs_per_minute: (60 * jobs) / wall, job_seconds: evaluating, overhead_s: n === 1 ? perJob - evaluating : null },
+        {
+          bench: 'queue',
+          workers: n,
+          jobs,
+          slots,
+          seconds: wall,
+          jobs_per_minute: (60 * jobs) / wall,
+          job_seconds: evaluating,
+          overhead_s: n === 1 ? perJob - evaluating : null,
+        },
         `${n} worker${n > 1 ? 's' : ' '}  ${jobs} jobs of ${slots} inner loops in ${round(wall)} s: ${round((60 * jobs) / wall)} jobs/min; a job evaluates in ${round(evaluating)} s` +
           (n === 1 ? `, queue overhead ${round(1000 * (perJob - evaluating))} ms per job` : ''),
       );
     }
-    note(opts, 'Local workers share this machine\'s GPU (lavapipe: its CPU cores): a second worker adds throughput only where the device has room to spare.');
+    note(opts, "Local workers share this machine's GPU (lavapipe: its CPU cores): a second worker adds throughput only where the device has room to spare.");
   } finally {
     for (const w of workers) w.kill('SIGTERM');
     await Promise.all(workers.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once('exit', r)))));

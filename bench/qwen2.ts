@@ -174,6 +174,10 @@ export async function run(opts: BenchOptions): Promise<void> {
       weight_bytes: extrapolate(one.weight_bytes, many.weight_bytes),
       peak_gpu_bytes: extrapolate(one.peak_gpu_bytes, many.peak_gpu_bytes),
     };
-    report(opts, { ...fields, measured: `extrapolated from 1 and ${k} layers`, ...full }, describe(`${name} EXTRAPOLATED to ${L} layers (not measured)`, full, prefill, decode, loraSeq));
+    report(
+      opts,
+      { ...fields, measured: `extrapolated from 1 and ${k} layers`, ...full },
+      describe(`${name} EXTRAPOLATED to ${L} layers (not measured)`, full, prefill, decode, loraSeq),
+    );
   }
 }

@@ -2,7 +2,10 @@
 import { create, globals } from 'webgpu';
 Object.assign(globalThis, globals);
 let adapter = await create([]).requestAdapter();
-if (!adapter) { console.error('no WebGPU adapter'); process.exit(1); }
+if (!adapter) {
+  console.error('no WebGPU adapter');
+  process.exit(1);
+}
 const { vendor, architecture, device, description } = adapter.info;
 console.log(JSON.stringify({ vendor, architecture, device, description }));
 adapter = null;

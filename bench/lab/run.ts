@@ -76,7 +76,10 @@ async function main(): Promise<void> {
   const b = randomTensor([n, n], 'f32', 2);
   const c = empty([n, n]);
   const STEPS = steps();
-  if (STEPS.length < 6) console.log(`(this adapter's subgroups have ${subgroupLanes(engine().gpu) || 'no'} lanes: the 8-lane lab step 3${subgroupLanes(engine().gpu) ? '' : ' and step 4'} cannot run)`);
+  if (STEPS.length < 6)
+    console.log(
+      `(this adapter's subgroups have ${subgroupLanes(engine().gpu) || 'no'} lanes: the 8-lane lab step 3${subgroupLanes(engine().gpu) ? '' : ' and step 4'} cannot run)`,
+    );
   const errors: number[] = [];
   for (const v of STEPS) errors.push(await check(v));
   // Interleaved rounds, best time of each: other processes on the machine only ever slow a kernel down.

@@ -13,12 +13,25 @@ import { loraTargets } from './common.ts';
 import { loadPolicy, openRun, progressUi, writeResults } from './experiment-ui.ts';
 
 /** The paper's 11 RL training tasks and 8 evaluation tasks (SEAL's filtered ARC-AGI-1 sets). */
-export const PAPER_TRAIN_TASKS = ['44f52bb0', '4be741c5', '5582e5ca', '5614dbcf', '5bd6f4ac', '6150a2bd', '67e8384a', '6d0aefbc', '6e02f1e3', '8be77c9e', '8d5021e8'];
+export const PAPER_TRAIN_TASKS = [
+  '44f52bb0',
+  '4be741c5',
+  '5582e5ca',
+  '5614dbcf',
+  '5bd6f4ac',
+  '6150a2bd',
+  '67e8384a',
+  '6d0aefbc',
+  '6e02f1e3',
+  '8be77c9e',
+  '8d5021e8',
+];
 export const PAPER_EVAL_TASKS = ['59341089', '66e6c45b', '68b67ca3', '903d1b4a', 'b1fc8b8e', 'bc4146bd', 'c7d4e6ad', 'ce8d95cc'];
 
 const renderCommand: Command = {
   name: 'arc render',
-  summary: 'Dry run: the policy prompt, the first N test-time training texts a self-edit produces, and the inference queries, as the model sees them (before the chat template).',
+  summary:
+    'Dry run: the policy prompt, the first N test-time training texts a self-edit produces, and the inference queries, as the model sees them (before the chat template).',
   usage: 'seal arc render --challenges <file> --task <id> [--self-edit <json file>] [--limit N]',
   gpu: false,
   flags: [
@@ -49,17 +62,32 @@ const experimentFlags: Flag[] = [
   { name: 'eval-seeds', type: 'int', min: 1, default: 1, help: 'repetitions of every evaluation (mean ± std over them)' },
   { name: 'temperature', type: 'number', min: 0, default: ARC_DOMAIN_DEFAULTS.sampling.temperature, help: 'self-edit sampling temperature' },
   { name: 'max-new-tokens', type: 'int', min: 1, default: ARC_DOMAIN_DEFAULTS.sampling.maxNewTokens, help: 'self-edit length limit' },
-  { name: 'max-sample-attempts', type: 'int', min: 1, default: ARC_DOMAIN_DEFAULTS.maxSampleAttempts, help: 'resampling bound for self-edits that are not JSON' },
+  {
+    name: 'max-sample-attempts',
+    type: 'int',
+    min: 1,
+    default: ARC_DOMAIN_DEFAULTS.maxSampleAttempts,
+    help: 'resampling bound for self-edits that are not JSON',
+  },
   { name: 'answer-tokens', type: 'int', min: 1, default: ARC_DOMAIN_DEFAULTS.answerTokens, help: 'new tokens per answer (greedy)' },
   { name: 'answer-batch', type: 'int', min: 1, default: ARC_DOMAIN_DEFAULTS.answerBatch, help: 'inference queries decoded together' },
   { name: 'mstep-rank', type: 'int', min: 1, default: 16, help: 'M-step LoRA rank' },
   { name: 'mstep-alpha', type: 'number', above: 0, default: 16, help: 'M-step LoRA alpha' },
-  { name: 'mstep-targets', type: 'list', default: ['q_proj', 'v_proj', 'gate_proj', 'up_proj', 'down_proj'], help: `M-step LoRA modules (${PROJECTIONS.join(',')})` },
+  {
+    name: 'mstep-targets',
+    type: 'list',
+    default: ['q_proj', 'v_proj', 'gate_proj', 'up_proj', 'down_proj'],
+    help: `M-step LoRA modules (${PROJECTIONS.join(',')})`,
+  },
   { name: 'mstep-lr', type: 'number', above: 0, default: 5e-5, help: 'M-step learning rate (cosine)' },
   { name: 'mstep-epochs', type: 'number', above: 0, default: 8, help: 'M-step epochs' },
   { name: 'mstep-batch-size', type: 'int', min: 1, default: 5, help: 'M-step batch size' },
   { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'run seed' },
-  { name: 'queue', type: 'string', help: 'run the E-step inner loops as jobs on this Redis (redis://host:port), served by `seal worker`s; default: in this process' },
+  {
+    name: 'queue',
+    type: 'string',
+    help: 'run the E-step inner loops as jobs on this Redis (redis://host:port), served by `seal worker`s; default: in this process',
+  },
   { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
 ];
 

@@ -95,7 +95,10 @@ function convert(cmd: Command, flag: Flag, value: string): unknown {
       return n;
     }
     case 'list': {
-      const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+      const items = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (!items.length) throw new UsageError(`${where} takes a comma-separated list, got "${value}"`);
       return items;
     }

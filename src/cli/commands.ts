@@ -9,7 +9,16 @@ import { mergeCommand } from './merge.ts';
 import { scoreCommand } from './score.ts';
 import { workerCommand } from './worker.ts';
 
-export const COMMANDS: readonly Command[] = [generateCommand, scoreCommand, finetuneCommand, mergeCommand, ...knowledgeCommands, continualCommand, ...arcCommands, workerCommand];
+export const COMMANDS: readonly Command[] = [
+  generateCommand,
+  scoreCommand,
+  finetuneCommand,
+  mergeCommand,
+  ...knowledgeCommands,
+  continualCommand,
+  ...arcCommands,
+  workerCommand,
+];
 
 export function usage(): string {
   return `seal: a WebGPU deep-learning engine, Llama-3.2 and Qwen2 + LoRA, and the SEAL self-adapting loop\n\nCommands:\n${COMMANDS.map(

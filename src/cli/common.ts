@@ -39,7 +39,11 @@ export function stopIds(loaded: Loaded): number[] {
 }
 
 export function parseIds(text: string, flag: string): number[] {
-  const ids = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const ids = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   if (ids.length === 0 || ids.some((x) => !Number.isSafeInteger(x) || x < 0)) throw new UsageError(`${flag} takes comma-separated token ids, got "${text}"`);
   return ids;
 }

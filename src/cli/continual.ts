@@ -32,34 +32,75 @@ const SEAL_CONTINUAL = {
 
 export const continualCommand: Command = {
   name: 'knowledge continual',
-  summary: "Continual self-edits (the paper's §5): passages applied one after another, each a self-edit + LoRA merged before the next; the forgetting matrix over sequences.",
+  summary:
+    "Continual self-edits (the paper's §5): passages applied one after another, each a self-edit + LoRA merged before the next; the forgetting matrix over sequences.",
   usage: 'seal knowledge continual --model <dir> (--data <passages> | --world) --run <dir> [flags]',
   flags: [
     { name: 'model', type: 'string', required: true, help: 'a Hugging Face Llama or Qwen2 folder (SEAL: the last RL checkpoint of Qwen2.5-7B)' },
     { name: 'data', type: 'string', help: 'the pool of passages in SEAL layout [{title, context, questions}] (SEAL: squad_val.json)' },
-    { name: 'world', type: 'boolean', default: false, help: "use the model folder's demo world (world.json, e.g. weights/seal-tiny): its evaluation people, prompts, exact grader and inner loop" },
+    {
+      name: 'world',
+      type: 'boolean',
+      default: false,
+      help: "use the model folder's demo world (world.json, e.g. weights/seal-tiny): its evaluation people, prompts, exact grader and inner loop",
+    },
     { name: 'run', type: 'string', required: true, help: 'run directory; re-running resumes it' },
     { name: 'sequences', type: 'int', min: 1, default: SEAL_CONTINUAL.sequences, help: 'sequences to average over' },
     { name: 'length', type: 'int', min: 1, default: SEAL_CONTINUAL.length, help: 'passages per sequence (n)' },
-    { name: 'seed', type: 'int', ...SEED_RANGE, default: SEAL_CONTINUAL.seed, help: "random.seed of the passage draw (SEAL: 42 + job index), and the root of every other seed" },
+    {
+      name: 'seed',
+      type: 'int',
+      ...SEED_RANGE,
+      default: SEAL_CONTINUAL.seed,
+      help: 'random.seed of the passage draw (SEAL: 42 + job index), and the root of every other seed',
+    },
     { name: 'prompt', type: 'string', default: 'implications', choices: SELF_EDIT_PROMPT_KINDS, help: 'self-edit prompt (SEAL data only)' },
-    { name: 'temperature', type: 'number', min: 0, help: `self-edit sampling temperature (default ${SEAL_CONTINUAL.sampling.temperature}; the world's ${DEMO.restEm.sampling.temperature} with --world)` },
-    { name: 'top-p', type: 'number', above: 0, max: 1, help: `self-edit nucleus mass (default ${SEAL_CONTINUAL.sampling.topP}; ${DEMO.restEm.sampling.topP} with --world)` },
-    { name: 'max-new-tokens', type: 'int', min: 1, help: `self-edit length limit (default ${SEAL_CONTINUAL.sampling.maxNewTokens}, SEAL: 8192; ${DEMO.restEm.sampling.maxNewTokens} with --world)` },
+    {
+      name: 'temperature',
+      type: 'number',
+      min: 0,
+      help: `self-edit sampling temperature (default ${SEAL_CONTINUAL.sampling.temperature}; the world's ${DEMO.restEm.sampling.temperature} with --world)`,
+    },
+    {
+      name: 'top-p',
+      type: 'number',
+      above: 0,
+      max: 1,
+      help: `self-edit nucleus mass (default ${SEAL_CONTINUAL.sampling.topP}; ${DEMO.restEm.sampling.topP} with --world)`,
+    },
+    {
+      name: 'max-new-tokens',
+      type: 'int',
+      min: 1,
+      help: `self-edit length limit (default ${SEAL_CONTINUAL.sampling.maxNewTokens}, SEAL: 8192; ${DEMO.restEm.sampling.maxNewTokens} with --world)`,
+    },
     { name: 'inner-rank', type: 'int', min: 1, help: `inner-loop LoRA rank (default ${SEAL_INNER_LOOP.lora.r}; ${DEMO.inner.lora.r} with --world)` },
-    { name: 'inner-alpha', type: 'number', above: 0, help: `inner-loop LoRA alpha (default ${SEAL_INNER_LOOP.lora.alpha}; ${DEMO.inner.lora.alpha} with --world)` },
-    { name: 'inner-targets', type: 'list', help: `inner-loop LoRA modules, from ${PROJECTIONS.join(',')} (default ${SEAL_INNER_LOOP.lora.targets.join(',')}; all with --world)` },
+    {
+      name: 'inner-alpha',
+      type: 'number',
+      above: 0,
+      help: `inner-loop LoRA alpha (default ${SEAL_INNER_LOOP.lora.alpha}; ${DEMO.inner.lora.alpha} with --world)`,
+    },
+    {
+      name: 'inner-targets',
+      type: 'list',
+      help: `inner-loop LoRA modules, from ${PROJECTIONS.join(',')} (default ${SEAL_INNER_LOOP.lora.targets.join(',')}; all with --world)`,
+    },
     { name: 'inner-lr', type: 'number', above: 0, help: `inner-loop learning rate (default ${SEAL_INNER_LOOP.lr}; ${DEMO.inner.lr} with --world)` },
     { name: 'inner-epochs', type: 'number', above: 0, help: `inner-loop epochs (default ${SEAL_INNER_LOOP.epochs}; ${DEMO.inner.epochs} with --world)` },
-    { name: 'answer-tokens', type: 'int', min: 1, help: `new tokens per answer (default ${SEAL_INNER_LOOP.answerTokens}; ${DEMO.inner.answerTokens} with --world)` },
+    {
+      name: 'answer-tokens',
+      type: 'int',
+      min: 1,
+      help: `new tokens per answer (default ${SEAL_INNER_LOOP.answerTokens}; ${DEMO.inner.answerTokens} with --world)`,
+    },
     { name: 'judge-model', type: 'string', help: "grade with SEAL's yes/no prompt on this local model instead of the deterministic grader (SEAL data only)" },
     { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
   ],
   async run(f) {
-    if (!!f.data === f.world) throw new Error('seal knowledge continual: give exactly one of --data (SEAL-layout passages) and --world (the model folder\'s demo world)');
-    const recipe = f.world
-      ? { sampling: DEMO.restEm.sampling, inner: DEMO.inner }
-      : { sampling: SEAL_CONTINUAL.sampling, inner: SEAL_CONTINUAL.inner };
+    if (!!f.data === f.world)
+      throw new Error("seal knowledge continual: give exactly one of --data (SEAL-layout passages) and --world (the model folder's demo world)");
+    const recipe = f.world ? { sampling: DEMO.restEm.sampling, inner: DEMO.inner } : { sampling: SEAL_CONTINUAL.sampling, inner: SEAL_CONTINUAL.inner };
     const sampling: SamplingConfig = {
       temperature: f.temperature ?? recipe.sampling.temperature,
       topP: f.topP ?? recipe.sampling.topP,
@@ -108,7 +149,9 @@ export const continualCommand: Command = {
       });
       const matrix = await experiment.all();
       (bar as Progress | null)?.done();
-      const title = f.world ? 'Continual self-edits on the demo world: accuracy on passage j after update i' : 'Continual self-edits: accuracy on passage j after update i';
+      const title = f.world
+        ? 'Continual self-edits on the demo world: accuracy on passage j after update i'
+        : 'Continual self-edits: accuracy on passage j after update i';
       writeContinualResults(run, matrix, title, { sequences: f.sequences, model: f.model });
       policy.model.dispose();
     } finally {
@@ -132,9 +175,24 @@ export function writeContinualResults(run: RunDir, m: ForgettingMatrix, title: s
   const notes = m.std.map((row) => row.map((v) => (v === null ? null : `± ${(100 * v).toFixed(0)}`)));
   writeFileSync(
     run.path('forgetting.svg'),
-    svgHeatmap(m.mean, { title, rowLabels: rows, columnLabels: Array.from({ length: n }, (_, j) => `${j + 1}`), rowTitle: 'self-edit updates applied', columnTitle: 'passage', notes }),
+    svgHeatmap(m.mean, {
+      title,
+      rowLabels: rows,
+      columnLabels: Array.from({ length: n }, (_, j) => `${j + 1}`),
+      rowTitle: 'self-edit updates applied',
+      columnTitle: 'passage',
+      notes,
+    }),
   );
-  run.writeSummary({ mean_over_sequences: m.mean, std_over_sequences: m.std, n_sequences: info.sequences, n_datapoints: n, base_model: info.model, sequences: m.order, ...s } as unknown as JsonValue);
+  run.writeSummary({
+    mean_over_sequences: m.mean,
+    std_over_sequences: m.std,
+    n_sequences: info.sequences,
+    n_datapoints: n,
+    base_model: info.model,
+    sequences: m.order,
+    ...s,
+  } as unknown as JsonValue);
   run.markDone();
   process.stdout.write(`\n${markdown}\ntable: ${run.path('results.md')}  heatmap: ${run.path('forgetting.svg')}  log: ${run.path('log.jsonl')}\n`);
 }

@@ -49,7 +49,14 @@ export interface LabelledResult {
  * Writes results.md (the table, then `appendix`), the plot and summary.json, marks the run done (last, so a
  * kill before leaves a run that resumes), and prints the table.
  */
-export function writeResults(run: RunDir, results: LabelledResult[], metric: string, title: string, extra: Record<string, JsonValue> = {}, appendix = ''): void {
+export function writeResults(
+  run: RunDir,
+  results: LabelledResult[],
+  metric: string,
+  title: string,
+  extra: Record<string, JsonValue> = {},
+  appendix = '',
+): void {
   const rows = results.map((r) => resultRow(r.label, r.perSeed));
   const markdown = renderResultsTable(rows, { metric, countLabel: 'seeds' });
   writeFileSync(run.path('results.md'), markdown + appendix);
@@ -58,7 +65,14 @@ export function writeResults(run: RunDir, results: LabelledResult[], metric: str
   const row = (label: string) => rows[results.findIndex((r) => r.label === label)];
   const xs = rounds.length ? rounds.map((r) => r.label.replace('-', ' ')) : ['—'];
   const series = [
-    ...(rounds.length ? [{ name: 'SEAL (the policy writes the self-edit)', points: rounds.map((r) => ({ x: r.label.replace('-', ' '), y: row(r.label).mean, error: row(r.label).std })) }] : []),
+    ...(rounds.length
+      ? [
+          {
+            name: 'SEAL (the policy writes the self-edit)',
+            points: rounds.map((r) => ({ x: r.label.replace('-', ' '), y: row(r.label).mean, error: row(r.label).std })),
+          },
+        ]
+      : []),
     ...results
       .filter((r) => !isRound(r.label) && !/round-\d+/.test(r.label))
       .map((b) => ({ name: b.label, points: xs.map((x) => ({ x, y: row(b.label).mean, error: row(b.label).std })) })),

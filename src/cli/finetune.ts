@@ -29,18 +29,30 @@ export const finetuneCommand: Command = {
     { name: 'grad-accum', type: 'int', min: 1, default: 1, help: 'micro-batches per optimiser step' },
     { name: 'schedule', type: 'string', default: 'linear', choices: SCHEDULES, help: 'learning-rate schedule' },
     { name: 'warmup', type: 'int', min: 0, default: 0, help: 'warmup steps' },
-    { name: 'loss', type: 'string', default: 'all', choices: ['all', 'completion'], help: 'train on every token, or only on completions / assistant turns (pre-tokenised −100s are always kept)' },
+    {
+      name: 'loss',
+      type: 'string',
+      default: 'all',
+      choices: ['all', 'completion'],
+      help: 'train on every token, or only on completions / assistant turns (pre-tokenised −100s are always kept)',
+    },
     { name: 'betas', type: 'list', default: ['0.9', '0.999'], help: 'AdamW betas b1,b2' },
     { name: 'eps', type: 'number', above: 0, default: 1e-8, help: 'AdamW epsilon' },
     { name: 'weight-decay', type: 'number', min: 0, default: 0, help: 'AdamW decoupled weight decay' },
     { name: 'max-grad-norm', type: 'number', min: 0, default: 1, help: 'clip the global gradient norm (0: off)' },
     { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'seed of the adapter initialisation, shuffling and dropout' },
     { name: 'save-every', type: 'int', min: 0, default: 0, help: 'also write step-N/ adapters every N steps (0: off)' },
-    { name: 'recompute', type: 'boolean', default: false, help: 'activation recomputation: keep only layer inputs, recompute layers in backward (less memory, ~1/3 more time)' },
+    {
+      name: 'recompute',
+      type: 'boolean',
+      default: false,
+      help: 'activation recomputation: keep only layer inputs, recompute layers in backward (less memory, ~1/3 more time)',
+    },
   ],
   check(f) {
     const betas = f.betas.map(Number);
-    if (betas.length !== 2 || betas.some((b: number) => !(b >= 0 && b < 1))) throw new UsageError(`seal finetune: --betas takes two numbers in [0, 1), got ${f.betas.join(',')}`);
+    if (betas.length !== 2 || betas.some((b: number) => !(b >= 0 && b < 1)))
+      throw new UsageError(`seal finetune: --betas takes two numbers in [0, 1), got ${f.betas.join(',')}`);
     loraTargets(f.targets, 'seal finetune: --targets');
   },
   async run(f) {
@@ -69,7 +81,13 @@ export const finetuneCommand: Command = {
       pad,
       recompute: f.recompute,
     };
-    const progress = new Progress({ label: 'finetune', total: stepPlan(examples.map((e) => e.ids.length), options).length });
+    const progress = new Progress({
+      label: 'finetune',
+      total: stepPlan(
+        examples.map((e) => e.ids.length),
+        options,
+      ).length,
+    });
     try {
       await sft(model, adapter.parameters(), examples, {
         ...options,

@@ -25,7 +25,7 @@ const renderCommand: Command = {
   usage: 'seal knowledge render --data <file> --index I [--prompt implications] [--completion <file>]',
   gpu: false,
   flags: [
-    { name: 'data', type: 'string', required: true, help: 'passages in SEAL\'s layout [{title, context, questions}]' },
+    { name: 'data', type: 'string', required: true, help: "passages in SEAL's layout [{title, context, questions}]" },
     { name: 'index', type: 'int', min: 0, default: 0, help: 'which passage' },
     { name: 'prompt', type: 'string', default: 'implications', choices: SELF_EDIT_PROMPT_KINDS, help: 'self-edit prompt' },
     { name: 'completion', type: 'string', help: 'a text file with a completion to turn into training sequences' },
@@ -50,15 +50,23 @@ const renderCommand: Command = {
 const experimentFlags: Flag[] = [
   { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama or Qwen2 folder (the paper: Qwen2.5-7B)' },
   { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout)' },
-  { name: 'eval-data', type: 'string', required: true, help: "evaluation passages (SEAL: naive_val.json, first 200)" },
+  { name: 'eval-data', type: 'string', required: true, help: 'evaluation passages (SEAL: naive_val.json, first 200)' },
   { name: 'run', type: 'string', required: true, help: 'run directory (config, log, adapters, models, summary); re-running resumes it' },
   { name: 'eval-count', type: 'int', min: 1, default: 200, help: 'evaluation passages (the first N; SEAL: 200, for CPT too)' },
   { name: 'eval-offset', type: 'int', min: 0, default: 0, help: 'skip this many evaluation passages first' },
   { name: 'eval-seeds', type: 'int', min: 1, default: 1, help: 'seeds per condition (mean ± std over them)' },
   { name: 'conditions', type: 'list', help: 'conditions in table order: base, passage, self-edits:<name>, round-<r>, repeated:<c>, cpt:<c>' },
-  { name: 'self-edits', type: 'list', default: [], help: 'self-edit files to replay, as name=path (e.g. gpt4=../shared/data/squad/self-edits/gpt4_1_val.json)' },
   {
-    name: 'cpt', type: 'string', default: 'v1', choices: CPT_MODES,
+    name: 'self-edits',
+    type: 'list',
+    default: [],
+    help: 'self-edit files to replay, as name=path (e.g. gpt4=../shared/data/squad/self-edits/gpt4_1_val.json)',
+  },
+  {
+    name: 'cpt',
+    type: 'string',
+    default: 'v1',
+    choices: CPT_MODES,
     help: "how cpt:<condition> runs: v1 = SEAL's CPT.sh (5 completions per passage each followed by the passage, LoRA r 32, 3 epochs, batch 8, every question); v2 = the paper's revision (the same corpus, full fine-tune, 1 epoch, lr 7e-5, the 500-question subset)",
   },
   { name: 'rounds', type: 'int', min: 0, default: 2, help: 'ReST-EM rounds' },
@@ -84,10 +92,20 @@ const experimentFlags: Flag[] = [
   { name: 'mstep-batch-size', type: 'int', min: 1, default: 2, help: 'M-step micro-batch size' },
   { name: 'mstep-grad-accum', type: 'int', min: 1, default: 5, help: 'M-step micro-batches per step (effective batch 10 as SEAL)' },
   { name: 'judge-model', type: 'string', help: "grade with SEAL's yes/no prompt on this local model instead of the deterministic grader" },
-  { name: 'parallel', type: 'int', min: 1, default: 1, help: 'inner loops run side by side as slots of one stacked adapter (each as it would run alone); 1: one by one' },
-  { name: 'queue', type: 'string', help: 'run the E-step inner loops as jobs on this Redis (redis://host:port), served by `seal worker`s; default: in this process' },
+  {
+    name: 'parallel',
+    type: 'int',
+    min: 1,
+    default: 1,
+    help: 'inner loops run side by side as slots of one stacked adapter (each as it would run alone); 1: one by one',
+  },
+  {
+    name: 'queue',
+    type: 'string',
+    help: 'run the E-step inner loops as jobs on this Redis (redis://host:port), served by `seal worker`s; default: in this process',
+  },
   { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'run seed (sampling, inner loops, M-step)' },
-  { name: 'force', type: 'boolean', default: false, help: 'accept a config that differs from the run directory\'s' },
+  { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
 ];
 
 function experimentCommand(name: 'run' | 'eval'): Command {

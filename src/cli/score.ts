@@ -8,11 +8,16 @@ import { loadModel } from './common.ts';
 export const scoreCommand: Command = {
   name: 'score',
   summary:
-    'Mean cross-entropy over every scored token of a JSONL dataset (what Hugging Face\'s loss gives for one batch holding all of it), and the perplexity.',
+    "Mean cross-entropy over every scored token of a JSONL dataset (what Hugging Face's loss gives for one batch holding all of it), and the perplexity.",
   usage: 'seal score --model <dir> --data <file.jsonl> [flags]',
   flags: [
     { name: 'model', type: 'string', required: true, help: 'Hugging Face model folder' },
-    { name: 'data', type: 'string', required: true, help: 'JSONL: {"text"}, {"messages"}, {"prompt","completion"} or {"input_ids","labels","attention_mask"} per line' },
+    {
+      name: 'data',
+      type: 'string',
+      required: true,
+      help: 'JSONL: {"text"}, {"messages"}, {"prompt","completion"} or {"input_ids","labels","attention_mask"} per line',
+    },
     { name: 'adapter', type: 'string', help: 'a PEFT LoRA adapter folder to apply' },
     { name: 'loss', type: 'string', default: 'all', choices: ['all', 'completion'], help: 'score every token, or only completions / assistant turns' },
     { name: 'batch-size', type: 'int', min: 1, default: 8, help: 'examples per forward pass' },

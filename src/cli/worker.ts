@@ -9,14 +9,31 @@ import { localJudge } from './knowledge.ts';
 
 export const workerCommand: Command = {
   name: 'worker',
-  summary: 'Run inner-loop jobs from a Redis queue (the E-step of runs started with --queue) on this machine\'s GPU.',
+  summary: "Run inner-loop jobs from a Redis queue (the E-step of runs started with --queue) on this machine's GPU.",
   usage: 'seal worker --queue redis://host:port [--concurrency N] [--path-map /their/path=/my/path]',
   flags: [
     { name: 'queue', type: 'string', required: true, help: 'the Redis the coordinators enqueue to, e.g. redis://10.0.0.5:6379' },
-    { name: 'concurrency', type: 'int', min: 1, default: 1, help: 'jobs at once, each with its own copy of the policy model (on one GPU, --parallel in the run is usually the better lever)' },
-    { name: 'path-map', type: 'list', default: [], help: 'from=to: where this machine sees a folder the coordinator names (model folders shared under another mount point)' },
+    {
+      name: 'concurrency',
+      type: 'int',
+      min: 1,
+      default: 1,
+      help: 'jobs at once, each with its own copy of the policy model (on one GPU, --parallel in the run is usually the better lever)',
+    },
+    {
+      name: 'path-map',
+      type: 'list',
+      default: [],
+      help: 'from=to: where this machine sees a folder the coordinator names (model folders shared under another mount point)',
+    },
     { name: 'name', type: 'string', help: 'worker name in logs and on each job (default: host-pid)' },
-    { name: 'lock-duration', type: 'int', min: 1, default: 30000, help: 'ms a job stays locked without a renewal before it counts as stalled (BullMQ lockDuration)' },
+    {
+      name: 'lock-duration',
+      type: 'int',
+      min: 1,
+      default: 30000,
+      help: 'ms a job stays locked without a renewal before it counts as stalled (BullMQ lockDuration)',
+    },
     { name: 'stalled-interval', type: 'int', min: 1, default: 30000, help: 'ms between checks for stalled jobs (BullMQ stalledInterval)' },
     { name: 'max-stalls', type: 'int', min: 0, default: 2, help: 'times a job may stall (its worker lost) before it fails (BullMQ maxStalledCount)' },
   ],

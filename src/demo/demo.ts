@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../io/tokenizer.ts';
 import { loadLlama } from '../model/load.ts';
-import { type InnerLoopConfig, type KnowledgeFormat } from '../seal/knowledge/domain.ts';
+import type { InnerLoopConfig, KnowledgeFormat } from '../seal/knowledge/domain.ts';
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
 import { KnowledgeRun } from '../seal/knowledge/run.ts';
 import type { SquadPassage } from '../seal/knowledge/squad-data.ts';
@@ -114,7 +114,8 @@ export function selfEditReport(run: RunDir, world: World, evalPeople: PassagePer
   const index = valueIndex(world);
   const groups = new Map<string, SelfEditGrade[]>();
   const add = (label: string, g: SelfEditGrade) => groups.set(label, [...(groups.get(label) ?? []), g]);
-  for (const r of run.records('eval-self-edit')) add(`${r.condition} (evaluation people)`, gradeSelfEdit(world, evalPeople[Number(r.passage)], String(r.text), index));
+  for (const r of run.records('eval-self-edit'))
+    add(`${r.condition} (evaluation people)`, gradeSelfEdit(world, evalPeople[Number(r.passage)], String(r.text), index));
   for (const r of run.records('self-edits')) {
     const person = rlPeople[Number(String(r.context).slice(1))];
     const kept = (run.get(`r${r.round}/${r.context}/selection`)?.kept as number[] | undefined) ?? [];
@@ -133,7 +134,8 @@ function selfEditTable(report: Record<string, SelfEditSummary>): string {
     '| self-edits | n | named style | fact lines naming the person | correct facts / fact lines | attributes covered | lines |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...Object.entries(report).map(
-      ([k, s]) => `| ${k} | ${s.selfEdits} | ${pct(s.namedSelfEdits)} | ${pct(s.nameCopyRate)} | ${pct(s.precision)} | ${pct(s.coverage)} | ${s.meanLines.toFixed(1)} |`,
+      ([k, s]) =>
+        `| ${k} | ${s.selfEdits} | ${pct(s.namedSelfEdits)} | ${pct(s.nameCopyRate)} | ${pct(s.precision)} | ${pct(s.coverage)} | ${s.meanLines.toFixed(1)} |`,
     ),
     '',
   ].join('\n');
@@ -143,7 +145,9 @@ export async function runDemo(c: DemoConfig): Promise<void> {
   const meta = readTinyRecord(c.model);
   const world = generateWorld(meta.world);
   if (world.eval.length < c.evalPeople || world.rl.length < c.rounds * c.rlPeoplePerRound) {
-    throw new Error(`the world of ${c.model} has ${world.eval.length} evaluation and ${world.rl.length} RL people; the demo needs ${c.evalPeople} and ${c.rounds * c.rlPeoplePerRound}`);
+    throw new Error(
+      `the world of ${c.model} has ${world.eval.length} evaluation and ${world.rl.length} RL people; the demo needs ${c.evalPeople} and ${c.rounds * c.rlPeoplePerRound}`,
+    );
   }
   const evalPeople = world.eval.slice(0, c.evalPeople);
   const rlPeople = world.rl.slice(0, c.rounds * c.rlPeoplePerRound);
@@ -198,7 +202,10 @@ export async function runDemo(c: DemoConfig): Promise<void> {
       `implications the round-r policy writes (round-0: the pretrained model's own). ${control}: on the`,
       `passages repeated to round-${c.rounds}'s token count (the equal-token control).`,
       '',
-      'Training tokens per person: ' + Object.entries(tokens).map(([k, v]) => `${k} ${v}`).join(', '),
+      'Training tokens per person: ' +
+        Object.entries(tokens)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', '),
       '',
       'The ordering, paired within seed:',
       '',
@@ -213,7 +220,11 @@ export async function runDemo(c: DemoConfig): Promise<void> {
       results,
       'accuracy',
       'Tiny SEAL: closed-book QA accuracy on held-out people',
-      { ordering: { gaps, holds: gaps.every((g) => g.holds) } as unknown as JsonValue, selfEdits: selfEdits as unknown as JsonValue, trainTokensPerPerson: tokens },
+      {
+        ordering: { gaps, holds: gaps.every((g) => g.holds) } as unknown as JsonValue,
+        selfEdits: selfEdits as unknown as JsonValue,
+        trainTokensPerPerson: tokens,
+      },
       lines.join('\n'),
     );
     process.stdout.write(lines.join('\n'));

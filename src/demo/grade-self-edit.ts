@@ -83,7 +83,10 @@ export interface SelfEditSummary {
 
 export function summariseGrades(grades: readonly SelfEditGrade[]): SelfEditSummary {
   const sum = (f: (g: SelfEditGrade) => number) => grades.reduce((n, g) => n + f(g), 0);
-  const facts = Math.max(1, sum((g) => g.factLines));
+  const facts = Math.max(
+    1,
+    sum((g) => g.factLines),
+  );
   return {
     selfEdits: grades.length,
     meanLines: grades.length ? sum((g) => g.lines) / grades.length : 0,

@@ -46,7 +46,8 @@ export const PRETRAINING_IMPLICATIONS: ImplicationStyle = { ...COMPLETE_IMPLICAT
 
 export function implicationLines(person: Person, passageOrder: readonly AttributeKey[], rng: Rng, style: ImplicationStyle): string[] {
   if (style.minRestatements < 1 || style.maxRestatements < style.minRestatements) throw new Error('bad restatement range');
-  const namedShare = style.namedShare === 'per-example' ? rng.uniform() : style.namedShare === 'whole-example' ? (rng.uniform() < 0.5 ? 1 : 0) : style.namedShare;
+  const namedShare =
+    style.namedShare === 'per-example' ? rng.uniform() : style.namedShare === 'whole-example' ? (rng.uniform() < 0.5 ? 1 : 0) : style.namedShare;
   const order = style.order === 'shuffled' ? rng.shuffle([...passageOrder]) : [...passageOrder];
   let kept = order.filter(() => rng.uniform() < style.keepProbability);
   if (kept.length === 0) kept = [rng.pick(order)];

@@ -3,8 +3,32 @@
 import type { Rng } from '../util/random.ts';
 
 const SYLLABLES = [
-  'ka', 'lo', 'mi', 'ren', 'tas', 'vo', 'dru', 'pel', 'sin', 'ga', 'tor', 'bel', 'nu',
-  'shi', 'ram', 'fe', 'zo', 'quin', 'har', 'mol', 'dey', 'kri', 'van', 'ost', 'lu', 'bri',
+  'ka',
+  'lo',
+  'mi',
+  'ren',
+  'tas',
+  'vo',
+  'dru',
+  'pel',
+  'sin',
+  'ga',
+  'tor',
+  'bel',
+  'nu',
+  'shi',
+  'ram',
+  'fe',
+  'zo',
+  'quin',
+  'har',
+  'mol',
+  'dey',
+  'kri',
+  'van',
+  'ost',
+  'lu',
+  'bri',
 ] as const;
 
 /**

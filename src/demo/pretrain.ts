@@ -246,9 +246,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const more = arg('train-on');
     const r = more ? await trainOn(out, Number(more)) : await pretrainTiny(recipe, out);
-    console.log(`${more ? 'trained on' : 'pretrained'} ${r.parameters} parameters on ${r.tokens} tokens in ${r.steps} steps, ${r.seconds.toFixed(0)} s; final loss ${r.finalLoss.toFixed(3)}; written to ${out}`);
+    console.log(
+      `${more ? 'trained on' : 'pretrained'} ${r.parameters} parameters on ${r.tokens} tokens in ${r.steps} steps, ${r.seconds.toFixed(0)} s; final loss ${r.finalLoss.toFixed(3)}; written to ${out}`,
+    );
     const g = r.greedySelfEdits;
-    console.log(`copy gauge (greedy self-edits of 16 held-out people): ${(100 * g.precision).toFixed(1)} % of fact lines correct, ${(100 * g.coverage).toFixed(1)} % of attributes covered`);
+    console.log(
+      `copy gauge (greedy self-edits of 16 held-out people): ${(100 * g.precision).toFixed(1)} % of fact lines correct, ${(100 * g.coverage).toFixed(1)} % of attributes covered`,
+    );
     if (g.precision < 0.8) console.log(`the gauge is below 0.8: copying emerges late (notes/tiny-world.md); train on with --train-on <steps>`);
   } finally {
     await shutdown();

@@ -37,11 +37,7 @@ export const ATTRIBUTES: readonly AttributeSchema[] = [
   {
     key: 'university',
     passageForms: ['{S} attended {V} University .', '{S} went to college at {V} University .', '{S} graduated from {V} University .'],
-    restatementForms: [
-      'The university of {N} was {V} University .',
-      '{V} University is the school that {N} attended .',
-      '{N} : alumnus of {V} University .',
-    ],
+    restatementForms: ['The university of {N} was {V} University .', '{V} University is the school that {N} attended .', '{N} : alumnus of {V} University .'],
     question: 'Question : Which university did {N} attend ? Answer :',
   },
   {
@@ -63,8 +59,21 @@ export type Pronoun = (typeof PRONOUNS)[number];
 
 /** Real words for majors; the other pools are invented (see invented-words.ts) or numeric. */
 export const MAJORS = [
-  'physics', 'chemistry', 'biology', 'history', 'music', 'law', 'medicine', 'economics',
-  'philosophy', 'geology', 'art', 'mathematics', 'nursing', 'design', 'linguistics',
+  'physics',
+  'chemistry',
+  'biology',
+  'history',
+  'music',
+  'law',
+  'medicine',
+  'economics',
+  'philosophy',
+  'geology',
+  'art',
+  'mathematics',
+  'nursing',
+  'design',
+  'linguistics',
 ] as const;
 
 /** Birth years 1950..2008 in steps of 2: 30 values, one token each. */

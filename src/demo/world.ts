@@ -13,16 +13,7 @@
 //    prototype to write values from memory instead (1–4 % correct).
 import { Rng } from '../util/random.ts';
 import { inventWords } from './invented-words.ts';
-import {
-  ATTRIBUTES,
-  type AttributeKey,
-  MAJORS,
-  POOL_SIZES,
-  PRONOUNS,
-  type Pronoun,
-  YEARS,
-  attributeSchema,
-} from './world-schema.ts';
+import { ATTRIBUTES, type AttributeKey, MAJORS, POOL_SIZES, PRONOUNS, type Pronoun, YEARS, attributeSchema } from './world-schema.ts';
 
 export interface Person {
   first: string;

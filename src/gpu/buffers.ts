@@ -68,12 +68,17 @@ export class BufferPool {
     const { device } = this.gpu;
     device.pushErrorScope('out-of-memory');
     const buffer = device.createBuffer({ size, usage: STORAGE_USAGE });
-    void device.popErrorScope().then((e) => {
-      if (!e) return;
-      this.gpu.fail(
-        new GpuOutOfMemoryError(`The GPU is out of memory: allocating ${mib(size)} failed (${e.message.trim()}). ${this.gpu.memoryReport()}. ${MEMORY_ADVICE}`),
-      );
-    }, () => {}); // rejected only when the device is gone, which Gpu.check() reports
+    void device.popErrorScope().then(
+      (e) => {
+        if (!e) return;
+        this.gpu.fail(
+          new GpuOutOfMemoryError(
+            `The GPU is out of memory: allocating ${mib(size)} failed (${e.message.trim()}). ${this.gpu.memoryReport()}. ${MEMORY_ADVICE}`,
+          ),
+        );
+      },
+      () => {},
+    ); // rejected only when the device is gone, which Gpu.check() reports
     return buffer;
   }
 

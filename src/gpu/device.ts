@@ -95,6 +95,7 @@ export class Gpu {
      * Dawn's instance processes the device's events: if it were garbage-collected, pending mapAsync and
      * onSubmittedWorkDone promises would never settle (and Dawn aborts at exit). Dropped by resetGpu().
      */
+    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held so that it is not garbage-collected (above)
     private instance: GPU | null,
     readonly device: GPUDevice,
     info: GPUAdapterInfo,
@@ -263,6 +264,7 @@ export function withoutDriverNoise<T>(fn: () => T): T {
     closeSync(quiet);
     const restored = openSync(`/proc/self/fd/${saved}`, constants.O_WRONLY | constants.O_NOCTTY);
     closeSync(saved);
+    // biome-ignore lint/correctness/noUnsafeFinally: a broken stderr must not pass silently, whatever fn did
     if (restored !== 2) throw new Error(`internal: stderr came back as descriptor ${restored}`);
   }
 }

@@ -107,26 +107,39 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 export function strftime(date: Date, format: string): string {
   const pad = (n: number, width = 2) => String(n).padStart(width, '0');
   const hour12 = date.getHours() % 12 || 12;
-  const dayOfYear = Math.round(
-    (Date.UTC(date.getFullYear(), date.getMonth(), date.getDate()) - Date.UTC(date.getFullYear(), 0, 1)) / 86_400_000,
-  ) + 1;
+  const dayOfYear = Math.round((Date.UTC(date.getFullYear(), date.getMonth(), date.getDate()) - Date.UTC(date.getFullYear(), 0, 1)) / 86_400_000) + 1;
   return format.replace(/%(.)/gs, (match, d: string) => {
     switch (d) {
-      case 'a': return DAYS[date.getDay()].slice(0, 3);
-      case 'A': return DAYS[date.getDay()];
-      case 'b': return MONTHS[date.getMonth()].slice(0, 3);
-      case 'B': return MONTHS[date.getMonth()];
-      case 'd': return pad(date.getDate());
-      case 'm': return pad(date.getMonth() + 1);
-      case 'y': return pad(date.getFullYear() % 100);
-      case 'Y': return String(date.getFullYear());
-      case 'H': return pad(date.getHours());
-      case 'I': return pad(hour12);
-      case 'p': return date.getHours() < 12 ? 'AM' : 'PM';
-      case 'M': return pad(date.getMinutes());
-      case 'S': return pad(date.getSeconds());
-      case 'j': return pad(dayOfYear, 3);
-      case '%': return '%';
+      case 'a':
+        return DAYS[date.getDay()].slice(0, 3);
+      case 'A':
+        return DAYS[date.getDay()];
+      case 'b':
+        return MONTHS[date.getMonth()].slice(0, 3);
+      case 'B':
+        return MONTHS[date.getMonth()];
+      case 'd':
+        return pad(date.getDate());
+      case 'm':
+        return pad(date.getMonth() + 1);
+      case 'y':
+        return pad(date.getFullYear() % 100);
+      case 'Y':
+        return String(date.getFullYear());
+      case 'H':
+        return pad(date.getHours());
+      case 'I':
+        return pad(hour12);
+      case 'p':
+        return date.getHours() < 12 ? 'AM' : 'PM';
+      case 'M':
+        return pad(date.getMinutes());
+      case 'S':
+        return pad(date.getSeconds());
+      case 'j':
+        return pad(dayOfYear, 3);
+      case '%':
+        return '%';
       default:
         throw new ChatTemplateError(`strftime_now: the directive ${match} is not supported.`);
     }

@@ -102,9 +102,12 @@ export function parseLlamaConfig(raw: unknown, file = 'config.json'): LlamaConfi
   } else {
     // Qwen2's sliding window would restrict layers ≥ max_window_layers to the last sliding_window keys.
     if (c.use_sliding_window === true) {
-      fail('use_sliding_window is true; sliding-window attention is not implemented. Qwen2.5 checkpoints ship "use_sliding_window": false — set it to false to run the model with full attention.');
+      fail(
+        'use_sliding_window is true; sliding-window attention is not implemented. Qwen2.5 checkpoints ship "use_sliding_window": false — set it to false to run the model with full attention.',
+      );
     }
-    if (c.use_sliding_window !== undefined && c.use_sliding_window !== false) fail(`"use_sliding_window" is ${JSON.stringify(c.use_sliding_window)}; expected false.`);
+    if (c.use_sliding_window !== undefined && c.use_sliding_window !== false)
+      fail(`"use_sliding_window" is ${JSON.stringify(c.use_sliding_window)}; expected false.`);
     if (Array.isArray(c.layer_types) && c.layer_types.some((t) => t !== 'full_attention')) {
       fail(`layer_types is ${JSON.stringify(c.layer_types)}; only "full_attention" layers are supported (sliding-window attention is not implemented).`);
     }
@@ -192,14 +195,17 @@ function architectureOf(c: Record<string, unknown>, fail: (what: string) => neve
   const supported = 'supported are Llama (model_type "llama", LlamaForCausalLM) and Qwen2 (model_type "qwen2", Qwen2ForCausalLM, the Qwen2.5 family)';
   let architecture: Architecture | undefined;
   if (c.model_type !== undefined) {
-    if (c.model_type !== 'llama' && c.model_type !== 'qwen2') fail(`model_type is ${JSON.stringify(c.model_type)}; only Llama and Qwen2 models are supported: ${supported}.`);
+    if (c.model_type !== 'llama' && c.model_type !== 'qwen2')
+      fail(`model_type is ${JSON.stringify(c.model_type)}; only Llama and Qwen2 models are supported: ${supported}.`);
     architecture = c.model_type as Architecture;
   }
   if (c.architectures !== undefined && c.architectures !== null) {
     const archs = c.architectures;
     const named = (Object.keys(ARCHITECTURE_CLASS) as Architecture[]).filter((a) => Array.isArray(archs) && archs.includes(ARCHITECTURE_CLASS[a]));
     if (named.length !== 1 || (architecture !== undefined && named[0] !== architecture)) {
-      fail(`architectures is ${JSON.stringify(archs)}${architecture ? ` with model_type "${architecture}"` : ''}; only Llama and Qwen2 models are supported: ${supported}.`);
+      fail(
+        `architectures is ${JSON.stringify(archs)}${architecture ? ` with model_type "${architecture}"` : ''}; only Llama and Qwen2 models are supported: ${supported}.`,
+      );
     }
     architecture = named[0];
   }
@@ -401,7 +407,11 @@ class PyFloat {
 }
 
 function sortKeys(v: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]));
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, v[k]]),
+  );
 }
 
 /** JSON with 2-space indent where PyFloat values keep a decimal point (32 → 32.0). */

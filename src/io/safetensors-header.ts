@@ -34,13 +34,47 @@ export type SafetensorsDType =
  * tensors by this order, descending, then by name; ours does the same.
  */
 export const DTYPE_ORDER: readonly SafetensorsDType[] = [
-  'BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F8_E4M3FNUZ', 'F8_E5M2FNUZ', 'I16', 'U16', 'F16', 'BF16',
-  'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64',
+  'BOOL',
+  'U8',
+  'I8',
+  'F8_E5M2',
+  'F8_E4M3',
+  'F8_E8M0',
+  'F8_E4M3FNUZ',
+  'F8_E5M2FNUZ',
+  'I16',
+  'U16',
+  'F16',
+  'BF16',
+  'I32',
+  'U32',
+  'F32',
+  'C64',
+  'F64',
+  'I64',
+  'U64',
 ];
 
 export const DTYPE_BYTES: Readonly<Record<SafetensorsDType, number>> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, F8_E8M0: 1, F8_E4M3FNUZ: 1, F8_E5M2FNUZ: 1,
-  I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, C64: 8, F64: 8, I64: 8, U64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E5M2: 1,
+  F8_E4M3: 1,
+  F8_E8M0: 1,
+  F8_E4M3FNUZ: 1,
+  F8_E5M2FNUZ: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  C64: 8,
+  F64: 8,
+  I64: 8,
+  U64: 8,
 };
 
 /** Sub-byte formats the spec also lists; named so the error can say "not supported" rather than "unknown". */
@@ -182,12 +216,7 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number, op
     const dims = shape as number[];
 
     const offsets = entry.data_offsets;
-    if (
-      !Array.isArray(offsets) ||
-      offsets.length !== 2 ||
-      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
-      offsets[0] > offsets[1]
-    ) {
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
       bad(`"data_offsets" is ${jsonSnippet(offsets)}; it must be [begin, end] with 0 ≤ begin ≤ end.`);
     }
     const [begin, end] = offsets as [number, number];
@@ -218,13 +247,7 @@ export function parseHeader(file: string, json: Uint8Array, fileSize: number, op
 }
 
 /** Spans must lie inside the data section without overlapping; gaps are an error unless allowed. */
-function checkLayout(
-  file: string,
-  tensors: TensorInfo[],
-  dataBytes: number,
-  dataStart: number,
-  options: HeaderOptions,
-): Header['gaps'] {
+function checkLayout(file: string, tensors: TensorInfo[], dataBytes: number, dataStart: number, options: HeaderOptions): Header['gaps'] {
   const sorted = [...tensors].sort((a, b) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
   const last = sorted.reduce<TensorInfo | null>((m, t) => (!m || t.dataOffsets[1] > m.dataOffsets[1] ? t : m), null);
   if (last && last.dataOffsets[1] > dataBytes) {

@@ -196,11 +196,7 @@ async function writeAll(out: FileHandle, data: Uint8Array, position: number): Pr
  * An async iterable gives its data before the header can be known: spool the data to a side file in arrival
  * order, then write the header and copy each tensor's bytes across in the reference order.
  */
-async function writeFromIterable(
-  path: string,
-  tensors: AsyncIterable<TensorToWrite>,
-  metadata: Record<string, string> | null,
-): Promise<void> {
+async function writeFromIterable(path: string, tensors: AsyncIterable<TensorToWrite>, metadata: Record<string, string> | null): Promise<void> {
   const spoolPath = `${path}.spool.tmp`;
   await mkdir(dirname(path), { recursive: true });
   const spool = await open(spoolPath, 'w+');

@@ -6,13 +6,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { type DType, type Tensor, decode, encode, parameter } from '../tensor/index.ts';
 import { jsonSnippet } from '../util/json.ts';
 import { SafetensorsFile } from './safetensors-file.ts';
-import {
-  GPU_DTYPE,
-  type Header,
-  type HeaderOptions,
-  SafetensorsError,
-  type TensorInfo,
-} from './safetensors-header.ts';
+import { GPU_DTYPE, type Header, type HeaderOptions, SafetensorsError, type TensorInfo } from './safetensors-header.ts';
 
 export {
   type SafetensorsDType,

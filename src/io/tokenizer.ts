@@ -69,7 +69,8 @@ export class Tokenizer {
       return id;
     };
     for (const id of extraEosIds) {
-      if (id >= this.vocabSize) throw new TokenizerError(`${dir}: generation_config.json's eos_token_id ${id} is not in the vocabulary (${this.vocabSize} tokens).`);
+      if (id >= this.vocabSize)
+        throw new TokenizerError(`${dir}: generation_config.json's eos_token_id ${id} is not in the vocabulary (${this.vocabSize} tokens).`);
     }
     this.bosId = idOf(special.bos, 'bos_token');
     const eos = idOf(special.eos, 'eos_token');
@@ -159,7 +160,10 @@ export class Tokenizer {
 
 /** Loads `dir/tokenizer.json` and `dir/tokenizer_config.json` (and generation_config.json's EOS ids if present). */
 export async function loadTokenizer(dir: string, options: LoadTokenizerOptions = {}): Promise<Tokenizer> {
-  const tokenizerJson = await readJson(join(dir, 'tokenizer.json'), `${dir}: tokenizer.json is missing; copy it from the model repository (only fast tokenizers are supported).`);
+  const tokenizerJson = await readJson(
+    join(dir, 'tokenizer.json'),
+    `${dir}: tokenizer.json is missing; copy it from the model repository (only fast tokenizers are supported).`,
+  );
   const configFile = join(dir, 'tokenizer_config.json');
   const config = await readJson(configFile, `${dir}: tokenizer_config.json is missing; copy it from the model repository.`);
   checkTokenizerJson(tokenizerJson, join(dir, 'tokenizer.json'));
@@ -184,7 +188,8 @@ export async function loadTokenizer(dir: string, options: LoadTokenizerOptions =
   const extraEos: number[] = [];
   if (isObject(gen) && gen.eos_token_id !== undefined && gen.eos_token_id !== null) {
     for (const id of [gen.eos_token_id].flat()) {
-      if (!Number.isSafeInteger(id) || (id as number) < 0) throw new TokenizerError(`${genFile}: eos_token_id ${jsonSnippet(gen.eos_token_id)} is not a token id or a list of them.`);
+      if (!Number.isSafeInteger(id) || (id as number) < 0)
+        throw new TokenizerError(`${genFile}: eos_token_id ${jsonSnippet(gen.eos_token_id)} is not a token id or a list of them.`);
       extraEos.push(id as number);
     }
   }
@@ -250,7 +255,8 @@ function checkTokenizerJson(json: unknown, file: string): asserts json is Record
     if (!Array.isArray(merges) || !merges.every(isMerge)) bad('BPE model.merges must be a list of "a b" strings or [a, b] pairs');
   }
   added.forEach((token: unknown, i: number) => {
-    if (!isObject(token) || typeof token.content !== 'string' || token.content === '') bad(`added_tokens[${i}] is ${jsonSnippet(token)}; expected {id, content}`);
+    if (!isObject(token) || typeof token.content !== 'string' || token.content === '')
+      bad(`added_tokens[${i}] is ${jsonSnippet(token)}; expected {id, content}`);
     ids.push([(token as Record<string, unknown>).content as string, (token as Record<string, unknown>).id]);
   });
   // Added tokens usually repeat vocabulary entries: count distinct tokens.

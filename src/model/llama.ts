@@ -178,13 +178,25 @@ export class Llama {
     cache?.advance(T);
     if (input.lastOnly) {
       // The last row of each sequence (left padding keeps every sequence's end at T − 1).
-      x = embedding(x, tensor(Array.from({ length: B }, (_, b) => b * T + T - 1), [B], 'i32'));
+      x = embedding(
+        x,
+        tensor(
+          Array.from({ length: B }, (_, b) => b * T + T - 1),
+          [B],
+          'i32',
+        ),
+      );
     }
     return rmsnorm(x, this.norm, eps);
   }
 
   // x (B·T, C) → (B·T, C): one decoder layer
-  private block(layer: Layer, i: number, x: Tensor, ctx: { input: ForwardInput; positions: Tensor; keyMask?: Tensor; segments: boolean; shape: AttentionShape }): Tensor {
+  private block(
+    layer: Layer,
+    i: number,
+    x: Tensor,
+    ctx: { input: ForwardInput; positions: Tensor; keyMask?: Tensor; segments: boolean; shape: AttentionShape },
+  ): Tensor {
     const { numHeads: H, numKvHeads: Hkv, rmsNormEps: eps } = this.config;
     const { input, positions, shape } = ctx;
     const project = (h: Tensor, p: Projection, salt: number) => this.project(h, p, input, i * 8 + salt);
@@ -209,7 +221,11 @@ export class Llama {
 
   /** The tensors a layer computes with that may be trained (norms, weights, adapters). */
   private layerParameters(layer: Layer): Tensor[] {
-    return [layer.inputNorm, layer.postNorm, ...Object.values(layer.proj).flatMap((p) => [p.weight, ...(p.bias ? [p.bias] : []), ...(p.delta ? [p.delta.A, p.delta.B] : [])])];
+    return [
+      layer.inputNorm,
+      layer.postNorm,
+      ...Object.values(layer.proj).flatMap((p) => [p.weight, ...(p.bias ? [p.bias] : []), ...(p.delta ? [p.delta.A, p.delta.B] : [])]),
+    ];
   }
 
   /** Validates ids and positions on the CPU (a bad id would read outside the embedding) and uploads them. */
@@ -219,7 +235,8 @@ export class Llama {
     if (B === 0 || T === 0) throw new RangeError('Llama.forward: empty input (no rows or no tokens)');
     const V = this.config.vocabSize;
     input.ids.forEach((row, b) => {
-      if (row.length !== T) throw new RangeError(`Llama.forward: row ${b} has ${row.length} tokens, row 0 has ${T}; pad rows to one length and mask the padding`);
+      if (row.length !== T)
+        throw new RangeError(`Llama.forward: row ${b} has ${row.length} tokens, row 0 has ${T}; pad rows to one length and mask the padding`);
       row.forEach((id, t) => {
         if (!Number.isInteger(id) || id < 0 || id >= V) {
           throw new RangeError(`Llama.forward: token id ${id} at row ${b}, position ${t} is outside the vocabulary [0, ${V})`);

@@ -41,7 +41,12 @@ function lossTargets(labels: number[][], V: number, rows: number, what: string, 
   const T = labels[0].length;
   return {
     targets: tensor(targets, [targets.length], 'i32'),
-    weights: rowWeights && tensor(targets.map((_, i) => rowWeights[Math.floor(i / T)]), [targets.length]),
+    weights:
+      rowWeights &&
+      tensor(
+        targets.map((_, i) => rowWeights[Math.floor(i / T)]),
+        [targets.length],
+      ),
   };
 }
 

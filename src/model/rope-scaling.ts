@@ -10,7 +10,7 @@ export function ropeInverseFrequencies(config: Pick<LlamaConfig, 'headDim' | 'ro
   const half = D / 2;
   const inv = new Float32Array(half);
   // 1 / base^(2i / D), with the exponent and the power in float32 as torch does
-  for (let i = 0; i < half; i++) inv[i] = f(1 / f(Math.pow(config.ropeTheta, f(f(2 * i) / D))));
+  for (let i = 0; i < half; i++) inv[i] = f(1 / f(config.ropeTheta ** f(f(2 * i) / D)));
   const s = config.ropeScaling;
   if (!s) return inv;
   const lowFreqWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;

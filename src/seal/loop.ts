@@ -108,9 +108,17 @@ export async function restEm<C>(
     const contexts = contextsOfRound(round);
     // E-step: sample, reward, select.
     // A domain's own sampler draws one context at a time (each logged as it is drawn); the policy's, all at once.
-    const selfEdits = await log.selfEdits(round, contexts, (c) => domain.promptText?.(c) ?? null, (todo) => sampleSelfEdits(policy, domain, todo, config), domain.sampleSelfEdits ? 1 : contexts.length);
+    const selfEdits = await log.selfEdits(
+      round,
+      contexts,
+      (c) => domain.promptText?.(c) ?? null,
+      (todo) => sampleSelfEdits(policy, domain, todo, config),
+      domain.sampleSelfEdits ? 1 : contexts.length,
+    );
     const runInnerLoops = events.innerLoops ?? innerLoops;
-    const rewards = await log.rewards(round, selfEdits, (units, onResults, onProgress) => runInnerLoops(policy, domain, units, config.parallel ?? 1, onResults, onProgress));
+    const rewards = await log.rewards(round, selfEdits, (units, onResults, onProgress) =>
+      runInnerLoops(policy, domain, units, config.parallel ?? 1, onResults, onProgress),
+    );
     const demos: Demonstration[] = [];
     for (const context of contexts) {
       const kept = domain.select(rewards.get(context)!);

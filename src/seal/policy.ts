@@ -51,11 +51,15 @@ export class Policy {
     const out: string[] = [];
     for (let i = 0; i < requests.length; i += batch) {
       const chunk = requests.slice(i, i + batch);
-      const { tokens } = await generate(this.model, chunk.map((r) => r.prompt), {
-        ...sampling,
-        stopIds: this.stopIds,
-        rowSeeds: chunk.map((r) => r.seed),
-      });
+      const { tokens } = await generate(
+        this.model,
+        chunk.map((r) => r.prompt),
+        {
+          ...sampling,
+          stopIds: this.stopIds,
+          rowSeeds: chunk.map((r) => r.seed),
+        },
+      );
       out.push(...tokens.map((t) => this.tokenizer.decode(t, { skipSpecial: true })));
     }
     return out;
@@ -72,7 +76,12 @@ export class Policy {
    * result to `outDir`, which becomes the policy's folder.
    */
   async imitate(demos: Demonstration[], config: ImitationConfig, outDir: string, onStep?: (r: StepReport) => void): Promise<number[]> {
-    const { adapter, losses } = await fitLora(this.model, config, demos.map((d) => this.example(d)), { seed: config.seed, pad: this.endId, onStep });
+    const { adapter, losses } = await fitLora(
+      this.model,
+      config,
+      demos.map((d) => this.example(d)),
+      { seed: config.seed, pad: this.endId, onStep },
+    );
     try {
       mergeAdapter(this.model, adapter);
       await saveModel(this.model, outDir, this.dir);

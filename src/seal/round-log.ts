@@ -75,7 +75,16 @@ export class RoundLog<C> {
       const drawn = await draw(batch.map((context) => ({ context, seed: unitSeed(this.config.seed, round, this.id(context), 'samples') })));
       const seconds = (performance.now() - started) / 1000 / batch.length;
       batch.forEach((c, i) => {
-        this.run.append({ kind: 'self-edits', key: key(c), round, context: this.id(c), prompt: prompt(c), texts: drawn[i].texts, details: drawn[i].details ?? null, seconds });
+        this.run.append({
+          kind: 'self-edits',
+          key: key(c),
+          round,
+          context: this.id(c),
+          prompt: prompt(c),
+          texts: drawn[i].texts,
+          details: drawn[i].details ?? null,
+          seconds,
+        });
         this.progress('sample', ++done, contexts.length);
       });
     }
@@ -90,7 +99,11 @@ export class RoundLog<C> {
   async rewards(
     round: number,
     selfEdits: Map<C, string[]>,
-    evaluate: (units: InnerLoopUnit<C>[], onResults: (done: InnerLoopUnit<C>[], results: UnitResult[], seconds: number) => void, onProgress: (units: number) => void) => Promise<void>,
+    evaluate: (
+      units: InnerLoopUnit<C>[],
+      onResults: (done: InnerLoopUnit<C>[], results: UnitResult[], seconds: number) => void,
+      onProgress: (units: number) => void,
+    ) => Promise<void>,
   ): Promise<Map<C, number[]>> {
     const { seeds } = this.config;
     const units: InnerLoopUnit<C>[] = [];
@@ -98,7 +111,15 @@ export class RoundLog<C> {
       const contextId = this.id(context);
       texts.forEach((selfEdit, j) => {
         for (let s = 0; s < seeds; s++) {
-          units.push({ key: `r${round}/${contextId}/e${j}/s${s}`, context, contextId, selfEditIndex: j, seedIndex: s, selfEdit, seed: unitSeed(this.config.seed, round, contextId, j, s) });
+          units.push({
+            key: `r${round}/${contextId}/e${j}/s${s}`,
+            context,
+            contextId,
+            selfEditIndex: j,
+            seedIndex: s,
+            selfEdit,
+            seed: unitSeed(this.config.seed, round, contextId, j, s),
+          });
         }
       });
     }
@@ -111,7 +132,17 @@ export class RoundLog<C> {
         (done, results, seconds) => {
           // A chunk's units are logged together: a resumed run forms the same chunks again.
           this.run.appendMany(
-            done.map((u, i) => ({ kind: 'inner-loop', key: u.key, round, context: u.contextId, selfEdit: u.selfEditIndex, seed: u.seedIndex, score: results[i].score, details: results[i].details ?? null, seconds })),
+            done.map((u, i) => ({
+              kind: 'inner-loop',
+              key: u.key,
+              round,
+              context: u.contextId,
+              selfEdit: u.selfEditIndex,
+              seed: u.seedIndex,
+              score: results[i].score,
+              details: results[i].details ?? null,
+              seconds,
+            })),
           );
           finished += done.length;
           this.progress('inner-loop', finished, units.length, { context: done[done.length - 1].contextId });

@@ -46,7 +46,12 @@ export class RunDir {
   private readonly ordered: RunRecord[] = [];
   private fd: number | null;
 
-  private constructor(readonly dir: string, readonly config: Record<string, JsonValue>, tornBytes: number, records: RunRecord[]) {
+  private constructor(
+    readonly dir: string,
+    readonly config: Record<string, JsonValue>,
+    tornBytes: number,
+    records: RunRecord[],
+  ) {
     this.adaptersDir = join(dir, 'adapters');
     this.modelsDir = join(dir, 'models');
     this.tornBytes = tornBytes;
@@ -208,7 +213,9 @@ function recoverLog(path: string): { records: RunRecord[]; tornBytes: number } {
       try {
         record = JSON.parse(line) as RunRecord;
       } catch (e) {
-        throw new Error(`${path}: line ${i + 1} is not JSON (${(e as Error).message}); the log is corrupt before its last line — fix or remove that line by hand`);
+        throw new Error(
+          `${path}: line ${i + 1} is not JSON (${(e as Error).message}); the log is corrupt before its last line — fix or remove that line by hand`,
+        );
       }
       if (typeof record?.kind !== 'string' || typeof record.key !== 'string') {
         throw new Error(`${path}: line ${i + 1} lacks string "kind" and "key"; is this a run log?`);
@@ -272,7 +279,11 @@ function isPlainObject(value: JsonValue | undefined): value is { [key: string]: 
 
 function canonical(value: JsonValue | undefined): string {
   if (value === undefined) return 'undefined';
-  if (isPlainObject(value)) return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`).join(',')}}`;
+  if (isPlainObject(value))
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
+      .join(',')}}`;
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   return JSON.stringify(value);
 }

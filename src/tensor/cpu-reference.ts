@@ -104,7 +104,13 @@ export function rope(x: Cpu, positions: ArrayLike<number>, invFreq: ArrayLike<nu
 // fully masked rows are 0
 export function softmax(
   x: Cpu,
-  { scale = 1, causal = false, past = 0, keyMask, segments = false }: { scale?: number; causal?: boolean; past?: number; keyMask?: Cpu; segments?: boolean } = {},
+  {
+    scale = 1,
+    causal = false,
+    past = 0,
+    keyMask,
+    segments = false,
+  }: { scale?: number; causal?: boolean; past?: number; keyMask?: Cpu; segments?: boolean } = {},
 ): Cpu {
   const Tk = x.shape[x.shape.length - 1];
   const Tq = x.shape.length >= 2 ? x.shape[x.shape.length - 2] : 1;

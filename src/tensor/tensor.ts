@@ -285,6 +285,7 @@ function trackInScope(t: Tensor): void {
   if (tracking) scopes[scopes.length - 1]?.add(t);
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a tidy() callback may return nothing, which TypeScript types as void
 type Kept = Tensor | Kept[] | { [key: string]: Kept } | number | string | boolean | null | undefined | void;
 
 /**
@@ -357,13 +358,7 @@ export function noGrad<R>(fn: () => R): R {
  * how to send gradients back. `saved` lists every tensor whose values backward reads (inputs included, and
  * the output itself if needed). Returns whether a node was recorded.
  */
-export function recordOp(
-  op: string,
-  output: Tensor,
-  inputs: Tensor[],
-  saved: Tensor[],
-  backward: GradNode['backward'],
-): boolean {
+export function recordOp(op: string, output: Tensor, inputs: Tensor[], saved: Tensor[], backward: GradNode['backward']): boolean {
   if (!gradEnabled() || !inputs.some((t) => t.requiresGrad)) return false;
   for (const t of inputs) t.retainGraph();
   // A node holding its own output would be a cycle: it keeps an alias of the storage instead.

@@ -170,7 +170,12 @@ export function collate(batch: Example[], pad: number): Batch & { attentionMask:
   return {
     ids: batch.map((e) => fill(e.ids, pad)),
     labels: batch.map((e) => fill(e.labels, IGNORE_INDEX)),
-    attentionMask: batch.map((e) => fill(e.ids.map(() => 1), 0)),
+    attentionMask: batch.map((e) =>
+      fill(
+        e.ids.map(() => 1),
+        0,
+      ),
+    ),
   };
 }
 

@@ -72,7 +72,8 @@ export class LoraAdapter {
     this.config = { ...config, targets: checkTargets(config.targets) };
     if (!(Number.isInteger(config.r) && config.r > 0)) throw new RangeError(`LoRA: rank ${config.r} must be a positive integer`);
     if (!(config.dropout >= 0 && config.dropout < 1)) throw new RangeError(`LoRA: dropout ${config.dropout} must be in [0, 1)`);
-    this.targets = model.projections()
+    this.targets = model
+      .projections()
       .filter((p) => this.config.targets.some((t) => p.name.endsWith(`.${t}.weight`)))
       .map((projection) => {
         const [Cout, Cin] = projection.weight.shape;
@@ -186,7 +187,10 @@ export class LoraAdapter {
   async save(dir: string, baseModel = ''): Promise<void> {
     if (this.slots > 1) throw new Error('LoRA: an adapter with several slots (parallel inner loops) has no PEFT form; save single adapters');
     await mkdir(dir, { recursive: true });
-    await writeGpuTensors(join(dir, ADAPTER_WEIGHTS), this.parameters().map((t) => [t.name!, t] as const));
+    await writeGpuTensors(
+      join(dir, ADAPTER_WEIGHTS),
+      this.parameters().map((t) => [t.name!, t] as const),
+    );
     await writeFileAtomically(join(dir, ADAPTER_CONFIG), JSON.stringify(peftConfig(this.config, baseModel), null, 2) + '\n');
   }
 
@@ -243,7 +247,8 @@ const PEFT_DEFAULTS = { r: 8, lora_alpha: 8, lora_dropout: 0 };
 /** target_modules absent or null means PEFT's default for the model's architecture. */
 export async function readAdapterConfig(dir: string, architecture: Architecture = 'llama'): Promise<LoraConfig> {
   const file = join(dir, ADAPTER_CONFIG);
-  if (!existsSync(file)) throw new AdapterError(`No adapter at ${dir}: ${ADAPTER_CONFIG} is missing (pass a folder written by PEFT's save_pretrained or by seal finetune)`);
+  if (!existsSync(file))
+    throw new AdapterError(`No adapter at ${dir}: ${ADAPTER_CONFIG} is missing (pass a folder written by PEFT's save_pretrained or by seal finetune)`);
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
@@ -265,7 +270,11 @@ export async function readAdapterConfig(dir: string, architecture: Architecture 
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) bad(`"lora_alpha" is ${jsonSnippet(alpha)}; expected a number`);
   const dropout = field('lora_dropout');
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) bad(`"lora_dropout" is ${jsonSnippet(dropout)}; expected a number in [0, 1)`);
-  for (const [key, what] of [['use_dora', 'DoRA'], ['use_rslora', 'rank-stabilised LoRA'], ['fan_in_fan_out', 'fan_in_fan_out (transposed weights)']] as const) {
+  for (const [key, what] of [
+    ['use_dora', 'DoRA'],
+    ['use_rslora', 'rank-stabilised LoRA'],
+    ['fan_in_fan_out', 'fan_in_fan_out (transposed weights)'],
+  ] as const) {
     if (given(key) && c[key] !== false) bad(`"${key}" is ${jsonSnippet(c[key])}: ${what} is not supported`);
   }
   if (given('bias') && c.bias !== 'none') bad(`"bias" is ${jsonSnippet(c.bias)}: LoRA bias terms are not supported ("none" only)`);
@@ -275,7 +284,11 @@ export async function readAdapterConfig(dir: string, architecture: Architecture 
       bad(`"${key}" is ${jsonSnippet(v)}: per-module ranks and alphas are not supported`);
     }
   }
-  for (const [key, what] of [['modules_to_save', 'extra saved modules'], ['layers_to_transform', 'adapting only some layers'], ['layer_replication', 'layer replication']] as const) {
+  for (const [key, what] of [
+    ['modules_to_save', 'extra saved modules'],
+    ['layers_to_transform', 'adapting only some layers'],
+    ['layer_replication', 'layer replication'],
+  ] as const) {
     if (given(key)) bad(`"${key}" is ${jsonSnippet(c[key])}: ${what} is not supported`);
   }
   let targets = given('target_modules') ? c.target_modules : [...PEFT_DEFAULT_TARGETS[architecture]];

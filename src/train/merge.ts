@@ -27,7 +27,12 @@ export function mergeAdapter(model: Llama, adapter: LoraAdapter): void {
         const ww = W.bind(s, e);
         const wd = delta.bind(s, e);
         const n = e - s;
-        engine().cmd.dispatch(kern, [ww.binding, wd.binding], new Params().u32(n).f32(d.scale).u32(ww.base, wd.base), groups(packed ? Math.ceil(n / 2) : n, 256));
+        engine().cmd.dispatch(
+          kern,
+          [ww.binding, wd.binding],
+          new Params().u32(n).f32(d.scale).u32(ww.base, wd.base),
+          groups(packed ? Math.ceil(n / 2) : n, 256),
+        );
       }
       delta.dispose();
     }
@@ -51,7 +56,10 @@ export async function saveModel(model: Llama, dir: string, sourceDir?: string): 
     const data = dtype === t.dtype ? () => gpuPieces(t) : async () => encode(decode(await readGpuBytes(t), t.dtype), dtype);
     return { name, dtype, shape: t.shape, data };
   };
-  await writeSafetensors(join(dir, 'model.safetensors'), names.map((n) => entry(n, model.weights.get(n)!)));
+  await writeSafetensors(
+    join(dir, 'model.safetensors'),
+    names.map((n) => entry(n, model.weights.get(n)!)),
+  );
   if (sourceDir) {
     for (const f of TOKENIZER_FILES) if (existsSync(join(sourceDir, f))) await copyFile(join(sourceDir, f), join(dir, f));
   }

@@ -53,7 +53,10 @@ export interface StepReport {
 
 export class TrainingDivergedError extends Error {
   override name = 'TrainingDivergedError';
-  constructor(readonly step: number, readonly loss: number) {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+  ) {
     super(`The loss became ${loss} at step ${step}; training stopped before that step's update (the parameters are those after step ${step - 1})`);
   }
 }
@@ -102,7 +105,10 @@ export function stepPlan(lengths: number[], opts: Pick<SftOptions, 'epochs' | 's
 /** Fine-tunes `params` (which must require grad) of `model` on `examples`; returns each step's loss. */
 export async function sft(model: Llama, params: Tensor[], examples: Example[], opts: SftOptions): Promise<number[]> {
   if (examples.length === 0) throw new Error('sft: no training examples');
-  const plan = stepPlan(examples.map((e) => e.ids.length), opts);
+  const plan = stepPlan(
+    examples.map((e) => e.ids.length),
+    opts,
+  );
   const optimizer = new AdamW(params, {
     lr: opts.lr,
     betas: opts.betas,
@@ -121,7 +127,10 @@ export async function sft(model: Llama, params: Tensor[], examples: Example[], o
       // gradient is that of the mean over every scored token of the step, as one big batch would give.
       const parts = micro.map((b, j) =>
         tidy(() => {
-          const loss = model.loss({ ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: (opts.seed ?? 0) * 7919 + s * 31 + j }, b.labels);
+          const loss = model.loss(
+            { ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: (opts.seed ?? 0) * 7919 + s * 31 + j },
+            b.labels,
+          );
           if (scored[j] > 0) backward(loss, tensor([scored[j] / total], []));
           return loss;
         }),
@@ -192,16 +201,33 @@ export async function sftParallel(
   opts: Omit<SftOptions, 'seed' | 'gradAccum' | 'onStep'> & { seeds: number[]; onStep?: (step: number, steps: number) => void },
 ): Promise<number[]> {
   const slots = adapter.slots;
-  if (examples.length !== slots || opts.seeds.length !== slots) throw new RangeError(`sftParallel: ${examples.length} example sets and ${opts.seeds.length} seeds for ${slots} slots`);
-  const plans = examples.map((ex, s) => stepPlan(ex.map((e) => e.ids.length), { ...opts, seed: opts.seeds[s], gradAccum: 1 }));
-  const optimizer = new AdamW(adapter.parameters(), { lr: opts.lr, betas: opts.betas, eps: opts.eps, weightDecay: opts.weightDecay, maxGradNorm: opts.maxGradNorm, slots });
+  if (examples.length !== slots || opts.seeds.length !== slots)
+    throw new RangeError(`sftParallel: ${examples.length} example sets and ${opts.seeds.length} seeds for ${slots} slots`);
+  const plans = examples.map((ex, s) =>
+    stepPlan(
+      ex.map((e) => e.ids.length),
+      { ...opts, seed: opts.seeds[s], gradAccum: 1 },
+    ),
+  );
+  const optimizer = new AdamW(adapter.parameters(), {
+    lr: opts.lr,
+    betas: opts.betas,
+    eps: opts.eps,
+    weightDecay: opts.weightDecay,
+    maxGradNorm: opts.maxGradNorm,
+    slots,
+  });
   const steps = Math.max(0, ...plans.map((p) => p.length));
   try {
     for (let k = 0; k < steps; k++) {
       const batches = plans.map((plan, s) => (plan[k]?.[0] ?? []).map((i) => examples[s][i]));
       const { batch: b, weights } = slotRows(batches, opts);
       const loss = tidy(() => {
-        const l = model.loss({ ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k }, b.labels, weights);
+        const l = model.loss(
+          { ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k },
+          b.labels,
+          weights,
+        );
         backward(l);
         return l;
       });

@@ -19,7 +19,7 @@ export interface HeatmapOptions {
   cell?: number;
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Viridis at t ∈ [0, 1] (5 stops, linear between them): perceptually even and colour-blind safe. */
 function viridis(t: number): string {
@@ -55,14 +55,14 @@ export function svgHeatmap(values: (number | null)[][], options: HeatmapOptions)
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
   ];
-  if (title) out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escape(title)}</text>`);
-  if (columnTitle) out.push(`<text x="${left + (cell * columnLabels.length) / 2}" y="${top - 24}" text-anchor="middle">${escape(columnTitle)}</text>`);
+  if (title) out.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
+  if (columnTitle) out.push(`<text x="${left + (cell * columnLabels.length) / 2}" y="${top - 24}" text-anchor="middle">${escapeXml(columnTitle)}</text>`);
   if (rowTitle) {
     const y = top + (cell * rowLabels.length) / 2;
-    out.push(`<text x="14" y="${y}" text-anchor="middle" transform="rotate(-90 14 ${y})">${escape(rowTitle)}</text>`);
+    out.push(`<text x="14" y="${y}" text-anchor="middle" transform="rotate(-90 14 ${y})">${escapeXml(rowTitle)}</text>`);
   }
-  columnLabels.forEach((l, j) => out.push(`<text x="${left + cell * (j + 0.5)}" y="${top - 6}" text-anchor="middle">${escape(l)}</text>`));
-  rowLabels.forEach((l, i) => out.push(`<text x="${left - 6}" y="${top + cell * (i + 0.5) + 4}" text-anchor="end">${escape(l)}</text>`));
+  columnLabels.forEach((l, j) => out.push(`<text x="${left + cell * (j + 0.5)}" y="${top - 6}" text-anchor="middle">${escapeXml(l)}</text>`));
+  rowLabels.forEach((l, i) => out.push(`<text x="${left - 6}" y="${top + cell * (i + 0.5) + 4}" text-anchor="end">${escapeXml(l)}</text>`));
   values.forEach((row, i) =>
     row.forEach((v, j) => {
       const x = left + cell * j;
@@ -76,7 +76,7 @@ export function svgHeatmap(values: (number | null)[][], options: HeatmapOptions)
       const note = notes?.[i]?.[j];
       out.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${viridis(t)}" stroke="white"/>`);
       out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + (note ? -1 : 4)}" text-anchor="middle" fill="${ink}">${text(v)}</text>`);
-      if (note) out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 13}" text-anchor="middle" fill="${ink}" font-size="10">${escape(note)}</text>`);
+      if (note) out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 13}" text-anchor="middle" fill="${ink}" font-size="10">${escapeXml(note)}</text>`);
     }),
   );
   // Colour bar.

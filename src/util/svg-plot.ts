@@ -149,7 +149,9 @@ function errorBar(out: string[], x: number, p: PlotPoint, yOf: (y: number) => nu
   if (!p.error) return;
   const top = num(yOf(p.y + p.error));
   const bottom = num(yOf(p.y - p.error));
-  out.push(`<path d="M${num(x)},${top} L${num(x)},${bottom} M${num(x - 4)},${top} L${num(x + 4)},${top} M${num(x - 4)},${bottom} L${num(x + 4)},${bottom}" fill="none" stroke="#333333" stroke-width="1.2"/>`);
+  out.push(
+    `<path d="M${num(x)},${top} L${num(x)},${bottom} M${num(x - 4)},${top} L${num(x + 4)},${top} M${num(x - 4)},${bottom} L${num(x + 4)},${bottom}" fill="none" stroke="#333333" stroke-width="1.2"/>`,
+  );
 }
 
 /** About `count` round tick values (1, 2 or 5 times a power of ten apart) spanning [lo, hi]. */

@@ -71,6 +71,8 @@ describe('seal flags', () => {
   it('parses what is right: both value forms, switches, defaults, lists', () => {
     const f = parse(['finetune', '--model', 'm', '--data=d', '--out', 'o', '--rank', '8', '--lr=3e-4', '--no-recompute', '--targets', 'q_proj, v_proj']);
     expect(f).toMatchObject({ model: 'm', data: 'd', rank: 8, lr: 3e-4, recompute: false, targets: ['q_proj', 'v_proj'], epochs: 1, betas: ['0.9', '0.999'] });
-    expect(parse(['knowledge', 'eval', '--model', 'm', '--eval-data', 'e', '--run', 'r', '--self-edits', 'a=x=y.json'])).toMatchObject({ selfEdits: ['a=x=y.json'] });
+    expect(parse(['knowledge', 'eval', '--model', 'm', '--eval-data', 'e', '--run', 'r', '--self-edits', 'a=x=y.json'])).toMatchObject({
+      selfEdits: ['a=x=y.json'],
+    });
   });
 });

@@ -33,7 +33,14 @@ describe('seal commands on a Qwen2 model', async () => {
   writeFileSync(
     chat,
     ['red', 'blue', 'green']
-      .map((colour) => JSON.stringify({ messages: [{ role: 'user', content: 'Colour?' }, { role: 'assistant', content: colour }] }))
+      .map((colour) =>
+        JSON.stringify({
+          messages: [
+            { role: 'user', content: 'Colour?' },
+            { role: 'assistant', content: colour },
+          ],
+        }),
+      )
       .join('\n'),
   );
 
@@ -44,7 +51,25 @@ describe('seal commands on a Qwen2 model', async () => {
     expect(generated.ids.length).toBeLessThanOrEqual(4);
 
     const adapter = join(work, 'adapter');
-    await run(['finetune', '--model', model, '--data', chat, '--out', adapter, '--steps', '4', '--lr', '1e-2', '--loss', 'completion', '--rank', '4', '--alpha', '8']);
+    await run([
+      'finetune',
+      '--model',
+      model,
+      '--data',
+      chat,
+      '--out',
+      adapter,
+      '--steps',
+      '4',
+      '--lr',
+      '1e-2',
+      '--loss',
+      'completion',
+      '--rank',
+      '4',
+      '--alpha',
+      '8',
+    ]);
     expect(JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8')).target_modules).toEqual(['q_proj', 'v_proj']);
 
     const score = async (args: string[]) => JSON.parse(await run(['score', '--data', chat, '--loss', 'completion', '--json', ...args])).loss as number;
@@ -62,15 +87,49 @@ describe('seal commands on a Qwen2 model', async () => {
 
   it('knowledge run: baselines, one ReST-EM round and SEAL after it', async () => {
     const data = join(work, 'passages.json');
-    writeFileSync(data, JSON.stringify([
-      { title: 'Zorblat', context: 'Zorblat is a city in Quux.', questions: [{ question: 'Where is Zorblat?', answer: 'Quux' }] },
-      { title: 'Mira', context: 'Mira is a red star.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
-    ]));
+    writeFileSync(
+      data,
+      JSON.stringify([
+        { title: 'Zorblat', context: 'Zorblat is a city in Quux.', questions: [{ question: 'Where is Zorblat?', answer: 'Quux' }] },
+        { title: 'Mira', context: 'Mira is a red star.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
+      ]),
+    );
     const runDir = join(work, 'ki');
     await run([
-      'knowledge', 'run', '--model', model, '--data', data, '--eval-data', data, '--run', runDir, '--eval-count', '2', '--rounds', '1',
-      '--passages-per-round', '2', '--samples', '2', '--seeds', '1', '--max-new-tokens', '8', '--inner-epochs', '1', '--answer-tokens', '4',
-      '--mstep-epochs', '1', '--mstep-batch-size', '2', '--mstep-grad-accum', '1', '--conditions', 'base,passage,round-0,round-1',
+      'knowledge',
+      'run',
+      '--model',
+      model,
+      '--data',
+      data,
+      '--eval-data',
+      data,
+      '--run',
+      runDir,
+      '--eval-count',
+      '2',
+      '--rounds',
+      '1',
+      '--passages-per-round',
+      '2',
+      '--samples',
+      '2',
+      '--seeds',
+      '1',
+      '--max-new-tokens',
+      '8',
+      '--inner-epochs',
+      '1',
+      '--answer-tokens',
+      '4',
+      '--mstep-epochs',
+      '1',
+      '--mstep-batch-size',
+      '2',
+      '--mstep-grad-accum',
+      '1',
+      '--conditions',
+      'base,passage,round-0,round-1',
     ]);
     const log = logOf(runDir);
     expect(log.filter((r) => r.kind === 'inner-loop').length).toBeGreaterThan(0);
@@ -81,9 +140,34 @@ describe('seal commands on a Qwen2 model', async () => {
   it.skipIf(!HAVE_ARC)('arc run: in-context, self-edits before and after one round', async () => {
     const runDir = join(work, 'arc');
     await run([
-      'arc', 'run', '--model', model, '--challenges', CHALLENGES, '--solutions', SOLUTIONS, '--run', runDir, '--tasks', '6150a2bd',
-      '--train-tasks', '6150a2bd', '--rounds', '1', '--samples', '2', '--eval-self-edits', '1', '--max-new-tokens', '8',
-      '--max-sample-attempts', '1', '--answer-tokens', '8', '--conditions', 'in-context,round-0,round-1',
+      'arc',
+      'run',
+      '--model',
+      model,
+      '--challenges',
+      CHALLENGES,
+      '--solutions',
+      SOLUTIONS,
+      '--run',
+      runDir,
+      '--tasks',
+      '6150a2bd',
+      '--train-tasks',
+      '6150a2bd',
+      '--rounds',
+      '1',
+      '--samples',
+      '2',
+      '--eval-self-edits',
+      '1',
+      '--max-new-tokens',
+      '8',
+      '--max-sample-attempts',
+      '1',
+      '--answer-tokens',
+      '8',
+      '--conditions',
+      'in-context,round-0,round-1',
     ]);
     const log = logOf(runDir);
     expect(log.filter((r) => r.kind === 'evaluation')).toHaveLength(3);

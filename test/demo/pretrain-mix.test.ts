@@ -87,7 +87,7 @@ describe('pretraining mix', () => {
     for (const p of [...world.rl, ...world.eval]) expect(text.includes(p.name)).toBe(false);
   });
 
-  it('asks only about QA people and writes implications that copy the passage\'s values', () => {
+  it("asks only about QA people and writes implications that copy the passage's values", () => {
     const docs = pretrainingPass(world, tok, new Rng(5), mix);
     const qaNames = new Set(world.pretrain.slice(0, 30).map((p) => p.name));
     for (const d of docs.filter((x) => x.kind === 'qa')) {
@@ -149,7 +149,7 @@ describe('pretraining mix', () => {
   });
 });
 
-describe('the recipe\'s pretraining corpus', () => {
+describe("the recipe's pretraining corpus", () => {
   it('fits every document in a row and gives about 90k tokens per pass', () => {
     const w = generateWorld(TINY_WORLD);
     const t = new WordTokenizer(worldVocabulary(w));

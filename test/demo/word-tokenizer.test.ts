@@ -43,7 +43,7 @@ describe('word-level tokenizer', () => {
     expect(new Set(vocab).size).toBe(vocab.length);
   });
 
-  it('loads in @huggingface/tokenizers and gives the local encoder\'s ids, with BOS from the post-processor', () => {
+  it("loads in @huggingface/tokenizers and gives the local encoder's ids, with BOS from the post-processor", () => {
     const hf = new HfTokenizer(tokenizerJson(vocab), tokenizerConfig());
     for (const text of worldTexts()) {
       const ids = local.encode(text);
@@ -54,7 +54,7 @@ describe('word-level tokenizer', () => {
     }
   });
 
-  it('round-trips the world\'s texts through the project\'s loader', () => {
+  it("round-trips the world's texts through the project's loader", () => {
     expect(project.bosId).toBe(local.bosId);
     expect(project.eosIds).toEqual([local.eosId]);
     expect(project.padId).toBe(local.padId);

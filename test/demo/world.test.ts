@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/random.ts';
 import { ATTRIBUTES } from '../../src/demo/world-schema.ts';
-import {
-  allRestatements,
-  bioText,
-  exercisePerson,
-  generateWorld,
-  passageText,
-  questionsFor,
-  restatement,
-} from '../../src/demo/world.ts';
+import { allRestatements, bioText, exercisePerson, generateWorld, passageText, questionsFor, restatement } from '../../src/demo/world.ts';
 
 describe('tiny world', () => {
   const world = generateWorld({ seed: 3 });
@@ -61,7 +53,12 @@ describe('tiny world', () => {
     for (const a of ATTRIBUTES) expect(p.passage.split(' ')).toContain(p.values[a.key]);
     expect([...p.passageOrder].sort()).toEqual(ATTRIBUTES.map((a) => a.key).sort());
     const again = passageText(p, new Rng(5)).text;
-    expect(again.split(' ').filter((w) => Object.values(p.values).includes(w)).sort()).toEqual(Object.values(p.values).sort());
+    expect(
+      again
+        .split(' ')
+        .filter((w) => Object.values(p.values).includes(w))
+        .sort(),
+    ).toEqual(Object.values(p.values).sort());
   });
 
   it('writes restatements with the full name and the value, and bios with every fact', () => {

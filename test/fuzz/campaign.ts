@@ -34,7 +34,9 @@ export interface CampaignSpec<T> {
   /** Feeds the input to the library and checks the result's consistency (throws Inconsistent if not). */
   run(input: T, index: number): Promise<void>;
   /** The error classes this reader may reject with (plain Error counts only with the file named). */
-  errors: readonly (new (...args: never[]) => Error)[];
+  errors: readonly (new (
+    ...args: never[]
+  ) => Error)[];
   /** Text every rejection must contain (the file or folder path of the case). */
   names(index: number): string;
 }

@@ -51,7 +51,7 @@ function llamaConfigOracle(c: unknown, gen: unknown): Record<string, unknown> | 
   if (given('max_position_embeddings') && !int(c.max_position_embeddings)) return null;
   if (given('rms_norm_eps') && !positive(c.rms_norm_eps)) return null;
   const params = isObject(c.rope_parameters) ? c.rope_parameters : {};
-  const theta = given('rope_theta') ? c.rope_theta : params.rope_theta ?? 10000;
+  const theta = given('rope_theta') ? c.rope_theta : (params.rope_theta ?? 10000);
   if (!positive(theta)) return null;
   if (given('tie_word_embeddings') && typeof c.tie_word_embeddings !== 'boolean') return null;
   const dtype = c.torch_dtype ?? c.dtype ?? 'float32';
@@ -127,7 +127,8 @@ const TOKENIZER_SEEDS = [
       bos_token: '<s>',
       eos_token: { content: '</s>', special: true },
       pad_token: '<pad>',
-      chat_template: "{{ bos_token }}{% for m in messages %}{{ '<' + m['role'] + '>\\n' + m['content'] + eos_token }}{% endfor %}{% if add_generation_prompt %}{{ '<assistant>\\n' }}{% endif %}",
+      chat_template:
+        "{{ bos_token }}{% for m in messages %}{{ '<' + m['role'] + '>\\n' + m['content'] + eos_token }}{% endfor %}{% if add_generation_prompt %}{{ '<assistant>\\n' }}{% endif %}",
     },
   },
 ];
@@ -207,7 +208,10 @@ describe('fuzzing the model-folder JSON readers', { timeout: 300_000 }, () => {
         const which = rng.uniform() < 0.7 ? 'tokenizer' : 'config';
         const { value, kinds } = mutateJsonDocument(rng, seed[which], 2);
         const other = JSON.stringify(seed[which === 'tokenizer' ? 'config' : 'tokenizer']);
-        return { value: which === 'tokenizer' ? { tokenizer: value, config: other } : { tokenizer: other, config: value }, kinds: kinds.map((k) => `${which}:${k}`) };
+        return {
+          value: which === 'tokenizer' ? { tokenizer: value, config: other } : { tokenizer: other, config: value },
+          kinds: kinds.map((k) => `${which}:${k}`),
+        };
       },
       // Which tokenizer.json files the tokenizers library can run is its own business: either outcome is
       // allowed, as long as a rejection is named and an acceptance works.
@@ -218,7 +222,8 @@ describe('fuzzing the model-folder JSON readers', { timeout: 300_000 }, () => {
         writeFileSync(join(dir, 'tokenizer_config.json'), c.config);
         const tok = await loadTokenizer(dir, { now: () => new Date(0) });
         const ids = tok.encode(PROBE, { addBos: tok.bosId !== null });
-        if (!ids.every((id) => Number.isSafeInteger(id) && id >= 0 && id < tok.vocabSize)) throw new Inconsistent(`encode gave ids outside [0, ${tok.vocabSize}): ${ids.slice(0, 10)}`);
+        if (!ids.every((id) => Number.isSafeInteger(id) && id >= 0 && id < tok.vocabSize))
+          throw new Inconsistent(`encode gave ids outside [0, ${tok.vocabSize}): ${ids.slice(0, 10)}`);
         if (typeof tok.decode(ids) !== 'string') throw new Inconsistent('decode gave no string');
         for (const id of [tok.bosId, tok.padId, ...tok.eosIds]) {
           if (id !== null && id !== undefined && !(Number.isSafeInteger(id) && id >= 0 && id < tok.vocabSize)) throw new Inconsistent(`special id ${id}`);

@@ -32,7 +32,12 @@ beforeAll(async () => {
 const JSONL_SEED = [
   { text: 'Ada Lovelace was born in 1815.' },
   { prompt: 'Where was Ada born?', completion: ' London.' },
-  { messages: [{ role: 'user', content: 'Who wrote the first program?' }, { role: 'assistant', content: 'Ada Lovelace.' }] },
+  {
+    messages: [
+      { role: 'user', content: 'Who wrote the first program?' },
+      { role: 'assistant', content: 'Ada Lovelace.' },
+    ],
+  },
   { input_ids: [1, 70, 71, 72], labels: [-100, 70, 71, 72], attention_mask: [1, 1, 1, 1] },
   { input_ids: [1, 80, 81, 0, 0], labels: [-100, 80, 81, -100, -100], attention_mask: [1, 1, 1, 0, 0] },
   { input_ids: [5, 6, 7] },
@@ -105,9 +110,16 @@ function mutateJsonl(rng: Rng): Mutated<JsonlCase> {
 // ---------------------------------------------------------------------------------------------------------
 // ARC
 
-const grid = (rows: number, cols: number, seed: number) => Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => (r * 3 + c + seed) % 10));
+const grid = (rows: number, cols: number, seed: number) =>
+  Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => (r * 3 + c + seed) % 10));
 const ARC_CHALLENGES = {
-  '00576224': { train: [{ input: grid(2, 2, 1), output: grid(6, 6, 1) }, { input: grid(2, 2, 4), output: grid(6, 6, 4) }], test: [{ input: grid(2, 2, 7) }] },
+  '00576224': {
+    train: [
+      { input: grid(2, 2, 1), output: grid(6, 6, 1) },
+      { input: grid(2, 2, 4), output: grid(6, 6, 4) },
+    ],
+    test: [{ input: grid(2, 2, 7) }],
+  },
   '6150a2bd': { train: [{ input: grid(3, 3, 2), output: grid(3, 3, 5) }], test: [{ input: grid(3, 3, 8) }, { input: grid(1, 5, 0) }] },
   abc: { train: [{ input: [[0]], output: [[9]] }], test: [{ input: grid(30, 30, 3) }] },
 };
@@ -116,7 +128,11 @@ const ARC_SOLUTIONS = { '00576224': [grid(6, 6, 7)], '6150a2bd': [grid(3, 3, 1),
 function isGrid(g: unknown): g is number[][] {
   if (!Array.isArray(g) || g.length === 0 || g.length > 30 || !g.every(Array.isArray)) return false;
   const cols = g[0].length;
-  return cols > 0 && cols <= 30 && g.every((row) => row.length === cols && row.every((c: unknown) => Number.isInteger(c) && (c as number) >= 0 && (c as number) <= 9));
+  return (
+    cols > 0 &&
+    cols <= 30 &&
+    g.every((row) => row.length === cols && row.every((c: unknown) => Number.isInteger(c) && (c as number) >= 0 && (c as number) <= 9))
+  );
 }
 
 /** The tasks (with solutions attached) if the challenges and solutions follow the ARC Prize layout, else null. */
@@ -146,10 +162,21 @@ function arcOracle(challenges: unknown, solutions: unknown): { id: string; train
 // SQuAD (SEAL's layout), self-edit files and SFT rows
 
 const PASSAGES = [
-  { title: 'Ada Lovelace', context: 'Ada Lovelace was born in London in 1815.', questions: [{ question: 'Where was she born?', answer: 'London' }, { question: 'When?', answer: '1815' }] },
+  {
+    title: 'Ada Lovelace',
+    context: 'Ada Lovelace was born in London in 1815.',
+    questions: [
+      { question: 'Where was she born?', answer: 'London' },
+      { question: 'When?', answer: '1815' },
+    ],
+  },
   { title: 'Mira', context: 'Mira is a red star.', questions: [] },
 ];
-const SELF_EDITS = PASSAGES.map((p, i) => ({ ...p, completions: ['Ada was born in 1815.', 'London is a city.'], ...(i === 0 ? { prompt: 'List implications.' } : {}) }));
+const SELF_EDITS = PASSAGES.map((p, i) => ({
+  ...p,
+  completions: ['Ada was born in 1815.', 'London is a city.'],
+  ...(i === 0 ? { prompt: 'List implications.' } : {}),
+}));
 
 function passageOk(p: unknown): p is { title: string; context: string; questions: { question: string; answer: string }[] } {
   return (
@@ -171,7 +198,13 @@ function selfEditOracle(data: unknown) {
   const passages = squadOracle(data);
   if (!passages) return null;
   const records = data as Record<string, any>[];
-  if (!records.every((r) => Array.isArray(r.completions) && r.completions.every((c: unknown) => typeof c === 'string') && (r.prompt === undefined || typeof r.prompt === 'string'))) return null;
+  if (
+    !records.every(
+      (r) =>
+        Array.isArray(r.completions) && r.completions.every((c: unknown) => typeof c === 'string') && (r.prompt === undefined || typeof r.prompt === 'string'),
+    )
+  )
+    return null;
   return passages.map((p, i) => ({ ...p, completions: records[i].completions, ...(records[i].prompt === undefined ? {} : { prompt: records[i].prompt }) }));
 }
 
@@ -258,7 +291,10 @@ describe('fuzzing the data readers', { timeout: 300_000 }, () => {
       make(rng) {
         const kind = rng.pick(kinds);
         if (kind === 'sft') {
-          const rows = sftText.trim().split('\n').map((l) => JSON.parse(l));
+          const rows = sftText
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l));
           const r = rng.int(rows.length);
           const m = mutateJsonDocument(rng, rows[r], 2);
           const lines = rows.map((row, k) => (k === r ? m.value.replace(/\n\s*/g, '') : JSON.stringify(row)));

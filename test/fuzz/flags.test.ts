@@ -8,8 +8,48 @@ import { COMMANDS, findCommand } from '../../src/cli/commands.ts';
 import { PROJECTIONS } from '../../src/model/llama.ts';
 import { Rng } from './mutate.ts';
 
-const NUMBERS = ['0', '1', '-1', '-3', '2', '0.5', '1e-4', '3e-4', '1.5', '-0', '1e309', 'NaN', 'Infinity', '0x10', '4294967296', '9007199254740993', ' 7 ', '', 'abc', '1,2'];
-const WORDS = ['', 'x', 'q_proj', 'q_proj,v_proj', `${PROJECTIONS.join(',')}`, 'qkv_proj', ',', 'true', 'false', 'all', 'completion', 'linear', 'implications', 'a=b', '=b', 'gpt4=', '--', '-h'];
+const NUMBERS = [
+  '0',
+  '1',
+  '-1',
+  '-3',
+  '2',
+  '0.5',
+  '1e-4',
+  '3e-4',
+  '1.5',
+  '-0',
+  '1e309',
+  'NaN',
+  'Infinity',
+  '0x10',
+  '4294967296',
+  '9007199254740993',
+  ' 7 ',
+  '',
+  'abc',
+  '1,2',
+];
+const WORDS = [
+  '',
+  'x',
+  'q_proj',
+  'q_proj,v_proj',
+  `${PROJECTIONS.join(',')}`,
+  'qkv_proj',
+  ',',
+  'true',
+  'false',
+  'all',
+  'completion',
+  'linear',
+  'implications',
+  'a=b',
+  '=b',
+  'gpt4=',
+  '--',
+  '-h',
+];
 
 function randomValue(rng: Rng, flag: Flag | undefined): string {
   if (flag?.choices && rng.uniform() < 0.5) return rng.pick(flag.choices);

@@ -81,21 +81,39 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
 // ---------------------------------------------------------------------------------------------------------
 // JSON values
 
-export type JsonMutation =
-  | 'delete'
-  | 'type-change'
-  | 'number'
-  | 'string'
-  | 'array'
-  | 'object'
-  | 'swap'
-  | 'deep-nesting';
+export type JsonMutation = 'delete' | 'type-change' | 'number' | 'string' | 'array' | 'object' | 'swap' | 'deep-nesting';
 export const JSON_MUTATIONS: readonly JsonMutation[] = ['delete', 'type-change', 'number', 'string', 'array', 'object', 'swap', 'deep-nesting'];
 
 /** Values of every JSON type, with the numbers and strings that break careless parsers. */
 const ODD_VALUES: readonly unknown[] = [
-  null, true, false, 0, -1, 1, 0.5, -0.5, 1e308, -1e308, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 64, -(2 ** 63),
-  'NaN', 'Infinity', '-1', '1e400', '', 'x', '__proto__', [], {}, [1, 2, 3], { a: 1 }, ['q_proj'], [[0]],
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1,
+  0.5,
+  -0.5,
+  1e308,
+  -1e308,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  2 ** 64,
+  -(2 ** 63),
+  'NaN',
+  'Infinity',
+  '-1',
+  '1e400',
+  '',
+  'x',
+  '__proto__',
+  [],
+  {},
+  [1, 2, 3],
+  { a: 1 },
+  ['q_proj'],
+  [[0]],
 ];
 
 /** Number edits: neighbours, sign, scale, fractions, and the powers of two where integer types end. */

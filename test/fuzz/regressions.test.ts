@@ -34,13 +34,19 @@ describe('bugs the fuzzer found', () => {
     new DataView(file.buffer).setBigUint64(0, BigInt(text.length), true);
     file.set(text, 8);
     writeFileSync(join(work, 'deep.safetensors'), file);
-    await expect(openSafetensors(join(work, 'deep.safetensors'))).rejects.toThrow(new SafetensorsError(`${join(work, 'deep.safetensors')}: tensor "t": "shape" is a value nested too deeply to print; it must be a list of non-negative integers.`));
+    await expect(openSafetensors(join(work, 'deep.safetensors'))).rejects.toThrow(
+      new SafetensorsError(
+        `${join(work, 'deep.safetensors')}: tensor "t": "shape" is a value nested too deeply to print; it must be a list of non-negative integers.`,
+      ),
+    );
 
     const arc = folder('arc', { 'c.json': withDeep({ t: { train: [{ input: [[0]], output: [['DEEP']] }], test: [{ input: [[0]] }] } }) });
     expect(() => loadArcTasks(join(arc, 'c.json'))).toThrow(/task t: train\[0\]\.output: cell \[0\]\[0\] is a value nested too deeply to print/);
 
     const config = folder('config', { 'config.json': withDeep({ ...fixtureJson<object>('config.json'), rope_theta: 'DEEP' }) });
-    await expect(loadLlamaConfig(config)).rejects.toThrow(new ConfigError(`${join(config, 'config.json')}: nested more than 1000 levels deep; not a config file.`));
+    await expect(loadLlamaConfig(config)).rejects.toThrow(
+      new ConfigError(`${join(config, 'config.json')}: nested more than 1000 levels deep; not a config file.`),
+    );
   });
 
   it('a token id far beyond the vocabulary is refused at once (the tokenizers library walked an array up to it: a hang)', async () => {

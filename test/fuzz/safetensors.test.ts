@@ -41,7 +41,10 @@ function buildFile(tensors: [string, string, number[]][], metadata: Record<strin
     header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
-  return fileFrom(JSON.stringify(header), Uint8Array.from({ length: offset }, (_, i) => (i * 37 + 11) & 0xff));
+  return fileFrom(
+    JSON.stringify(header),
+    Uint8Array.from({ length: offset }, (_, i) => (i * 37 + 11) & 0xff),
+  );
 }
 
 const SEEDS: Uint8Array[] = [
@@ -126,11 +129,16 @@ function mutateOffsets(rng: Rng, header: Record<string, unknown>): string {
   if (!isObject(e) || !Array.isArray(e.data_offsets)) return 'offsets:none';
   const [b, end] = e.data_offsets;
   const edit = rng.int(6);
-  if (edit === 0) e.data_offsets = [b - 1, end - 1]; // overlaps the previous tensor
-  else if (edit === 1) e.data_offsets = [b + 2, end + 2]; // a gap before, and past the next
-  else if (edit === 2) e.data_offsets = [end, b]; // reversed
-  else if (edit === 3) e.data_offsets = [b, end + 1e9]; // far out of range
-  else if (edit === 4) e.data_offsets = [b, b + Math.max(0, end - b - 1)]; // one byte short of the shape
+  if (edit === 0)
+    e.data_offsets = [b - 1, end - 1]; // overlaps the previous tensor
+  else if (edit === 1)
+    e.data_offsets = [b + 2, end + 2]; // a gap before, and past the next
+  else if (edit === 2)
+    e.data_offsets = [end, b]; // reversed
+  else if (edit === 3)
+    e.data_offsets = [b, end + 1e9]; // far out of range
+  else if (edit === 4)
+    e.data_offsets = [b, b + Math.max(0, end - b - 1)]; // one byte short of the shape
   else e.shape = [...(Array.isArray(e.shape) ? e.shape : []), 2]; // a dtype/shape mismatch
   return `offsets:${['overlap', 'shift', 'reverse', 'out-of-range', 'short', 'shape'][edit]}`;
 }
@@ -158,8 +166,15 @@ function mutateFile(rng: Rng, seed: Uint8Array): Mutated<Uint8Array> {
     // The length prefix lies: a little, a lot, zero, beyond the file, beyond the 100 MB cap, or 2⁶⁴ − 1.
     const n = BigInt(headerLen(seed));
     const lies: [string, bigint][] = [
-      ['-1', n - 1n], ['+1', n + 1n], ['-8', n - 8n], ['+8', n + 8n], ['zero', 0n], ['file-size', BigInt(seed.length)],
-      ['above-cap', 100_000_001n], ['u64-max', 2n ** 64n - 1n], ['2^53', 2n ** 53n],
+      ['-1', n - 1n],
+      ['+1', n + 1n],
+      ['-8', n - 8n],
+      ['+8', n + 8n],
+      ['zero', 0n],
+      ['file-size', BigInt(seed.length)],
+      ['above-cap', 100_000_001n],
+      ['u64-max', 2n ** 64n - 1n],
+      ['2^53', 2n ** 53n],
     ];
     const [label, lie] = rng.pick(lies);
     const out = seed.slice();
@@ -200,7 +215,8 @@ async function readAndCompare(source: string, expected: Map<string, { file: Uint
     for (const [name, { file, parsed }] of expected) {
       const want = parsed.tensors.get(name)!;
       const info = c.info(name);
-      if (info.dtype !== want.dtype || info.shape.join() !== want.shape.join()) throw new Inconsistent(`"${name}": ${info.dtype} [${info.shape}] ≠ ${want.dtype} [${want.shape}]`);
+      if (info.dtype !== want.dtype || info.shape.join() !== want.shape.join())
+        throw new Inconsistent(`"${name}": ${info.dtype} [${info.shape}] ≠ ${want.dtype} [${want.shape}]`);
       const bytes = await c.readBytes(name);
       const start = 8 + parsed.headerBytes;
       if (Buffer.compare(bytes, file.subarray(start + want.begin, start + want.end)) !== 0) throw new Inconsistent(`"${name}": bytes differ from the file's`);
@@ -239,8 +255,14 @@ describe('fuzzing the safetensors readers', { timeout: 300_000 }, () => {
 
   it('sharded checkpoints: 1,200 mutated indexes (and some shards mutated or missing)', async () => {
     const shards = {
-      'model-00001-of-00002.safetensors': buildFile([['a.weight', 'F32', [3, 2]], ['b.weight', 'BF16', [4]]]),
-      'model-00002-of-00002.safetensors': buildFile([['c.weight', 'F16', [2, 2]], ['d.bias', 'I32', [3]]]),
+      'model-00001-of-00002.safetensors': buildFile([
+        ['a.weight', 'F32', [3, 2]],
+        ['b.weight', 'BF16', [4]],
+      ]),
+      'model-00002-of-00002.safetensors': buildFile([
+        ['c.weight', 'F16', [2, 2]],
+        ['d.bias', 'I32', [3]],
+      ]),
     };
     const index = {
       metadata: { total_size: 52 },

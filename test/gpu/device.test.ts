@@ -27,7 +27,9 @@ describe('device', () => {
   });
 
   it('says what to run when no adapter matches', async () => {
-    await expect(createGpu({ backend: 'null', adapter: 'no such adapter' })).rejects.toThrow(/No WebGPU adapter found for backend=null adapter=no such adapter.*Run `bash scripts\/setup.sh`/s);
+    await expect(createGpu({ backend: 'null', adapter: 'no such adapter' })).rejects.toThrow(
+      /No WebGPU adapter found for backend=null adapter=no such adapter.*Run `bash scripts\/setup.sh`/s,
+    );
   });
 
   it('turns an asynchronous WebGPU error into an exception naming the shader', async () => {
@@ -71,7 +73,7 @@ describe('buffers and lifetimes', () => {
     const before = pool.memory();
     const kept = tidy(() => {
       const a = fill([1024], 1); // 4 KiB each
-      const b = fill([1024], 2);
+      fill([1024], 2); // freed by tidy
       return a;
     });
     const after = pool.memory();

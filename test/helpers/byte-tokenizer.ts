@@ -19,7 +19,13 @@ export function byteTokenizerJson(vocabSize = 512): object {
   const names = ['<pad>', '<s>', '</s>'];
   const unused = Array.from({ length: vocabSize - 259 }, (_, i) => ({ id: 259 + i, content: `<unused_${i}>` }));
   const special = [...names.map((content, id) => ({ id, content })), ...unused].map(({ id, content }) => ({
-    id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   }));
   const vocab: Record<string, number> = { '<pad>': 0, '<s>': 1, '</s>': 2 };
   byteToUnicode().forEach((ch, b) => (vocab[ch] = 3 + b));
@@ -33,7 +39,18 @@ export function byteTokenizerJson(vocabSize = 512): object {
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges: [],
+    },
   };
 }
 

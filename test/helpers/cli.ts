@@ -35,8 +35,11 @@ export function killAfter(child: ChildProcess, run: string, records: number): Pr
 /** The run log without what legitimately differs between runs: wall-clock times, and the run's own path. */
 export function logOf(run: string): Record<string, unknown>[] {
   const text = readFileSync(join(run, 'log.jsonl'), 'utf8').split(run).join('<run>');
-  return text.trim().split('\n').map((line) => {
-    const { at, seconds, ...rest } = JSON.parse(line);
-    return rest;
-  });
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const { at, seconds, ...rest } = JSON.parse(line);
+      return rest;
+    });
 }

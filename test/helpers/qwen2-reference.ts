@@ -43,10 +43,12 @@ export function refForward(m: RefModel, ids: number[][], opts: RefOptions = {}):
   const B = ids.length;
   const T = ids[0].length;
   const mask = opts.attentionMask ?? ids.map((row) => row.map(() => 1));
-  const positions = opts.positionIds ?? mask.map((row) => {
-    let seen = 0;
-    return row.map((v) => (v ? seen++ : 1));
-  });
+  const positions =
+    opts.positionIds ??
+    mask.map((row) => {
+      let seen = 0;
+      return row.map((v) => (v ? seen++ : 1));
+    });
   const w = (name: string) => {
     const t = m.weights.get(name);
     if (!t) throw new Error(`reference: weight ${name} is missing`);
@@ -103,7 +105,7 @@ export function refForward(m: RefModel, ids: number[][], opts: RefOptions = {}):
   // Qwen2RotaryEmbedding (default): inv_freq = 1 / θ^(arange(0, D, 2) / D) and the angle position·inv_freq,
   // both in float32 as HF computes them; cos/sin of that angle.
   const f = Math.fround;
-  const invFreq = Array.from({ length: D / 2 }, (_, i) => f(1 / f(Math.pow(c.ropeTheta, f(f(2 * i) / D)))));
+  const invFreq = Array.from({ length: D / 2 }, (_, i) => f(1 / f(c.ropeTheta ** f(f(2 * i) / D))));
   // apply_rotary_pos_emb with rotate_half: x·cos + rotate_half(x)·sin, on (N, heads·D) rows in place.
   const applyRope = (x: Float64Array, heads: number) => {
     for (let b = 0; b < B; b++) {

@@ -31,7 +31,9 @@ export async function startRedis(): Promise<TestRedis> {
   // Another process may take the port between our probe and redis binding it: try a few.
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     if (await ready(child)) {
       return {
         url: `redis://127.0.0.1:${port}`,

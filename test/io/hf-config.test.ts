@@ -16,7 +16,6 @@ import {
 import { openSafetensors } from '../../src/io/safetensors.ts';
 import { FIXTURE } from '../model/fixture.ts';
 
-
 // meta-llama/Llama-3.2-1B-Instruct's config.json and generation_config.json, as published on the Hub.
 const LLAMA_32_1B = {
   architectures: ['LlamaForCausalLM'],
@@ -71,7 +70,16 @@ const QWEN_25_7B = {
   use_sliding_window: false,
   vocab_size: 152064,
 };
-const QWEN_25_GENERATION = { bos_token_id: 151643, pad_token_id: 151643, do_sample: true, eos_token_id: [151645, 151643], repetition_penalty: 1.05, temperature: 0.7, top_p: 0.8, top_k: 20 };
+const QWEN_25_GENERATION = {
+  bos_token_id: 151643,
+  pad_token_id: 151643,
+  do_sample: true,
+  eos_token_id: [151645, 151643],
+  repetition_penalty: 1.05,
+  temperature: 0.7,
+  top_p: 0.8,
+  top_k: 20,
+};
 const LLAMA_32_GENERATION = { bos_token_id: 128000, do_sample: true, eos_token_id: [128001, 128008, 128009], temperature: 0.6, top_p: 0.9 };
 
 let dir: string;
@@ -149,13 +157,27 @@ describe('loadLlamaConfig', () => {
       torchDtype: 'float32',
     });
     expect(parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { rope_type: 'default' } }).ropeScaling).toBeNull();
-    expect(parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } }).ropeScaling).toMatchObject({ factor: 8 });
+    expect(
+      parseLlamaConfig({
+        ...LLAMA_32_1B,
+        rope_scaling: { type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+      }).ropeScaling,
+    ).toMatchObject({ factor: 8 });
   });
 
   it('rejects what is not a supported Llama, naming the file and the field', async () => {
-    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, model_type: 'mistral' }, 'x/config.json'), /x\/config\.json/, /model_type is "mistral"/, /only Llama/);
+    expectConfigError(
+      () => parseLlamaConfig({ ...LLAMA_32_1B, model_type: 'mistral' }, 'x/config.json'),
+      /x\/config\.json/,
+      /model_type is "mistral"/,
+      /only Llama/,
+    );
     expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, architectures: ['LlamaForSequenceClassification'] }), /only Llama/);
-    expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { rope_type: 'yarn', factor: 4 } }), /rope_scaling type "yarn" is not supported/, /llama3/);
+    expectConfigError(
+      () => parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { rope_type: 'yarn', factor: 4 } }),
+      /rope_scaling type "yarn" is not supported/,
+      /llama3/,
+    );
     expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { type: 'linear', factor: 2 } }), /"linear"/);
     expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, rope_scaling: { ...LLAMA_32_1B.rope_scaling, factor: '32' } }), /rope_scaling\.factor/);
     expectConfigError(() => parseLlamaConfig({ ...LLAMA_32_1B, hidden_size: undefined }), /"hidden_size" is missing/);
@@ -176,9 +198,22 @@ describe('Qwen2 configs', () => {
   it('reads Qwen2.5-7B-Instruct: q/k/v biases, head_dim from hidden / heads, its RoPE θ and ε, generation EOS ids', async () => {
     const c = await loadLlamaConfig(await folder('qwen25-7b', QWEN_25_7B, QWEN_25_GENERATION));
     expect(c).toMatchObject({
-      architecture: 'qwen2', qkvBias: true, vocabSize: 152064, hiddenSize: 3584, numLayers: 28, numHeads: 28, numKvHeads: 4, headDim: 128,
-      rmsNormEps: 1e-6, ropeTheta: 1e6, ropeScaling: null, maxPositionEmbeddings: 32768, tieWordEmbeddings: false, bosTokenId: 151643,
-      slidingWindow: 131072, maxWindowLayers: 28,
+      architecture: 'qwen2',
+      qkvBias: true,
+      vocabSize: 152064,
+      hiddenSize: 3584,
+      numLayers: 28,
+      numHeads: 28,
+      numKvHeads: 4,
+      headDim: 128,
+      rmsNormEps: 1e-6,
+      ropeTheta: 1e6,
+      ropeScaling: null,
+      maxPositionEmbeddings: 32768,
+      tieWordEmbeddings: false,
+      bosTokenId: 151643,
+      slidingWindow: 131072,
+      maxWindowLayers: 28,
     });
     expect(c.eosTokenIds).toEqual([151645, 151643]);
     const weights = expectedWeights(c);
@@ -193,19 +228,47 @@ describe('Qwen2 configs', () => {
       'model.layers.0.self_attn.v_proj.bias [512]',
       'model.layers.0.self_attn.o_proj.weight [3584,3584]',
     ]);
-    expect(weights.some((w) => w.name.includes('o_proj.bias') || w.name.includes('mlp') && w.name.endsWith('.bias'))).toBe(false);
+    expect(weights.some((w) => w.name.includes('o_proj.bias') || (w.name.includes('mlp') && w.name.endsWith('.bias')))).toBe(false);
   });
 
   it("applies transformers' Qwen2Config defaults (no BOS/EOS, 32,768 positions, ε 1e-6) and ignores Llama's bias switches", () => {
-    const c = parseLlamaConfig({ model_type: 'qwen2', vocab_size: 100, hidden_size: 48, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 6, attention_bias: false });
-    expect(c).toMatchObject({ architecture: 'qwen2', qkvBias: true, numKvHeads: 6, headDim: 8, rmsNormEps: 1e-6, ropeTheta: 10000, maxPositionEmbeddings: 32768, tieWordEmbeddings: false, bosTokenId: null, eosTokenIds: [] });
+    const c = parseLlamaConfig({
+      model_type: 'qwen2',
+      vocab_size: 100,
+      hidden_size: 48,
+      intermediate_size: 64,
+      num_hidden_layers: 1,
+      num_attention_heads: 6,
+      attention_bias: false,
+    });
+    expect(c).toMatchObject({
+      architecture: 'qwen2',
+      qkvBias: true,
+      numKvHeads: 6,
+      headDim: 8,
+      rmsNormEps: 1e-6,
+      ropeTheta: 10000,
+      maxPositionEmbeddings: 32768,
+      tieWordEmbeddings: false,
+      bosTokenId: null,
+      eosTokenIds: [],
+    });
     expect(parseLlamaConfig({ ...QWEN_25_7B, tie_word_embeddings: true }).tieWordEmbeddings).toBe(true);
     expect(parseLlamaConfig({ ...QWEN_25_7B, layer_types: Array(28).fill('full_attention') }).architecture).toBe('qwen2');
   });
 
   it('refuses sliding-window attention with the fix, and mismatched model_type / architectures', () => {
-    expectConfigError(() => parseLlamaConfig({ ...QWEN_25_7B, use_sliding_window: true }, 'q/config.json'), /q\/config\.json/, /use_sliding_window is true/, /set it to false/);
-    expectConfigError(() => parseLlamaConfig({ ...QWEN_25_7B, layer_types: ['full_attention', 'sliding_attention'] }), /layer_types/, /sliding-window attention is not implemented/);
+    expectConfigError(
+      () => parseLlamaConfig({ ...QWEN_25_7B, use_sliding_window: true }, 'q/config.json'),
+      /q\/config\.json/,
+      /use_sliding_window is true/,
+      /set it to false/,
+    );
+    expectConfigError(
+      () => parseLlamaConfig({ ...QWEN_25_7B, layer_types: ['full_attention', 'sliding_attention'] }),
+      /layer_types/,
+      /sliding-window attention is not implemented/,
+    );
     expectConfigError(() => parseLlamaConfig({ ...QWEN_25_7B, architectures: ['LlamaForCausalLM'] }), /with model_type "qwen2"/);
     expectConfigError(() => parseLlamaConfig({ ...QWEN_25_7B, model_type: 'qwen2_moe' }), /model_type is "qwen2_moe"/, /Qwen2ForCausalLM/);
   });
@@ -242,7 +305,14 @@ describe('expected and present weights', () => {
   });
 
   it('reports every missing tensor, shape mismatch and bad dtype in one error', () => {
-    const config = parseLlamaConfig({ vocab_size: 10, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1 });
+    const config = parseLlamaConfig({
+      vocab_size: 10,
+      hidden_size: 8,
+      intermediate_size: 12,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+    });
     type Info = ReturnType<WeightSource['info']>;
     const tensors = new Map<string, Info>(expectedWeights(config).map((w) => [w.name, { dtype: 'BF16', shape: w.shape, file: 'ckpt/model.safetensors' }]));
     tensors.delete('model.norm.weight');
@@ -272,7 +342,7 @@ describe('expected and present weights', () => {
 });
 
 describe('writeLlamaConfig', () => {
-  it("writes what transformers wrote for the fixture (same fields and values, floats as floats)", async () => {
+  it('writes what transformers wrote for the fixture (same fields and values, floats as floats)', async () => {
     const config = await loadLlamaConfig(FIXTURE);
     const out = join(dir, 'written');
     await writeLlamaConfig(out, config);

@@ -52,18 +52,33 @@ describe("Qwen2.5's tokenizer files", () => {
         ],
         { addGenerationPrompt: true },
       ),
-    ).toBe('<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n');
-    expect(qwen.applyChatTemplate([{ role: 'user', content: 'Tell me a fact.' }, { role: 'assistant', content: 'Seals sleep underwater.' }])).toBe(
+    ).toBe(
+      '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n<|im_start|>user\nAnd 3+3?<|im_end|>\n<|im_start|>assistant\n',
+    );
+    expect(
+      qwen.applyChatTemplate([
+        { role: 'user', content: 'Tell me a fact.' },
+        { role: 'assistant', content: 'Seals sleep underwater.' },
+      ]),
+    ).toBe(
       '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nTell me a fact.<|im_end|>\n<|im_start|>assistant\nSeals sleep underwater.<|im_end|>\n',
     );
-    const tools = [{ type: 'function', function: { name: 'get_time', description: 'The current time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } } }];
+    const tools = [
+      {
+        type: 'function',
+        function: { name: 'get_time', description: 'The current time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } },
+      },
+    ];
     expect(qwen.applyChatTemplate([{ role: 'user', content: 'Time?' }], { addGenerationPrompt: true, tools })).toBe(
       '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n{"type": "function", "function": {"name": "get_time", "description": "The current time", "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}}}}\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call><|im_end|>\n<|im_start|>user\nTime?<|im_end|>\n<|im_start|>assistant\n',
     );
   });
 
   it('tokenise the chat with <|im_start|> / <|im_end|> as single ids, and train on assistant turns through <|im_end|>', () => {
-    const messages = [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }];
+    const messages = [
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello' },
+    ];
     const ids = qwen.encodeChat(messages);
     expect(ids.filter((id) => id === IM_START).length).toBe(3);
     expect(ids.filter((id) => id === IM_END).length).toBe(3);

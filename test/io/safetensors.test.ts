@@ -16,7 +16,6 @@ import {
 import { tensor } from '../../src/tensor/index.ts';
 import { FIXTURE } from '../model/fixture.ts';
 
-
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'safetensors-test-'));
@@ -39,7 +38,11 @@ function rawFile(header: unknown, data: Uint8Array, opts: { length?: bigint; tex
 }
 
 /** name → {dtype, shape, bytes} from a whole file's bytes. */
-function parseByHand(file: Uint8Array): { header: Record<string, any>; headerLength: number; tensors: Map<string, { dtype: string; shape: number[]; bytes: Uint8Array }> } {
+function parseByHand(file: Uint8Array): {
+  header: Record<string, any>;
+  headerLength: number;
+  tensors: Map<string, { dtype: string; shape: number[]; bytes: Uint8Array }>;
+} {
   const n = Number(new DataView(file.buffer, file.byteOffset).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + n)));
   const tensors = new Map<string, { dtype: string; shape: number[]; bytes: Uint8Array }>();
@@ -331,7 +334,11 @@ describe('the llama-tiny fixture (BF16, written by the fixture generator)', () =
 });
 
 describe('corrupt files give one clear error naming the file and the tensor', () => {
-  const good = { __metadata__: { format: 'pt' }, a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'BF16', shape: [4], data_offsets: [8, 16] } };
+  const good = {
+    __metadata__: { format: 'pt' },
+    a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+    b: { dtype: 'BF16', shape: [4], data_offsets: [8, 16] },
+  };
   const data = randomBytes(16, 9);
   const write = async (name: string, bytes: Uint8Array) => {
     const path = join(dir, name);
@@ -358,29 +365,63 @@ describe('corrupt files give one clear error naming the file and the tensor', ()
   });
 
   it('invalid JSON, invalid UTF-8, a JSON array', async () => {
-    await expectError(openSafetensors(await write('json.safetensors', rawFile(null, data, { text: new TextEncoder().encode('{"a": {') }))), /json\.safetensors/, /not valid JSON/);
-    await expectError(openSafetensors(await write('utf8.safetensors', rawFile(null, data, { text: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }))), /not valid UTF-8/);
+    await expectError(
+      openSafetensors(await write('json.safetensors', rawFile(null, data, { text: new TextEncoder().encode('{"a": {') }))),
+      /json\.safetensors/,
+      /not valid JSON/,
+    );
+    await expectError(
+      openSafetensors(await write('utf8.safetensors', rawFile(null, data, { text: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }))),
+      /not valid UTF-8/,
+    );
     await expectError(openSafetensors(await write('array.safetensors', rawFile([1, 2], data))), /not an object/);
   });
 
   it('unknown dtype, bad shape, non-string metadata', async () => {
-    await expectError(openSafetensors(await write('dtype.safetensors', rawFile({ ...good, b: { ...good.b, dtype: 'Q7' } }, data))), /dtype\.safetensors/, /tensor "b"/, /unknown dtype "Q7"/);
-    await expectError(openSafetensors(await write('f4.safetensors', rawFile({ ...good, b: { ...good.b, dtype: 'F4' } }, data))), /tensor "b"/, /F4.*not supported/);
-    await expectError(openSafetensors(await write('shape.safetensors', rawFile({ ...good, b: { ...good.b, shape: [2, -2] } }, data))), /tensor "b"/, /non-negative integers/);
+    await expectError(
+      openSafetensors(await write('dtype.safetensors', rawFile({ ...good, b: { ...good.b, dtype: 'Q7' } }, data))),
+      /dtype\.safetensors/,
+      /tensor "b"/,
+      /unknown dtype "Q7"/,
+    );
+    await expectError(
+      openSafetensors(await write('f4.safetensors', rawFile({ ...good, b: { ...good.b, dtype: 'F4' } }, data))),
+      /tensor "b"/,
+      /F4.*not supported/,
+    );
+    await expectError(
+      openSafetensors(await write('shape.safetensors', rawFile({ ...good, b: { ...good.b, shape: [2, -2] } }, data))),
+      /tensor "b"/,
+      /non-negative integers/,
+    );
     await expectError(openSafetensors(await write('meta.safetensors', rawFile({ ...good, __metadata__: { step: 3 } }, data))), /"step"/, /string/);
   });
 
   it('shape × dtype different from the span', async () => {
-    await expectError(openSafetensors(await write('span.safetensors', rawFile({ ...good, b: { ...good.b, shape: [3] } }, data))), /span\.safetensors/, /tensor "b"/, /needs 6 bytes.*span 8/);
+    await expectError(
+      openSafetensors(await write('span.safetensors', rawFile({ ...good, b: { ...good.b, shape: [3] } }, data))),
+      /span\.safetensors/,
+      /tensor "b"/,
+      /needs 6 bytes.*span 8/,
+    );
   });
 
   it('a span out of bounds', async () => {
     const header = { ...good, b: { dtype: 'BF16', shape: [500], data_offsets: [8, 1008] } };
-    await expectError(openSafetensors(await write('oob.safetensors', rawFile(header, data))), /oob\.safetensors/, /tensor "b"/, /data section holds only 16 bytes/);
+    await expectError(
+      openSafetensors(await write('oob.safetensors', rawFile(header, data))),
+      /oob\.safetensors/,
+      /tensor "b"/,
+      /data section holds only 16 bytes/,
+    );
   });
 
   it('overlapping spans', async () => {
-    const header = { a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] }, b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] }, c: { dtype: 'F32', shape: [1], data_offsets: [12, 16] } };
+    const header = {
+      a: { dtype: 'F32', shape: [3], data_offsets: [0, 12] },
+      b: { dtype: 'F32', shape: [1], data_offsets: [8, 12] },
+      c: { dtype: 'F32', shape: [1], data_offsets: [12, 16] },
+    };
     await expectError(openSafetensors(await write('overlap.safetensors', rawFile(header, data))), /overlap\.safetensors/, /tensor "b".*overlaps tensor "a"/);
   });
 
@@ -422,7 +463,11 @@ describe('sharded checkpoints (model.safetensors.index.json)', () => {
   });
 
   it('a missing shard or a name missing from its shard is a clear error', async () => {
-    await index({ 'model.a': 'model-00001-of-00002.safetensors', 'model.b': 'model-00002-of-00002.safetensors', 'model.c': 'model-00003-of-00003.safetensors' });
+    await index({
+      'model.a': 'model-00001-of-00002.safetensors',
+      'model.b': 'model-00002-of-00002.safetensors',
+      'model.c': 'model-00003-of-00003.safetensors',
+    });
     await expectError(openSafetensors(shardDir), /model\.safetensors\.index\.json/, /model-00003-of-00003\.safetensors is missing/, /"model\.c"/);
     await index({ 'model.a': 'model-00001-of-00002.safetensors', 'model.b': 'model-00001-of-00002.safetensors' });
     await expectError(openSafetensors(shardDir), /"model\.b" is mapped to model-00001-of-00002\.safetensors, but that shard has no tensor of that name/);

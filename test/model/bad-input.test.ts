@@ -22,7 +22,9 @@ describe('bad input to the model', () => {
     const config = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, hidden_size: 128 }));
     copyFileSync(join(FIXTURE, 'model.safetensors'), join(dir, 'model.safetensors'));
-    await expect(loadLlama(dir)).rejects.toThrow(/the config and the weights don't match[\s\S]*model\.embed_tokens\.weight.*expected shape \[512, 128\], found \[512, 64\]/);
+    await expect(loadLlama(dir)).rejects.toThrow(
+      /the config and the weights don't match[\s\S]*model\.embed_tokens\.weight.*expected shape \[512, 128\], found \[512, 64\]/,
+    );
   });
 
   it('a token id outside the vocabulary, ragged rows, and a prompt longer than the context', async () => {

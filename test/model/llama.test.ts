@@ -19,8 +19,17 @@ describe('Llama-3.2-shaped tiny model against Hugging Face (llama-tiny fixture)'
 
   it('computes llama3-scaled RoPE inverse frequencies exactly as transformers does in float32', () => {
     const rope = fixtureJson('rope.json');
-    const inv = ropeInverseFrequencies({ headDim: 16, ropeTheta: rope.rope_theta, ropeScaling: {
-      type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 } });
+    const inv = ropeInverseFrequencies({
+      headDim: 16,
+      ropeTheta: rope.rope_theta,
+      ropeScaling: {
+        type: 'llama3',
+        factor: 32,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 8192,
+      },
+    });
     expectAllClose(inv, rope.inv_freq_llama3_f32, { atol: 0 }, 'inv_freq');
   });
 

@@ -100,7 +100,12 @@ describe('Qwen2 against the float64 reference of HF modeling_qwen2.py', () => {
       const weight = p.name!.replace(/^base_model\.model\./, '').replace(/\.lora_[AB]\.weight$/, '.weight');
       (p.name!.includes('lora_A') ? lora.A : lora.B).set(weight, Float64Array.from(await p.readF32()));
     }
-    expect([...lora.A.keys()].sort()).toEqual(['model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.v_proj.weight', 'model.layers.1.self_attn.q_proj.weight', 'model.layers.1.self_attn.v_proj.weight']);
+    expect([...lora.A.keys()].sort()).toEqual([
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.0.self_attn.v_proj.weight',
+      'model.layers.1.self_attn.q_proj.weight',
+      'model.layers.1.self_attn.v_proj.weight',
+    ]);
     const adapted: RefModel = { ...ref, lora };
     const expected = refForward(adapted, IDS);
     const tol = tolerance(expected, refForward(adapted, IDS, { precision: 'f32' }));
@@ -142,7 +147,12 @@ describe('Qwen2 against the float64 reference of HF modeling_qwen2.py', () => {
       });
       const scale = Math.max(...fd.map(Math.abs));
       expect(scale, `${p.name} has a gradient`).toBeGreaterThan(0);
-      expectAllClose(picks.map((j) => grad[j]), fd, { atol: relative * scale }, `grad ${p.name}`);
+      expectAllClose(
+        picks.map((j) => grad[j]),
+        fd,
+        { atol: relative * scale },
+        `grad ${p.name}`,
+      );
     }
     // A PEFT adapter_config.json with target_modules null means PEFT's default for the architecture.
     const saved = mkdtempSync(join(tmpdir(), 'qwen2-adapter-'));
@@ -179,8 +189,14 @@ describe('Qwen2 against the float64 reference of HF modeling_qwen2.py', () => {
       if (p.name!.includes('lora_B')) p.write(Float32Array.from({ length: p.size }, (_, i) => Math.fround(0.05 * Math.cos(i))));
     }
     const name = 'model.layers.1.self_attn.k_proj';
-    const A = await adapter.parameters().find((p) => p.name === `base_model.model.${name}.lora_A.weight`)!.readF32();
-    const B = await adapter.parameters().find((p) => p.name === `base_model.model.${name}.lora_B.weight`)!.readF32();
+    const A = await adapter
+      .parameters()
+      .find((p) => p.name === `base_model.model.${name}.lora_A.weight`)!
+      .readF32();
+    const B = await adapter
+      .parameters()
+      .find((p) => p.name === `base_model.model.${name}.lora_B.weight`)!
+      .readF32();
     mergeAdapter(model, adapter);
     // PEFT's merge: W += delta.to(bf16), delta = (α/r)·B·A computed in f32 (4 terms): the f32 rounding of the
     // delta can flip a bf16 rounding at a tie, so one bf16 ulp (at most 2⁻⁷ relative) is allowed.
@@ -198,7 +214,14 @@ describe('Qwen2 against the float64 reference of HF modeling_qwen2.py', () => {
     const out = mkdtempSync(join(tmpdir(), 'qwen2-merged-'));
     await saveModel(model, out);
     const written = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    expect(written).toMatchObject({ architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', use_sliding_window: false, rope_theta: 1000000, rms_norm_eps: 1e-6, tie_word_embeddings: true });
+    expect(written).toMatchObject({
+      architectures: ['Qwen2ForCausalLM'],
+      model_type: 'qwen2',
+      use_sliding_window: false,
+      rope_theta: 1000000,
+      rms_norm_eps: 1e-6,
+      tie_word_embeddings: true,
+    });
     expect(written).not.toHaveProperty('head_dim');
     const files = await openSafetensors(out);
     expect(files.info(`${name}.bias`).dtype).toBe('BF16');

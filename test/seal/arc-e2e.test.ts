@@ -1,7 +1,7 @@
 // End to end on the llama-tiny fixture (byte-level tokenizer with a minimal chat template) and one small
 // real ARC task: a test-time-training inner loop trains, answers and votes; `seal arc run` with 2 self-edits
 // logs every unit, and a killed run resumes to the same log.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,7 +21,6 @@ const SOLUTIONS = join(ARC, 'arc-agi_training_solutions_filtered_1B_training_set
 const HAVE = existsSync(CHALLENGES);
 if (!HAVE) console.warn(`SKIPPING ARC end-to-end tests: ${CHALLENGES} is absent (the shared data folder ../shared next to the project)`);
 
-
 describe.skipIf(!HAVE)('few-shot ARC on the tiny fixture', () => {
   const model = withByteTokenizer(FIXTURE);
 
@@ -31,10 +30,12 @@ describe.skipIf(!HAVE)('few-shot ARC on the tiny fixture', () => {
     const policy = new Policy(llama, tokenizer, model, [2]);
     const domain = new ArcDomain(tokenizer, { ...ARC_DOMAIN_DEFAULTS, answerTokens: 32 });
     const task = loadArcTasks(CHALLENGES, SOLUTIONS).find((t) => t.id === '6150a2bd')!;
-    const selfEdit = parseSelfEdit(JSON.stringify({
-      data_generation: { use_basic_augmentations: false, use_size_augmentations: false, use_chain_augmentations: false, use_repeat_augmentations: true },
-      training: { strategy: 'train_using_output_tokens', learning_rate: 1e-3, num_train_epochs: 1 },
-    }));
+    const selfEdit = parseSelfEdit(
+      JSON.stringify({
+        data_generation: { use_basic_augmentations: false, use_size_augmentations: false, use_chain_augmentations: false, use_repeat_augmentations: true },
+        training: { strategy: 'train_using_output_tokens', learning_rate: 1e-3, num_train_epochs: 1 },
+      }),
+    );
     expect(selfEdit.fallbacks).toEqual([]);
     const outcome = await domain.run(policy, task, selfEdit, 1);
     expect(outcome.plan.refusal).toBeNull();
@@ -48,9 +49,34 @@ describe.skipIf(!HAVE)('few-shot ARC on the tiny fixture', () => {
   it('seal arc run: 2 self-edits per task, logged and resumable after a kill', async () => {
     const work = mkdtempSync(join(tmpdir(), 'seal-arc-'));
     const args = (run: string) => [
-      'arc', 'run', '--model', model, '--challenges', CHALLENGES, '--solutions', SOLUTIONS, '--run', run,
-      '--tasks', '6150a2bd', '--train-tasks', '6150a2bd', '--rounds', '1', '--samples', '2', '--eval-self-edits', '2',
-      '--max-new-tokens', '8', '--max-sample-attempts', '2', '--answer-tokens', '8', '--conditions', 'in-context,round-0,round-1',
+      'arc',
+      'run',
+      '--model',
+      model,
+      '--challenges',
+      CHALLENGES,
+      '--solutions',
+      SOLUTIONS,
+      '--run',
+      run,
+      '--tasks',
+      '6150a2bd',
+      '--train-tasks',
+      '6150a2bd',
+      '--rounds',
+      '1',
+      '--samples',
+      '2',
+      '--eval-self-edits',
+      '2',
+      '--max-new-tokens',
+      '8',
+      '--max-sample-attempts',
+      '2',
+      '--answer-tokens',
+      '8',
+      '--conditions',
+      'in-context,round-0,round-1',
     ];
     const whole = join(work, 'whole');
     const first = await finished(seal(args(whole)));

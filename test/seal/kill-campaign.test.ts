@@ -16,7 +16,7 @@
 // evaluation, M-step, writing results), the rest fall uniformly on the slots; they are sorted, so the run
 // moves forward. (Had the inner loops' chunks been logged only at the round's end, a kill in the second
 // chunk would redo two units here, and this test fails.)
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +56,12 @@ function phaseOf(key: string): Phase {
 
 /** The units a process started (one list of log keys per unit), from its trace file. */
 function traced(path: string): string[][] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]) : [];
+  return existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as string[])
+    : [];
 }
 
 /**
@@ -68,7 +73,11 @@ function loggedKeys(run: string): { keys: Set<string>; torn: boolean } {
   if (!existsSync(path)) return { keys: new Set(), torn: false };
   const text = readFileSync(path, 'utf8');
   const end = text.lastIndexOf('\n') + 1;
-  const keys = text.slice(0, end).split('\n').filter(Boolean).map((line) => String(JSON.parse(line).key));
+  const keys = text
+    .slice(0, end)
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => String(JSON.parse(line).key));
   return { keys: new Set(keys), torn: end < text.length };
 }
 
@@ -115,7 +124,9 @@ async function slotBegins(m: Moment, slots: Slot[], child: ChildProcess, run: st
     if (child.exitCode !== null || child.signalCode !== null) return m.slot;
     if (m.slot === 0) return 0;
     if (m.slot < last) {
-      const later = traced(trace).map((keys) => unitOf.get(keys[0])!).find((u) => u >= m.slot);
+      const later = traced(trace)
+        .map((keys) => unitOf.get(keys[0])!)
+        .find((u) => u >= m.slot);
       if (later !== undefined) return later;
     }
     if (loggedKeys(run).keys.size >= records) return last;
@@ -175,13 +186,19 @@ async function campaign(name: string, args: (run: string) => string[], seed: num
     if (after.torn) torn++;
     for (const k of before) expect(after.keys.has(k), `${what}: the log lost ${k}`).toBe(true);
     const units = traced(trace);
-    for (const keys of units) expect(keys.filter((k) => before.has(k)), `${what}: a unit logged before it began was started again`).toEqual([]);
+    for (const keys of units)
+      expect(
+        keys.filter((k) => before.has(k)),
+        `${what}: a unit logged before it began was started again`,
+      ).toEqual([]);
     const lost = units.filter((keys) => keys.some((k) => !after.keys.has(k)));
     expect(lost.length, `${what}: units started and not logged: ${JSON.stringify(lost)}`).toBeLessThanOrEqual(m ? 1 : 0);
     started += units.length;
     redone += lost.length;
   }
-  console.log(`${name}: ${KILLS} kills (${landed.join('; ')}), ${redone} units redone, ${torn} torn log tails, ${retries} moments retried sooner; ${referenceUnits} units uninterrupted`);
+  console.log(
+    `${name}: ${KILLS} kills (${landed.join('; ')}), ${redone} units redone, ${torn} torn log tails, ${retries} moments retried sooner; ${referenceUnits} units uninterrupted`,
+  );
 
   // The same work, each unit once apart from those a kill cut short, and the same outcome.
   expect(started).toBe(referenceUnits + redone);
@@ -197,17 +214,59 @@ describe('kill -9 campaign: SEAL runs killed at seeded moments resume to the uni
   it('knowledge incorporation: 20 kills, at most one unit redone per kill', async () => {
     const work = mkdtempSync(join(tmpdir(), 'seal-kill-data-'));
     const data = join(work, 'passages.json');
-    writeFileSync(data, JSON.stringify([
-      { title: 'Zorblat', context: 'Zorblat is a city in Quux. It was founded in 1820.', questions: [{ question: 'Where is Zorblat?', answer: 'Quux' }, { question: 'When was it founded?', answer: '1820' }] },
-      { title: 'Mira', context: 'Mira is a red star. Its moon is Tob.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
-    ]));
+    writeFileSync(
+      data,
+      JSON.stringify([
+        {
+          title: 'Zorblat',
+          context: 'Zorblat is a city in Quux. It was founded in 1820.',
+          questions: [
+            { question: 'Where is Zorblat?', answer: 'Quux' },
+            { question: 'When was it founded?', answer: '1820' },
+          ],
+        },
+        { title: 'Mira', context: 'Mira is a red star. Its moon is Tob.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
+      ]),
+    );
     // As knowledge-e2e: 2 passages × 2 self-edits × 1 seed, inner loops 2 side by side, one round; the
     // conditions score the base model and the policy before and after it.
     const args = (run: string) => [
-      'knowledge', 'run', '--model', model, '--data', data, '--eval-data', data, '--run', run,
-      '--eval-count', '2', '--rounds', '1', '--passages-per-round', '2', '--samples', '2', '--seeds', '1',
-      '--max-new-tokens', '16', '--inner-epochs', '2', '--answer-tokens', '6', '--mstep-epochs', '1',
-      '--mstep-batch-size', '2', '--mstep-grad-accum', '1', '--conditions', 'base,round-0,round-1', '--parallel', '2',
+      'knowledge',
+      'run',
+      '--model',
+      model,
+      '--data',
+      data,
+      '--eval-data',
+      data,
+      '--run',
+      run,
+      '--eval-count',
+      '2',
+      '--rounds',
+      '1',
+      '--passages-per-round',
+      '2',
+      '--samples',
+      '2',
+      '--seeds',
+      '1',
+      '--max-new-tokens',
+      '16',
+      '--inner-epochs',
+      '2',
+      '--answer-tokens',
+      '6',
+      '--mstep-epochs',
+      '1',
+      '--mstep-batch-size',
+      '2',
+      '--mstep-grad-accum',
+      '1',
+      '--conditions',
+      'base,round-0,round-1',
+      '--parallel',
+      '2',
     ];
     await campaign('knowledge', args, 15, ['results.md', 'summary.json', 'plot.svg', join('models', 'round-1', 'model.safetensors')]);
   });
@@ -220,9 +279,34 @@ describe('kill -9 campaign: SEAL runs killed at seeded moments resume to the uni
     // writes no parseable self-edit, so its inner loops refuse at once (reward 0) and the M-step has
     // nothing to imitate; knowledge's campaign is the one whose inner loops and M-step train.
     const args = (run: string) => [
-      'arc', 'run', '--model', model, '--challenges', CHALLENGES, '--solutions', SOLUTIONS, '--run', run,
-      '--tasks', '6150a2bd', '--train-tasks', '6150a2bd,5582e5ca', '--rounds', '1', '--samples', '2', '--eval-self-edits', '2',
-      '--max-new-tokens', '8', '--max-sample-attempts', '2', '--answer-tokens', '8', '--conditions', 'in-context,round-0,round-1',
+      'arc',
+      'run',
+      '--model',
+      model,
+      '--challenges',
+      CHALLENGES,
+      '--solutions',
+      SOLUTIONS,
+      '--run',
+      run,
+      '--tasks',
+      '6150a2bd',
+      '--train-tasks',
+      '6150a2bd,5582e5ca',
+      '--rounds',
+      '1',
+      '--samples',
+      '2',
+      '--eval-self-edits',
+      '2',
+      '--max-new-tokens',
+      '8',
+      '--max-sample-attempts',
+      '2',
+      '--answer-tokens',
+      '8',
+      '--conditions',
+      'in-context,round-0,round-1',
     ];
     await campaign('arc', args, 16, ['results.md', 'summary.json', 'plot.svg']);
   });

@@ -57,7 +57,17 @@ const config: RestEmConfig = {
   samples: 3,
   seeds: 2,
   sampling: { temperature: 1, topP: 1, maxNewTokens: 8 },
-  imitation: { lora: { r: 1, alpha: 1, dropout: 0, targets: ['q_proj'] }, lr: 1, epochs: 1, batchSize: 1, gradAccum: 1, schedule: 'constant', warmupSteps: 0, maxGradNorm: 0, seed: 0 },
+  imitation: {
+    lora: { r: 1, alpha: 1, dropout: 0, targets: ['q_proj'] },
+    lr: 1,
+    epochs: 1,
+    batchSize: 1,
+    gradAccum: 1,
+    schedule: 'constant',
+    warmupSteps: 0,
+    maxGradNorm: 0,
+    seed: 0,
+  },
   seed: 7,
 };
 
@@ -74,12 +84,15 @@ describe('restEm', () => {
     const sel = run.get('r1/c1/selection')!;
     // context 1: (1 + j) % 3 / 2 → [0.5, 1, 0] (+ 0.005 from the seeds' mean) → keep e1
     expect(sel.kept).toEqual([1]);
-    expect(imitated.map((d) => d.map((x) => x.selfEdit))).toEqual([['r0c1e1', 'r0c11e0'], ['r1c2e0', 'r1c12e2']]);
+    expect(imitated.map((d) => d.map((x) => x.selfEdit))).toEqual([
+      ['r0c1e1', 'r0c11e0'],
+      ['r1c2e0', 'r1c12e2'],
+    ]);
     expect(run.get('r1/c1/samples')!.prompt).toBe('prompt 1');
     run.close();
   });
 
-  it("runs the inner loops of every context of a round side by side, `parallel` at a time, reporting progress as they train", async () => {
+  it('runs the inner loops of every context of a round side by side, `parallel` at a time, reporting progress as they train', async () => {
     const { domain, policy } = scripted();
     const chunks: string[][] = [];
     const progress: number[] = [];
@@ -136,7 +149,9 @@ describe('restEm', () => {
       const dir = mkdtempSync(join(tmpdir(), 'loop-'));
       const first = scripted(crashAt);
       let run = RunDir.open(dir, { test: 1 });
-      await expect(restEm(first.policy as unknown as Policy, first.domain, (r) => [r, r + 10], config, run, { loadPolicy: async () => {} })).rejects.toThrow('killed');
+      await expect(restEm(first.policy as unknown as Policy, first.domain, (r) => [r, r + 10], config, run, { loadPolicy: async () => {} })).rejects.toThrow(
+        'killed',
+      );
       run.close();
       // A new process: a fresh policy, reloaded from the last finished M-step if there is one.
       const second = scripted();

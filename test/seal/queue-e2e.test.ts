@@ -4,7 +4,7 @@
 // policy folder). Every run must log exactly what the in-process run logs, key by key (jobs finish in any
 // order), also when a worker is killed mid-job and when the coordinator is killed mid-round (those runs
 // stop after round 1, and match the in-process run's records of it).
-import { type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,14 @@ import { HAVE_REDIS, type TestRedis, startRedis } from '../helpers/redis.ts';
 import { FIXTURE } from '../model/fixture.ts';
 
 const passages = [
-  { title: 'Zorblat', context: 'Zorblat is a city in Quux. It was founded in 1820.', questions: [{ question: 'Where is Zorblat?', answer: 'Quux' }, { question: 'When was it founded?', answer: '1820' }] },
+  {
+    title: 'Zorblat',
+    context: 'Zorblat is a city in Quux. It was founded in 1820.',
+    questions: [
+      { question: 'Where is Zorblat?', answer: 'Quux' },
+      { question: 'When was it founded?', answer: '1820' },
+    ],
+  },
   { title: 'Mira', context: 'Mira is a red star. Its moon is Tob.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
   { title: 'Plon', context: 'Plon is a blue lake near Tarv.', questions: [{ question: 'What colour is Plon?', answer: 'blue' }] },
   { title: 'Kesh', context: 'Kesh is a poet born in 1901.', questions: [{ question: 'When was Kesh born?', answer: '1901' }] },
@@ -52,10 +59,43 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
   const model = withByteTokenizer(FIXTURE);
   // The flags of every run here (each given once: a repeated flag is a usage error).
   const args = (run: string, extra: string[] = [], rounds = 2) => [
-    'knowledge', 'run', '--model', model, '--data', data, '--eval-data', data, '--run', run,
-    '--eval-count', '1', '--rounds', String(rounds), '--passages-per-round', '2', '--samples', '2', '--seeds', '1',
-    '--max-new-tokens', '16', '--inner-epochs', '2', '--answer-tokens', '6', '--mstep-epochs', '1',
-    '--mstep-batch-size', '2', '--mstep-grad-accum', '1', '--conditions', 'base', '--parallel', '2', ...extra,
+    'knowledge',
+    'run',
+    '--model',
+    model,
+    '--data',
+    data,
+    '--eval-data',
+    data,
+    '--run',
+    run,
+    '--eval-count',
+    '1',
+    '--rounds',
+    String(rounds),
+    '--passages-per-round',
+    '2',
+    '--samples',
+    '2',
+    '--seeds',
+    '1',
+    '--max-new-tokens',
+    '16',
+    '--inner-epochs',
+    '2',
+    '--answer-tokens',
+    '6',
+    '--mstep-epochs',
+    '1',
+    '--mstep-batch-size',
+    '2',
+    '--mstep-grad-accum',
+    '1',
+    '--conditions',
+    'base',
+    '--parallel',
+    '2',
+    ...extra,
   ];
   let redis: TestRedis;
   let queue: Queue<InnerLoopJobData>;
@@ -75,7 +115,9 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     child.stdout!.resume();
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
     const ready = until(`worker ${name} to start`, () => {
       if (child.exitCode !== null) throw new Error(`worker ${name} exited: ${stderr}`);
       return stderr.includes(`worker ${name}: ready`);

@@ -34,7 +34,14 @@ const job = (seed = 1): InnerLoopJobData => ({
 describe('jobs', () => {
   it('are named by a hash of everything in them, whatever the order of their keys', () => {
     const a = job();
-    const reordered: InnerLoopJobData = { units: a.units.map((u) => ({ context: { a: null, b: [1, 2], id: 't' }, selfEdit: u.selfEdit, seed: u.seed, key: u.key })), wide: false, domain: { answerBatch: 2, answerTokens: 8, kind: 'arc' }, model: { hash: 'abc', dir: '/m' }, origin: '/runs/a', version: 1 };
+    const reordered: InnerLoopJobData = {
+      units: a.units.map((u) => ({ context: { a: null, b: [1, 2], id: 't' }, selfEdit: u.selfEdit, seed: u.seed, key: u.key })),
+      wide: false,
+      domain: { answerBatch: 2, answerTokens: 8, kind: 'arc' },
+      model: { hash: 'abc', dir: '/m' },
+      origin: '/runs/a',
+      version: 1,
+    };
     expect(jobId(reordered)).toBe(jobId(a));
     expect(jobId(job(2))).not.toBe(jobId(a));
     expect(jobId(a)).toMatch(/^il-[0-9a-f]{40}$/); // no ':' and not all digits, as BullMQ requires
@@ -59,13 +66,26 @@ describe('what a job carries', () => {
     const tokenizer = await loadTokenizer(tokenizerDir);
     const passages = [
       { title: 'Zorblat', context: 'Zorblat is a city in Quux.', questions: [{ question: 'Where is Zorblat?', answer: 'Quux' }] },
-      { title: 'Mira', context: 'Mira is a red star.', questions: [{ question: 'What colour is Mira?', answer: 'red' }, { question: 'Is it a star?', answer: 'yes' }] },
+      {
+        title: 'Mira',
+        context: 'Mira is a red star.',
+        questions: [
+          { question: 'What colour is Mira?', answer: 'red' },
+          { question: 'Is it a star?', answer: 'yes' },
+        ],
+      },
     ];
     const companions = (c: IndexedPassage) => passages.filter((_, i) => i !== c.index);
     const inner = { ...SEAL_INNER_LOOP, epochs: 3 };
     const coordinator = new KnowledgeDomain(tokenizer, sealFormat('implications'), inner, containmentGrader, companions);
     const units: InnerLoopUnit<IndexedPassage>[] = passages.map((passage, index) => ({
-      key: `r1/p${index}/e0/s0`, context: { index, passage }, contextId: `p${index}`, selfEditIndex: 0, seedIndex: 0, selfEdit: `1. ${passage.title} exists.\n2. It is known.`, seed: 7,
+      key: `r1/p${index}/e0/s0`,
+      context: { index, passage },
+      contextId: `p${index}`,
+      selfEditIndex: 0,
+      seedIndex: 0,
+      selfEdit: `1. ${passage.title} exists.\n2. It is known.`,
+      seed: 7,
     }));
     const { spec, contexts } = knowledgeJobs('containment').describe(coordinator, units);
     expect(spec).toEqual({ kind: 'knowledge', inner, grader: 'containment' });
@@ -79,8 +99,12 @@ describe('what a job carries', () => {
       const c = worker.context(JSON.parse(JSON.stringify(contexts[i]))) as IndexedPassage;
       expect(domain.innerLoopTexts(c, 'ignored: the texts travel rendered')).toEqual(coordinator.innerLoopTexts(u.context, u.selfEdit));
       expect(coordinator.innerLoopTexts(u.context, u.selfEdit)).toContain(coordinator.format.passageSequence(passages[1 - i])); // a companion
-      expect(c.passage.questions.map((q) => domain.format.answerPrompt(c.passage, q))).toEqual(u.context.passage.questions.map((q) => coordinator.format.answerPrompt(u.context.passage, q)));
-      expect(c.passage.questions.map((q) => domain.format.gradedQuestion(c.passage, q))).toEqual(u.context.passage.questions.map((q) => coordinator.format.gradedQuestion(u.context.passage, q)));
+      expect(c.passage.questions.map((q) => domain.format.answerPrompt(c.passage, q))).toEqual(
+        u.context.passage.questions.map((q) => coordinator.format.answerPrompt(u.context.passage, q)),
+      );
+      expect(c.passage.questions.map((q) => domain.format.gradedQuestion(c.passage, q))).toEqual(
+        u.context.passage.questions.map((q) => coordinator.format.gradedQuestion(u.context.passage, q)),
+      );
       expect(c.passage.questions.map((q) => q.answer)).toEqual(u.context.passage.questions.map((q) => q.answer));
     });
   });
@@ -121,11 +145,18 @@ describe("a unit's own failure", () => {
     ]);
     expect(await evaluateIsolating(policy, domain, chunk('abc', 'nan', 'long', 'de'), true)).toEqual([
       { score: 0.3, details: { n: 3, ranAlone: true } },
-      { score: 0, details: { failed: 'TrainingDivergedError: The loss became NaN at step 2; training stopped before that step\'s update (the parameters are those after step 1)' } },
+      {
+        score: 0,
+        details: {
+          failed: "TrainingDivergedError: The loss became NaN at step 2; training stopped before that step's update (the parameters are those after step 1)",
+        },
+      },
       { score: 0, details: { failed: 'RangeError: position 9000 is beyond the context' } },
       { score: 0.2, details: { n: 2, ranAlone: true } },
     ]);
-    expect(await evaluateIsolating(policy, domain, chunk('nan'), false)).toEqual([{ score: 0, details: { failed: expect.stringMatching(/^TrainingDivergedError/) } }]);
+    expect(await evaluateIsolating(policy, domain, chunk('nan'), false)).toEqual([
+      { score: 0, details: { failed: expect.stringMatching(/^TrainingDivergedError/) } },
+    ]);
   });
 
   it("is not the machine's: any other error fails the job (BullMQ retries it)", async () => {

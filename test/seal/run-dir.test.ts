@@ -89,7 +89,12 @@ describe('RunDir', () => {
     expect(readFileSync(log, 'utf8')).toBe(complete);
     expect(again.has('c')).toBe(false);
     again.append({ kind: 'unit', key: 'c' });
-    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).key)).toEqual(['a', 'b', 'c']);
+    expect(
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).key),
+    ).toEqual(['a', 'b', 'c']);
   });
 
   it('treats a bad line before the end as corruption, naming the line', () => {
@@ -164,7 +169,7 @@ describe('RunDir', () => {
         `const run = RunDir.open(process.argv[2], ${JSON.stringify(config)});\n` +
         'for (let i = 0; ; i++) {\n' +
         "  run.append({ kind: 'unit', key: `unit-${i}`, payload: 'x'.repeat(2000) });\n" +
-        "  process.stdout.write(`unit-${i}\\n`);\n" +
+        '  process.stdout.write(`unit-${i}\\n`);\n' +
         '  if (i % 50 === 49) await new Promise((r) => setTimeout(r, 1));\n' +
         '}\n',
     );

@@ -64,7 +64,18 @@ for (const kind of ['fused', 'materialised'] as const) {
     it('packed documents (segment ids, 0 for padding), D = 64, G = 1', async () => {
       const s = { B: 2, T: 41, H: 2, Hkv: 2, D: 64, S: 41, keys: 41, past: 0 };
       const docs = (sizes: [number, number][]) => sizes.flatMap(([id, n]) => new Array(n).fill(id));
-      const segments = [...docs([[1, 15], [2, 20], [3, 4], [0, 2]]), ...docs([[7, 3], [9, 38]])];
+      const segments = [
+        ...docs([
+          [1, 15],
+          [2, 20],
+          [3, 4],
+          [0, 2],
+        ]),
+        ...docs([
+          [7, 3],
+          [9, 38],
+        ]),
+      ];
       await checkOp({
         name: 'attention segments',
         inputs: [...qkv(s), { shape: [s.B, s.T], values: segments, dtype: 'i32' }],
@@ -164,7 +175,12 @@ describe('attention (fused) on adapter limits', () => {
     for (const b of [0, perDispatch - 1, perDispatch, B - 1]) {
       const alone = await onGpu(1, (a, row) => a.subarray(b * row, (b + 1) * row));
       // The same kernel on the same entry: only the windows' offsets differ, so the bits are the same.
-      for (const [name, row] of [['out', T * H * D], ['dq', T * H * D], ['dk', T * Hkv * D], ['dv', T * Hkv * D]] as const) {
+      for (const [name, row] of [
+        ['out', T * H * D],
+        ['dq', T * H * D],
+        ['dk', T * Hkv * D],
+        ['dv', T * Hkv * D],
+      ] as const) {
         expectAllClose(all[name].subarray(b * row, (b + 1) * row), alone[name], { atol: 0 }, `entry ${b} ${name}`);
       }
       // And the forward against the reference.

@@ -10,14 +10,20 @@ const u = UNIT_ROUNDOFF.f32;
 
 // With each form of the row reductions (workgroup-memory tree, subgroup operations).
 forEachVariant('cross-entropy', 'reduce', () => {
-  for (const [N, V] of [[5, 11], [7, 300]]) {
+  for (const [N, V] of [
+    [5, 11],
+    [7, 300],
+  ]) {
     // lse = m + log Σ exp: the sum has V terms (≤ V·u relative), exp/log ≤ 30 ULP each; the loss is ~ log V
     // + a few, and the mean adds N roundings. Gradients are (softmax − onehot)·g/count, |·| ≤ 1·|g|.
     it(`matches the float64 reference on (${N}, ${V}) with ignored targets`, async () => {
       const targets = Array.from({ length: N }, (_, i) => (i % 3 === 1 ? -100 : (i * 7) % V));
       await checkOp({
         name: 'crossEntropy',
-        inputs: [{ shape: [N, V], grad: true, scale: 2 }, { shape: [N], values: targets, dtype: 'i32' }],
+        inputs: [
+          { shape: [N, V], grad: true, scale: 2 },
+          { shape: [N], values: targets, dtype: 'i32' },
+        ],
         gpu: crossEntropy,
         cpu: (x) => ref.crossEntropy(x, targets),
         fwdTol: (V + N + 60) * u * 20,
@@ -49,7 +55,14 @@ describe('cross-entropy', () => {
     const V = 128256;
     const N = Math.ceil((engine().gpu.limits.maxStorageBufferBindingSize / 4 / V) * 1.1);
     // Uniform logits: every row's loss is exactly log V up to the V-term sum's rounding.
-    const loss = await crossEntropy(fill([N, V], 0.5), tensor(Array.from({ length: N }, (_, i) => i * 1000), [N], 'i32')).item();
+    const loss = await crossEntropy(
+      fill([N, V], 0.5),
+      tensor(
+        Array.from({ length: N }, (_, i) => i * 1000),
+        [N],
+        'i32',
+      ),
+    ).item();
     expect(Math.abs(loss - Math.log(V))).toBeLessThan((V + 60) * u * Math.log(V));
   });
 });
@@ -61,7 +74,11 @@ forEachVariant('weighted cross-entropy (independent sequences in one batch)', 'r
     const weights = [0.5, 0.5, 0.25, 0.25, 0.25, 1];
     await checkOp({
       name: 'weighted crossEntropy',
-      inputs: [{ shape: [N, V], grad: true, scale: 2 }, { shape: [N], values: targets, dtype: 'i32' }, { shape: [N], values: weights }],
+      inputs: [
+        { shape: [N, V], grad: true, scale: 2 },
+        { shape: [N], values: targets, dtype: 'i32' },
+        { shape: [N], values: weights },
+      ],
       gpu: crossEntropy,
       cpu: (x) => ref.crossEntropy(x, targets, weights),
       fwdTol: (V + N + 60) * u * 20,
@@ -86,7 +103,11 @@ describe('linearCrossEntropy (LM head and loss in row chunks, no (N, V) logits)'
   it('matches crossEntropy(x·Wᵀ) with a trainable f32 W, 3 chunks of rows', async () => {
     await checkOp({
       name: 'linearCrossEntropy',
-      inputs: [{ shape: [N, C], grad: true }, { shape: [V, C], grad: true, scale: 0.5 }, { shape: [N], values: targets, dtype: 'i32' }],
+      inputs: [
+        { shape: [N, C], grad: true },
+        { shape: [V, C], grad: true, scale: 0.5 },
+        { shape: [N], values: targets, dtype: 'i32' },
+      ],
       gpu: (x, w, t) => linearCrossEntropy(x, w, t, undefined, { chunkRows: 16 }),
       cpu: (x, w) => ref.crossEntropy(logitsOf(x, w), targets),
       ...tols(N, V, C, 0.5),
@@ -98,7 +119,12 @@ describe('linearCrossEntropy (LM head and loss in row chunks, no (N, V) logits)'
     const weights = Array.from({ length: N }, (_, i) => 1 / (1 + (i % 4)));
     await checkOp({
       name: 'weighted linearCrossEntropy',
-      inputs: [{ shape: [N, C], grad: true }, { shape: [V, C], dtype: 'bf16', scale: 0.5 }, { shape: [N], values: targets, dtype: 'i32' }, { shape: [N], values: weights }],
+      inputs: [
+        { shape: [N, C], grad: true },
+        { shape: [V, C], dtype: 'bf16', scale: 0.5 },
+        { shape: [N], values: targets, dtype: 'i32' },
+        { shape: [N], values: weights },
+      ],
       gpu: (x, w, t, wt) => linearCrossEntropy(x, w, t, wt, { chunkRows: 5 }),
       cpu: (x, w) => {
         const logits = logitsOf(x, w);
@@ -116,8 +142,14 @@ describe('linearCrossEntropy (LM head and loss in row chunks, no (N, V) logits)'
 
   it('gives the unchunked value and gradient bit for bit when one chunk holds every row', async () => {
     const { backward, linear, tidy } = await import('../../src/tensor/index.ts');
-    const x = tensor(Array.from({ length: N * C }, (_, i) => Math.sin(i)), [N, C]);
-    const w = tensor(Array.from({ length: V * C }, (_, i) => Math.cos(i) * 0.5), [V, C]);
+    const x = tensor(
+      Array.from({ length: N * C }, (_, i) => Math.sin(i)),
+      [N, C],
+    );
+    const w = tensor(
+      Array.from({ length: V * C }, (_, i) => Math.cos(i) * 0.5),
+      [V, C],
+    );
     const t = tensor(targets, [N], 'i32');
     x.requiresGrad = true;
     const run = async (fused: boolean) => {

@@ -11,11 +11,20 @@ const EXP_OP = 6 * 16 * 2 * UNIT_ROUNDOFF.f32;
 // Gradients are compared with float64 central differences (truncation error ~h² ≈ 1e-10), so the same
 // per-element bounds apply; a broadcast operand's gradient sums up to 7 of them.
 const shapes: [number[], number[]][] = [
-  [[3, 5], [3, 5]],
+  [
+    [3, 5],
+    [3, 5],
+  ],
   [[2, 3, 5], [5]],
-  [[2, 1, 5], [3, 1]],
+  [
+    [2, 1, 5],
+    [3, 1],
+  ],
   [[7], [1]],
-  [[2, 3, 4, 5], [1, 3, 1, 5]],
+  [
+    [2, 3, 4, 5],
+    [1, 3, 1, 5],
+  ],
 ];
 
 describe('elementwise ops against the float64 reference', () => {
@@ -89,7 +98,11 @@ describe('limits', () => {
     const got = await c.read();
     // Check every element, with exact expectations (x + 0.5 is exact for these integers).
     let bad = -1;
-    for (let i = 0; i < n; i++) if (got[i] !== (i % 1000) - 500 + 0.5) { bad = i; break; }
+    for (let i = 0; i < n; i++)
+      if (got[i] !== (i % 1000) - 500 + 0.5) {
+        bad = i;
+        break;
+      }
     expect(bad, `first wrong element (of ${n})`).toBe(-1);
     [a, b, c].forEach((t) => t.dispose());
   });
@@ -99,7 +112,10 @@ describe('limits', () => {
     const cols = 1024;
     const rows = Math.ceil((limits.maxStorageBufferBindingSize / 4 / cols) * 1.1);
     const a = fill([rows, cols], 1);
-    const bias = tensor(Array.from({ length: cols }, (_, i) => i), [cols]);
+    const bias = tensor(
+      Array.from({ length: cols }, (_, i) => i),
+      [cols],
+    );
     const c = mul(a, bias);
     const got = await c.read();
     for (const r of [0, rows >> 1, rows - 1]) {

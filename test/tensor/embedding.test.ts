@@ -10,7 +10,10 @@ describe('embedding', () => {
     for (const dtype of ['f32', 'bf16', 'f16'] as const) {
       await checkOp({
         name: `embedding ${dtype}`,
-        inputs: [{ shape: [10, 5], dtype, grad: dtype === 'f32' }, { shape: [2, 3], values: ids, dtype: 'i32' }],
+        inputs: [
+          { shape: [10, 5], dtype, grad: dtype === 'f32' },
+          { shape: [2, 3], values: ids, dtype: 'i32' },
+        ],
         gpu: embedding,
         cpu: (t) => {
           const r = ref.embedding(t, ids);

@@ -13,7 +13,15 @@ const G_MAX = 6;
 const u = UNIT_ROUNDOFF.f32;
 
 function values(n: number, rng: Rng, dtype: DType = 'f32'): Float64Array {
-  return Float64Array.from(decode(encode(Array.from({ length: n }, () => rng.normal()), dtype), dtype));
+  return Float64Array.from(
+    decode(
+      encode(
+        Array.from({ length: n }, () => rng.normal()),
+        dtype,
+      ),
+      dtype,
+    ),
+  );
 }
 
 const abs = (t: Cpu): Cpu => ({ data: t.data.map(Math.abs), shape: t.shape });
@@ -73,6 +81,8 @@ describe('lowRankLinear', () => {
     const w = tensor(new Array(6).fill(0), [2, 3]);
     const a = tensor(new Array(3).fill(0), [1, 3]);
     const b = tensor(new Array(2).fill(0), [2, 1]);
-    expect(() => lowRankLinear(x, w, a, b, { scale: 1, slots: 3 })).toThrow(/lowRankLinear: shapes do not fit \(x \[4, 3\], W \[2, 3\], A \[1, 3\], B \[2, 1\], 3 slot/);
+    expect(() => lowRankLinear(x, w, a, b, { scale: 1, slots: 3 })).toThrow(
+      /lowRankLinear: shapes do not fit \(x \[4, 3\], W \[2, 3\], A \[1, 3\], B \[2, 1\], 3 slot/,
+    );
   });
 });

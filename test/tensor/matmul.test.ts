@@ -23,7 +23,15 @@ function values(n: number, rng: Rng, dtype: DType = 'f32'): Float64Array {
 }
 
 /** Largest Σ over the reduced index of |x|·|y| for a product of (R×S)·(S×C) with R, C kept (row-major). */
-function maxAbsDot(x: Float64Array, y: Float64Array, R: number, S: number, C: number, xAt: (r: number, s: number) => number, yAt: (s: number, c: number) => number): number {
+function maxAbsDot(
+  x: Float64Array,
+  y: Float64Array,
+  R: number,
+  S: number,
+  C: number,
+  xAt: (r: number, s: number) => number,
+  yAt: (s: number, c: number) => number,
+): number {
   let worst = 0;
   for (let r = 0; r < R; r++) {
     for (let c = 0; c < C; c++) {
@@ -61,8 +69,14 @@ async function checkMatmul(c: Case, seed = 1): Promise<void> {
   const lead = c.batch ? [c.batch] : [];
   const aShape = [...lead, ...(c.transA ? [c.K, c.M] : [c.M, c.K])];
   const bShape = [...(c.sharedB ? [] : lead), ...(c.transB ? [c.N, c.K] : [c.K, c.N])];
-  const av = values(aShape.reduce((x, y) => x * y, 1), rng);
-  const bv = values(bShape.reduce((x, y) => x * y, 1), rng);
+  const av = values(
+    aShape.reduce((x, y) => x * y, 1),
+    rng,
+  );
+  const bv = values(
+    bShape.reduce((x, y) => x * y, 1),
+    rng,
+  );
   // Bounds over every batch: A element (m, k) of batch t, B element (k, n).
   const B = Math.max(1, c.batch);
   const aAt = (t: number) => (m: number, k: number) => t * c.M * c.K + (c.transA ? k * c.M + m : m * c.K + k);
@@ -128,7 +142,9 @@ describe('matmul against the float64 reference (forward and backward)', () => {
       expect(() => matmul(tensor(new Array(6).fill(0), [6]), b)).toThrow(/matmul: operands must have rank 2 or 3: a \[6\] · b \[4, 5\]/);
       expect(() => matmul(tensor(new Array(6).fill(0), [2, 3], 'bf16'), b)).toThrow(/matmul: .* has dtype bf16; expected f32/);
       expect(() => linear(a, tensor(new Array(8).fill(0), [2, 4]))).toThrow('linear: inner dimensions differ: x [2, 3] · W [2, 4]ᵀ');
-      expect(() => gemm({ a: { t: a, ld: 3 }, b: { t: b, ld: 5 }, c: { t: b, ld: 5 }, M: 3, N: 5, K: 3 })).toThrow(/gemm: operand A reaches element 8 of Tensor f32\[2, 3\]/);
+      expect(() => gemm({ a: { t: a, ld: 3 }, b: { t: b, ld: 5 }, c: { t: b, ld: 5 }, M: 3, N: 5, K: 3 })).toThrow(
+        /gemm: operand A reaches element 8 of Tensor f32\[2, 3\]/,
+      );
     });
   });
 });
@@ -209,7 +225,11 @@ function attentionCases(B: number, T: number, H: number, Hkv: number, D: number,
         a: { offset: g * D, ld: H * D, strides: [T * H * D, G * D] },
         b: { ld: Hkv * D, trans: true, strides: [T * Hkv * D, D] },
         c: { offset: g * T * T, ld: T, strides: [H * T * T, G * T * T] },
-        M: T, N: T, K: D, batch: [B, Hkv], alpha: 1 / Math.sqrt(D),
+        M: T,
+        N: T,
+        K: D,
+        batch: [B, Hkv],
+        alpha: 1 / Math.sqrt(D),
       },
     });
     // out (B, T, H, D) += P (B, H, T, T) · V (B, T, Hkv, D)
@@ -223,7 +243,11 @@ function attentionCases(B: number, T: number, H: number, Hkv: number, D: number,
         a: { offset: g * T * T, ld: T, strides: [H * T * T, G * T * T] },
         b: { ld: Hkv * D, strides: [T * Hkv * D, D] },
         c: { offset: g * D, ld: H * D, strides: [T * H * D, G * D] },
-        M: T, N: D, K: T, batch: [B, Hkv], accumulate: true,
+        M: T,
+        N: D,
+        K: T,
+        batch: [B, Hkv],
+        accumulate: true,
       },
     });
   }
@@ -276,7 +300,15 @@ describe('linear', () => {
       const wv = values(23 * 37, rng, dtype);
       const half = dtype !== 'f32';
       const xv = values(2 * 5 * 37, rng);
-      const fwd = maxAbsDot(xv, wv, 10, 37, 23, (t, c) => t * 37 + c, (c, o) => o * 37 + c);
+      const fwd = maxAbsDot(
+        xv,
+        wv,
+        10,
+        37,
+        23,
+        (t, c) => t * 37 + c,
+        (c, o) => o * 37 + c,
+      );
       await checkOp({
         name: `linear ${dtype}`,
         inputs: [
@@ -347,7 +379,10 @@ describe('limits', () => {
     const x1 = tensor(xv.slice(0, C), [1, C]);
     const logits1 = linear(x1, E);
     const row0 = await logits1.read();
-    expect(row0.findIndex((v, i) => v !== read[i]), 'first logit of the one-row product that differs').toBe(-1);
+    expect(
+      row0.findIndex((v, i) => v !== read[i]),
+      'first logit of the one-row product that differs',
+    ).toBe(-1);
     [x1, logits1].forEach((t) => t.dispose());
     // Reference on sampled columns (all of them would be 3·V·C operations in JS: fine, but slow to check).
     let bad = -1;
@@ -355,7 +390,10 @@ describe('limits', () => {
       for (let v = 0; v < V; v += v < 1000 || v > V - 1000 ? 1 : 997) {
         let s = 0;
         for (let c = 0; c < C; c++) s += xv[t * C + c] * pattern(v, c);
-        if (read[t * V + v] !== s) { bad = t * V + v; break; }
+        if (read[t * V + v] !== s) {
+          bad = t * V + v;
+          break;
+        }
       }
     }
     expect(bad, 'first wrong logit').toBe(-1);
@@ -406,10 +444,16 @@ describe('limits', () => {
     const { limits } = engine().gpu;
     const count = limits.maxComputeWorkgroupsPerDimension + 4465;
     // C[t] (1×1) = A[t] · B[t] with A[t] = t % 13, B[t] = 2
-    const a = tensor(Array.from({ length: count }, (_, t) => t % 13), [count, 1, 1]);
+    const a = tensor(
+      Array.from({ length: count }, (_, t) => t % 13),
+      [count, 1, 1],
+    );
     const b = fill([count, 1, 1], 2);
     const c = await matmul(a, b).read();
-    expect(Array.from(c).findIndex((v, t) => v !== (t % 13) * 2), 'first wrong batch').toBe(-1);
+    expect(
+      Array.from(c).findIndex((v, t) => v !== (t % 13) * 2),
+      'first wrong batch',
+    ).toBe(-1);
     // Tall: M rows at two columns; enough tiles of the chosen kernel's height.
     const rows = (limits.maxComputeWorkgroupsPerDimension + 10) * chooseVariant().rows;
     const tall = fill([rows, 2], 0.5);
@@ -458,7 +502,12 @@ describe('GEMV (decoding)', () => {
         // K = 64: whole iterations (of 4·LANES k for the CPU GEMVs, at 4, 8 or 16 lanes); K = 77: a tail. ld 80
         // and offset 0 take B8 (halves, CPU GEMVs) or VEC4; offset 4 takes VEC4 (vec2 of halves); ld 77 and
         // offset 1 the element-wise reads (the GPU GEMVs leave those to the gpu kernel).
-        for (const [K, ld, offset] of [[64, 64, 0], [77, 80, 0], [77, 80, 4], [77, 77, 1]]) {
+        for (const [K, ld, offset] of [
+          [64, 64, 0],
+          [77, 80, 0],
+          [77, 80, 4],
+          [77, 77, 1],
+        ]) {
           const N = 37;
           await checkGemm(
             {
@@ -494,7 +543,11 @@ describe('GEMV (decoding)', () => {
             a: { offset: g * D, ld: H * D, strides: [H * D, G * D] },
             b: { ld: Hkv * D, trans: true, strides: [T * Hkv * D, D] },
             c: { offset: g * T, ld: T, strides: [H * T, G * T] },
-            M: 1, N: T, K: D, batch: [B, Hkv], alpha: 1 / Math.sqrt(D),
+            M: 1,
+            N: T,
+            K: D,
+            batch: [B, Hkv],
+            alpha: 1 / Math.sqrt(D),
           },
         });
       }
@@ -559,7 +612,11 @@ describe('every kernel variant', () => {
     it(`${name}: transposes at unaligned and aligned shapes, K tails, strided attention, half B`, async (ctx) => {
       if (!kernelFamilies().get('gemm')!.available(name)) ctx.skip(); // the subgroup kernels need subgroups
       forceGemmVariant(name);
-      for (const [M, N, K] of [[33, 65, 17], [36, 68, 20], [9, 4, 8]] as const) {
+      for (const [M, N, K] of [
+        [33, 65, 17],
+        [36, 68, 20],
+        [9, 4, 8],
+      ] as const) {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) await checkMatmul({ batch: 0, M, N, K, transA, transB });
         }

@@ -29,7 +29,10 @@ forEachVariant('sum, mean, max along the last axis', 'reduce', () => {
 
 describe('reductions along the last axis', () => {
   it('sums a broadcast gradient back to each operand shape (sumTo)', async () => {
-    const g = tensor(Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
+    const g = tensor(
+      Array.from({ length: 24 }, (_, i) => i),
+      [2, 3, 4],
+    );
     expectAllClose(await sumTo(g, [4]).read(), [60, 66, 72, 78], { atol: 0 });
     expectAllClose(await sumTo(g, [3, 1]).read(), [60, 92, 124], { atol: 0 });
     expectAllClose(await sumTo(g, [2, 1, 4]).read(), [12, 15, 18, 21, 48, 51, 54, 57], { atol: 0 });

@@ -10,7 +10,11 @@ const EPS = 1e-5;
 
 // With each form of the row reductions (workgroup-memory tree, subgroup operations).
 forEachVariant('rmsnorm', 'reduce', () => {
-  for (const [N, C] of [[3, 7], [5, 64], [2, 300]]) {
+  for (const [N, C] of [
+    [3, 7],
+    [5, 64],
+    [2, 300],
+  ]) {
     // mean(x²) sums C squares (relative error ≤ C·u), rstd inherits half of it, then two more roundings;
     // |y| ≤ |w|·|x|·rstd ≲ 1.5·4·1.5. The gradient adds a second C-term sum, with terms up to ~10.
     const fwdTol = (C + 4) * u * 10;
@@ -42,10 +46,14 @@ describe('rmsnorm', () => {
     const C = 2048;
     const N = Math.ceil((engine().gpu.limits.maxStorageBufferBindingSize / 4 / C) * 1.1);
     const x = fill([N, C], 3);
-    const w = tensor(Array.from({ length: C }, (_, c) => (c % 7) - 3), [C], 'bf16');
+    const w = tensor(
+      Array.from({ length: C }, (_, c) => (c % 7) - 3),
+      [C],
+      'bf16',
+    );
     const y = await rmsnorm(x, w, EPS).read();
     // Every row is constant 3: rstd = 1/√(9 + eps), y = w·3·rstd.
-    const expected = Array.from({ length: C }, (_, c) => ((c % 7) - 3) * 3 / Math.sqrt(9 + EPS));
+    const expected = Array.from({ length: C }, (_, c) => (((c % 7) - 3) * 3) / Math.sqrt(9 + EPS));
     for (const r of [0, N >> 1, N - 1]) expectAllClose(y.subarray(r * C, (r + 1) * C), expected, { atol: (C + 4) * u * 10 }, `row ${r}`);
   });
 });

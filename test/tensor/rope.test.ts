@@ -19,7 +19,10 @@ describe('rope', () => {
     const tol = 4 * u * 8;
     await checkOp({
       name: 'rope',
-      inputs: [{ shape: [B, T, H, D], grad: true }, { shape: [B, T], values: positions, dtype: 'i32' }],
+      inputs: [
+        { shape: [B, T, H, D], grad: true },
+        { shape: [B, T], values: positions, dtype: 'i32' },
+      ],
       gpu: (x, pos) => rope(x, pos, table, H),
       cpu: (x) => refRope(x, positions, invFreq, H),
       fwdTol: tol,
@@ -35,7 +38,11 @@ describe('rope', () => {
     const H = 32;
     const D = 16;
     const N = Math.ceil((engine().gpu.limits.maxStorageBufferBindingSize / 4 / (H * D)) * 1.1);
-    const positions = tensor(Array.from({ length: N }, (_, n) => n % 50), [N], 'i32');
+    const positions = tensor(
+      Array.from({ length: N }, (_, n) => n % 50),
+      [N],
+      'i32',
+    );
     table.ensure(50);
     const x = fill([N, H, D], 1);
     const y = await rope(x, positions, table, H).read();

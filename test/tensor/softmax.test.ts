@@ -15,8 +15,17 @@ const tols = (Tk: number) => ({ fwdTol: (Tk + 30) * u, gradTol: (2 * Tk + 30) * 
 // Every case with each form of the row reductions (workgroup-memory tree, subgroup operations).
 forEachVariant('softmax', 'reduce', () => {
   it('plain, along the last axis', async () => {
-    for (const shape of [[3, 5], [2, 3, 70]]) {
-      await checkOp({ name: 'softmax', inputs: [{ shape, grad: true, scale: 3 }], gpu: (x) => softmax(x), cpu: (x) => ref.softmax(x), ...tols(shape[shape.length - 1]) });
+    for (const shape of [
+      [3, 5],
+      [2, 3, 70],
+    ]) {
+      await checkOp({
+        name: 'softmax',
+        inputs: [{ shape, grad: true, scale: 3 }],
+        gpu: (x) => softmax(x),
+        cpu: (x) => ref.softmax(x),
+        ...tols(shape[shape.length - 1]),
+      });
     }
   });
 
@@ -26,7 +35,10 @@ forEachVariant('softmax', 'reduce', () => {
     const opts = { scale: 0.25, causal: true };
     await checkOp({
       name: 'masked softmax',
-      inputs: [{ shape: [B, H, T, T], grad: true, scale: 3 }, { shape: [B, T], values: keyMask, dtype: 'i32' }],
+      inputs: [
+        { shape: [B, H, T, T], grad: true, scale: 3 },
+        { shape: [B, T], values: keyMask, dtype: 'i32' },
+      ],
       gpu: (x, m) => softmax(x, { ...opts, keyMask: m }),
       cpu: (x, m) => ref.softmax(x, { ...opts, keyMask: m }),
       ...tols(T),
@@ -39,7 +51,10 @@ forEachVariant('softmax', 'reduce', () => {
     const opts = { scale: 0.5, causal: true, segments: true };
     await checkOp({
       name: 'segmented softmax',
-      inputs: [{ shape: [B, H, T, T], grad: true, scale: 3 }, { shape: [B, T], values: segments, dtype: 'i32' }],
+      inputs: [
+        { shape: [B, H, T, T], grad: true, scale: 3 },
+        { shape: [B, T], values: segments, dtype: 'i32' },
+      ],
       gpu: (x, m) => softmax(x, { ...opts, keyMask: m }),
       cpu: (x, m) => ref.softmax(x, { ...opts, keyMask: m }),
       ...tols(T),
@@ -69,6 +84,7 @@ describe('softmax', () => {
     const Tk = 4096;
     const R = Math.ceil((engine().gpu.limits.maxStorageBufferBindingSize / 4 / Tk) * 1.1);
     const y = await softmax(fill([R, Tk], 2)).read();
-    for (const r of [0, R >> 1, R - 1]) expectAllClose(y.subarray(r * Tk, (r + 1) * Tk), new Array(Tk).fill(1 / Tk), { atol: (Tk + 30) * u / Tk }, `row ${r}`);
+    for (const r of [0, R >> 1, R - 1])
+      expectAllClose(y.subarray(r * Tk, (r + 1) * Tk), new Array(Tk).fill(1 / Tk), { atol: ((Tk + 30) * u) / Tk }, `row ${r}`);
   });
 });

@@ -118,7 +118,10 @@ describe('AdamW on the GPU against the float64 reference', () => {
     const opt = new AdamW([gpu], { ...options, slots });
     const lrs = [1e-2, 0, 3e-3];
     // Gradient scales per step and slot: one global norm would clip the small slots to nothing.
-    const scales = [[1, 1, 100], [100, 1, 1]];
+    const scales = [
+      [1, 1, 100],
+      [100, 1, 1],
+    ];
     const slice = (x: ArrayLike<number>, s: number) => Array.from(x).slice(s * per, (s + 1) * per);
     let reference = Array.from({ length: slots }, (_, s) => ({ params: [slice(start, s)] as ArrayLike<number>[], state: adamwInit([slice(start, s)]) }));
     for (const stepScales of scales) {

@@ -23,8 +23,24 @@ describe('a diverging fine-tune', () => {
     model.dispose();
     writeFileSync(join(work, 'data.jsonl'), '{"input_ids": [1, 5, 6, 7, 8]}\n');
     const out = join(work, 'out');
-    const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'seal.js'), 'finetune', '--model', FIXTURE, '--data', join(work, 'data.jsonl'),
-      '--out', out, '--init-adapter', join(work, 'bad'), '--steps', '3'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        join(ROOT, 'bin', 'seal.js'),
+        'finetune',
+        '--model',
+        FIXTURE,
+        '--data',
+        join(work, 'data.jsonl'),
+        '--out',
+        out,
+        '--init-adapter',
+        join(work, 'bad'),
+        '--steps',
+        '3',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/The loss became NaN at step 1; training stopped before that step's update .* The last good adapter is in .*out/);
     expect(existsSync(join(out, 'adapter_model.safetensors'))).toBe(true);

@@ -50,16 +50,58 @@ describe('training examples', () => {
   });
 
   it('collates with right padding, −100 labels and a zero mask on the padding', () => {
-    const b = collate([{ ids: [1, 2, 3], labels: [1, 2, 3] }, { ids: [4], labels: [-100] }], 0);
-    expect(b).toEqual({ ids: [[1, 2, 3], [4, 0, 0]], labels: [[1, 2, 3], [-100, -100, -100]], attentionMask: [[1, 1, 1], [1, 0, 0]] });
+    const b = collate(
+      [
+        { ids: [1, 2, 3], labels: [1, 2, 3] },
+        { ids: [4], labels: [-100] },
+      ],
+      0,
+    );
+    expect(b).toEqual({
+      ids: [
+        [1, 2, 3],
+        [4, 0, 0],
+      ],
+      labels: [
+        [1, 2, 3],
+        [-100, -100, -100],
+      ],
+      attentionMask: [
+        [1, 1, 1],
+        [1, 0, 0],
+      ],
+    });
   });
 
   it('packs examples back to back: own segments, positions from 0, no label across a boundary, rows padded to a multiple', () => {
-    const b = pack([[{ ids: [1, 2, 3], labels: [1, 2, 3] }, { ids: [4, 5], labels: [-100, 5] }], [{ ids: [6], labels: [6] }], []], 0, 4);
-    expect(b.ids).toEqual([[1, 2, 3, 4, 5, 0, 0, 0], [6, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]);
+    const b = pack(
+      [
+        [
+          { ids: [1, 2, 3], labels: [1, 2, 3] },
+          { ids: [4, 5], labels: [-100, 5] },
+        ],
+        [{ ids: [6], labels: [6] }],
+        [],
+      ],
+      0,
+      4,
+    );
+    expect(b.ids).toEqual([
+      [1, 2, 3, 4, 5, 0, 0, 0],
+      [6, 0, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    ]);
     // The first label of each example is never a target (the previous token belongs to another example).
     expect(b.labels).toEqual([[-100, 2, 3, -100, 5, -100, -100, -100], [-100, -100, -100, -100, -100, -100, -100, -100], new Array(8).fill(-100)]);
-    expect(b.positions).toEqual([[0, 1, 2, 0, 1, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]);
-    expect(b.segments).toEqual([[1, 1, 1, 2, 2, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0]]);
+    expect(b.positions).toEqual([
+      [0, 1, 2, 0, 1, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    ]);
+    expect(b.segments).toEqual([
+      [1, 1, 1, 2, 2, 0, 0, 0],
+      [1, 0, 0, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 0, 0, 0],
+    ]);
   });
 });

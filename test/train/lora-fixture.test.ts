@@ -20,8 +20,7 @@ describe('LoRA and AdamW against PyTorch/PEFT (llama-tiny fixture)', () => {
   const inputs = fixtureJson('inputs.json');
   const reference = fixtureJson('reference.json');
   const hp = inputs.adamw;
-  const fragile = (key: string) =>
-    new Set<string>(reference.adamw_fragile_components[key].map(([name, index]: [string, number]) => `${name}#${index}`));
+  const fragile = (key: string) => new Set<string>(reference.adamw_fragile_components[key].map(([name, index]: [string, number]) => `${name}#${index}`));
 
   async function setup() {
     const model = await loadLlama(FIXTURE);
@@ -41,7 +40,12 @@ describe('LoRA and AdamW against PyTorch/PEFT (llama-tiny fixture)', () => {
   it('loads the PEFT adapter by its names and matches the adapted logits and loss', async () => {
     const { model, adapter } = await setup();
     const names = [...(await fixtureTensors('adapter_model.safetensors')).keys()];
-    expect(adapter.parameters().map((p) => p.name).sort()).toEqual(names.sort());
+    expect(
+      adapter
+        .parameters()
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(names.sort());
     const lora = await fixtureTensors('lora_outputs.safetensors');
     const logits = await noGrad(() => tidy(() => model.forward({ ids: inputs.input_ids }))).read();
     expectAllClose(logits, lora.get('logits')!, { atol: LOGIT_TOL }, 'LoRA logits');
@@ -88,7 +92,10 @@ describe('LoRA and AdamW against PyTorch/PEFT (llama-tiny fixture)', () => {
       tidy(() => backward(causalLmLoss(model.forward({ ids: inputs.long_input_ids, train: true, recompute }), inputs.long_input_ids)));
       const peak = engine().pool.memory().peakLiveBytes - before;
       const grads = await Promise.all(adapter.parameters().map((p) => p.grad!.read()));
-      adapter.parameters().forEach((p) => { p.grad!.dispose(); p.grad = null; });
+      adapter.parameters().forEach((p) => {
+        p.grad!.dispose();
+        p.grad = null;
+      });
       return { grads, peak };
     };
     const plain = await gradsWith(false);

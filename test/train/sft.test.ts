@@ -14,9 +14,20 @@ import { expectAllClose } from '../helpers/check.ts';
 import { FIXTURE, fixtureJson, readTensors } from '../model/fixture.ts';
 
 const tinyConfig = parseLlamaConfig({
-  model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: 512, hidden_size: 64, intermediate_size: 192,
-  num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rms_norm_eps: 1e-5, rope_theta: 10000,
-  tie_word_embeddings: true, max_position_embeddings: 256, bos_token_id: 1, eos_token_id: 2,
+  model_type: 'llama',
+  architectures: ['LlamaForCausalLM'],
+  vocab_size: 512,
+  hidden_size: 64,
+  intermediate_size: 192,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  tie_word_embeddings: true,
+  max_position_embeddings: 256,
+  bos_token_id: 1,
+  eos_token_id: 2,
 });
 
 describe('LoRA fine-tuning on the tiny fixture model', () => {
@@ -55,7 +66,11 @@ describe('LoRA fine-tuning on the tiny fixture model', () => {
     // A random model of the fixture's shape, with weights large enough that logits can become confident
     // (the fixture's N(0, 0.02²) tied embedding bounds every logit to about ±2 after the final RMSNorm).
     const model = randomLlama(tinyConfig, 5, 'bf16', 0.2);
-    const adapter = LoraAdapter.create(model, { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }, 1);
+    const adapter = LoraAdapter.create(
+      model,
+      { r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+      1,
+    );
     const sentences = [
       [1, 40, 41, 42, 43, 44, 45, 46, 2],
       [1, 100, 90, 80, 70, 60, 50, 2],

@@ -44,12 +44,14 @@ describe("numpy's legacy RandomState", () => {
   it('shuffles as numpy does', () => {
     // x = list(range(10)); np.random.RandomState(0).shuffle(x); and the same for 25 items with seed 1234
     expect(RandomState.create(0).shuffle([...Array(10).keys()])).toEqual([2, 8, 4, 9, 1, 6, 7, 3, 0, 5]);
-    expect(RandomState.create(1234).shuffle([...Array(25).keys()])).toEqual([7, 16, 2, 3, 1, 18, 5, 4, 0, 8, 13, 22, 10, 23, 20, 14, 11, 9, 17, 24, 12, 21, 6, 19, 15]);
+    expect(RandomState.create(1234).shuffle([...Array(25).keys()])).toEqual([
+      7, 16, 2, 3, 1, 18, 5, 4, 0, 8, 13, 22, 10, 23, 20, 14, 11, 9, 17, 24, 12, 21, 6, 19, 15,
+    ]);
   });
 });
 
 describe("CPython's random", () => {
-  it('seeds through init_by_array on the integer\'s 32-bit words', () => {
+  it("seeds through init_by_array on the integer's 32-bit words", () => {
     // random.seed(0) / random.seed(2**40 + 5); [random.getrandbits(32) for _ in range(3)]
     const bits = (r: PyRandom) => Array.from({ length: 3 }, () => r.getrandbits(32));
     expect(bits(PyRandom.seed(0))).toEqual([3626764237, 1654615998, 3255389356]);
@@ -60,7 +62,11 @@ describe("CPython's random", () => {
     // random.seed(42); x = list(range(10)); random.shuffle(x)
     expect(PyRandom.seed(42).shuffle([...Array(10).keys()])).toEqual([7, 3, 2, 8, 5, 6, 9, 4, 0, 1]);
     // random.seed(43); x = list(range(974)); random.shuffle(x); x[:12]
-    expect(PyRandom.seed(43).shuffle([...Array(974).keys()]).slice(0, 12)).toEqual([689, 286, 904, 643, 244, 893, 54, 177, 645, 299, 491, 911]);
+    expect(
+      PyRandom.seed(43)
+        .shuffle([...Array(974).keys()])
+        .slice(0, 12),
+    ).toEqual([689, 286, 904, 643, 244, 893, 54, 177, 645, 299, 491, 911]);
     // random.seed(42); random.sample(range(2067), 8), twice (the set-of-indices branch)
     const r = PyRandom.seed(42);
     const population = [...Array(2067).keys()];
@@ -71,10 +77,13 @@ describe("CPython's random", () => {
   });
 
   const SQUAD = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'squad');
-  it.skipIf(!existsSync(join(SQUAD, 'naive_val.json')))("reproduces SEAL's evaluation order: squad_val.json shuffled with random.seed(42) starts with naive_val.json", () => {
-    const all = JSON.parse(readFileSync(join(SQUAD, 'squad_val.json'), 'utf8')) as { context: string }[];
-    const naive = JSON.parse(readFileSync(join(SQUAD, 'naive_val.json'), 'utf8')) as { context: string }[];
-    const shuffled = PyRandom.seed(42).shuffle([...all]);
-    expect(shuffled.slice(0, naive.length).map((p) => p.context)).toEqual(naive.map((p) => p.context));
-  });
+  it.skipIf(!existsSync(join(SQUAD, 'naive_val.json')))(
+    "reproduces SEAL's evaluation order: squad_val.json shuffled with random.seed(42) starts with naive_val.json",
+    () => {
+      const all = JSON.parse(readFileSync(join(SQUAD, 'squad_val.json'), 'utf8')) as { context: string }[];
+      const naive = JSON.parse(readFileSync(join(SQUAD, 'naive_val.json'), 'utf8')) as { context: string }[];
+      const shuffled = PyRandom.seed(42).shuffle([...all]);
+      expect(shuffled.slice(0, naive.length).map((p) => p.context)).toEqual(naive.map((p) => p.context));
+    },
+  );
 });

@@ -35,12 +35,7 @@ export function loadArcTasks(challengesPath: string, solutionsPath?: string): Ar
 }
 
 /** Validates already-parsed challenges (and solutions) JSON; `source` names them in errors. */
-export function parseArcTasks(
-  challenges: unknown,
-  source: string,
-  solutions?: unknown,
-  solutionsSource = 'solutions',
-): ArcTask[] {
+export function parseArcTasks(challenges: unknown, source: string, solutions?: unknown, solutionsSource = 'solutions'): ArcTask[] {
   if (!isPlainObject(challenges)) {
     throw new Error(`${source}: expected an object {task_id: {train, test}} (ARC Prize layout), got ${describe(challenges)}`);
   }
@@ -52,7 +47,10 @@ export function parseArcTasks(
 export function findArcTask(tasks: readonly ArcTask[], id: string): ArcTask {
   const task = tasks.find((t) => t.id === id);
   if (task === undefined) {
-    const sample = tasks.slice(0, 5).map((t) => t.id).join(', ');
+    const sample = tasks
+      .slice(0, 5)
+      .map((t) => t.id)
+      .join(', ');
     throw new Error(`no ARC task "${id}" among the ${tasks.length} loaded (e.g. ${sample}); check the task id and the challenges file`);
   }
   return task;

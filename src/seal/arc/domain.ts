@@ -72,7 +72,10 @@ export class ArcDomain implements Domain<ArcTask> {
     let draw = 0;
     const prompt = this.prompt(task);
     for (let j = 0; j < m; j++) {
-      const found = await sampleParsedSelfEdit(async () => (await policy.sample([{ prompt, seed: unitSeed(seed, draw++) }], this.options.sampling))[0], this.options.maxSampleAttempts);
+      const found = await sampleParsedSelfEdit(
+        async () => (await policy.sample([{ prompt, seed: unitSeed(seed, draw++) }], this.options.sampling))[0],
+        this.options.maxSampleAttempts,
+      );
       failures += found ? found.failures : this.options.maxSampleAttempts;
       // None parsed: keep the last text; it parses to SEAL's fallbacks and earns reward 0.
       texts.push(found ? found.completion : '');

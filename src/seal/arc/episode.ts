@@ -96,9 +96,7 @@ export async function answerTask(
     if (completions.length !== queries.length) {
       throw new Error(`the answer hook returned ${completions.length} completions for ${queries.length} queries; return one per query`);
     }
-    const predictions = queries
-      .map((query: InferenceQuery, i) => readPrediction(query, completions[i]))
-      .filter((p): p is Prediction => p !== null);
+    const predictions = queries.map((query: InferenceQuery, i) => readPrediction(query, completions[i])).filter((p): p is Prediction => p !== null);
     droppedAnswers += queries.length - predictions.length;
     attempts.push(vote(predictions));
   }

@@ -81,9 +81,7 @@ export function leaveOutDemonstrations(demonstrations: readonly ArcExample[], n:
   if (!Number.isInteger(n) || n < 0 || n > demonstrations.length) {
     throw new Error(`leave-${n}-out needs 0 ≤ n ≤ ${demonstrations.length} (the number of demonstrations)`);
   }
-  return combinations(demonstrations.length, n).map((dropped) =>
-    demonstrations.filter((_, i) => !dropped.includes(i)),
-  );
+  return combinations(demonstrations.length, n).map((dropped) => demonstrations.filter((_, i) => !dropped.includes(i)));
 }
 
 /** Applies a tool to every example of the task, the test example's included. */

@@ -1,7 +1,7 @@
 // Grids as text, the way SEAL's few-shot model reads and writes them: str() of a numpy array
 // (marc's PythonListGridRepresenter), e.g. `[[3 3 8]\n [3 7 0]\n [5 0 0]]`, and an example as
 // `{input} -> {output}#` (TextExampleRepresenter with io_sep " -> " and output_footer "#").
-import { type ArcExample } from './arc-data.ts';
+import type { ArcExample } from './arc-data.ts';
 import type { Grid } from './grid.ts';
 
 /**
@@ -45,7 +45,10 @@ export function parseGridAnswer(text: string): Grid | null {
     const open = i === 0 ? '[[' : '[';
     const close = i === lines.length - 1 ? ']]' : ']';
     if (!line.startsWith(open) || !line.endsWith(close) || line.length < open.length + close.length) return null;
-    const cells = line.slice(open.length, line.length - close.length).trim().split(/\s+/);
+    const cells = line
+      .slice(open.length, line.length - close.length)
+      .trim()
+      .split(/\s+/);
     if (!cells.every((cell) => /^[0-9]$/.test(cell))) return null;
     grid.push(cells.map(Number));
   }

@@ -59,9 +59,7 @@ export function roll(grid: Grid, down: number, right: number): number[][] {
 
 /** np.repeat along rows then columns: every cell becomes a rowFactor × colFactor block. */
 export function repeatCells(grid: Grid, rowFactor: number, colFactor: number): number[][] {
-  return build(height(grid) * rowFactor, width(grid) * colFactor, (i, j) =>
-    grid[Math.floor(i / rowFactor)][Math.floor(j / colFactor)],
-  );
+  return build(height(grid) * rowFactor, width(grid) * colFactor, (i, j) => grid[Math.floor(i / rowFactor)][Math.floor(j / colFactor)]);
 }
 
 /** np.concatenate(grids, axis=0): stacked top to bottom. Widths must agree. */

@@ -5,8 +5,7 @@ import type { ArcExample, ArcTask } from './arc-data.ts';
 import type { Grid } from './grid.ts';
 import type { ChatMessage } from './messages.ts';
 
-export const POLICY_SYSTEM_MESSAGE =
-  'You are a helpful assistant that provide the correct output for the given task immediately.';
+export const POLICY_SYSTEM_MESSAGE = 'You are a helpful assistant that provide the correct output for the given task immediately.';
 
 /**
  * SEAL's self_edit_prompt. It is a Python triple-quoted string that opens with a line break, so the user

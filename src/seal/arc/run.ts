@@ -72,7 +72,14 @@ export class ArcRun {
         if (label === 'in-context') {
           await this.unit(`eval/${label}/s${s}/${task.id}`, async () => {
             const a = await answerTask(task, (q) => this.domain.answer(this.policy, q), { countTokens: this.domain.countTokens, seed });
-            return { condition: label, task: task.id, seed: s, attempts: a.attempts as unknown as JsonValue, droppedAnswers: a.droppedAnswers, reward: a.solved ? 1 : 0 };
+            return {
+              condition: label,
+              task: task.id,
+              seed: s,
+              attempts: a.attempts as unknown as JsonValue,
+              droppedAnswers: a.droppedAnswers,
+              reward: a.solved ? 1 : 0,
+            };
           });
         } else if (label === 'oracle') {
           await this.unit(`eval/${label}/s${s}/${task.id}`, async () => {
@@ -102,7 +109,10 @@ export class ArcRun {
     const perSeed: number[] = [];
     let pairs = 0;
     for (let s = 0; s < this.config.evalSeeds; s++) {
-      const rewards = this.run.records('evaluation').filter((r) => r.condition === label && r.seed === s).map((r) => Number(r.reward));
+      const rewards = this.run
+        .records('evaluation')
+        .filter((r) => r.condition === label && r.seed === s)
+        .map((r) => Number(r.reward));
       const expected = this.config.evalTasks.length * (label.startsWith('round-') ? this.config.evalSelfEdits : 1);
       if (rewards.length !== expected) throw new Error(`condition ${label} is not finished (seed ${s}: ${rewards.length} of ${expected} evaluations)`);
       perSeed.push(rewards.reduce((a, b) => a + b, 0) / rewards.length);
@@ -120,7 +130,12 @@ export class ArcRun {
       while (this.run.has(`r${current + 1}/m-step`)) current++;
       if (round !== current) throw new Error(`${label} needs the round-${round} policy, but the policy in memory is round ${current}'s`);
       traceUnitStart([key]);
-      const { texts, details } = await this.domain.sampleSelfEdits(this.policy, task, this.config.evalSelfEdits, unitSeed(this.config.restEm.seed, label, seed, task.id));
+      const { texts, details } = await this.domain.sampleSelfEdits(
+        this.policy,
+        task,
+        this.config.evalSelfEdits,
+        unitSeed(this.config.restEm.seed, label, seed, task.id),
+      );
       this.run.append({ kind: 'eval-self-edits', key, condition: label, seed, task: task.id, texts, details });
     }
     return this.run.get(key)!.texts as string[];

@@ -59,9 +59,7 @@ export function parseSelfEdit(completion: string): ParsedSelfEdit {
   let tools: ToolSelection = NO_TOOLS;
   let epochsForcedToZero = false;
   const generation = raw.data_generation;
-  const badTools = isPlainObject(generation)
-    ? Object.values(TOOL_KEYS).filter((key) => typeof generation[key] !== 'boolean')
-    : Object.values(TOOL_KEYS);
+  const badTools = isPlainObject(generation) ? Object.values(TOOL_KEYS).filter((key) => typeof generation[key] !== 'boolean') : Object.values(TOOL_KEYS);
   if (badTools.length === 0 && isPlainObject(generation)) {
     tools = {
       basic: generation[TOOL_KEYS.basic] as boolean,
@@ -107,9 +105,7 @@ export function parseSelfEdit(completion: string): ParsedSelfEdit {
 
 /** The self-edit as JSON in the layout the prompt asks for. */
 export function formatSelfEdit(config: SelfEditConfig): string {
-  const dataGeneration = Object.fromEntries(
-    (Object.keys(TOOL_KEYS) as (keyof ToolSelection)[]).map((group) => [TOOL_KEYS[group], config.tools[group]]),
-  );
+  const dataGeneration = Object.fromEntries((Object.keys(TOOL_KEYS) as (keyof ToolSelection)[]).map((group) => [TOOL_KEYS[group], config.tools[group]]));
   const training = { strategy: config.strategy, learning_rate: config.learningRate, num_train_epochs: config.epochs };
   return JSON.stringify({ data_generation: dataGeneration, training }, null, 2);
 }

@@ -208,11 +208,7 @@ export function selectTools(selection: ToolSelection, rng: RandomState): Tool[] 
     );
   }
   if (selection.size) {
-    tools.push(
-      sameForBoth('size', INCREASE_RESOLUTION_2),
-      sameForBoth('size', INCREASE_HEIGHT_2),
-      sameForBoth('size', INCREASE_WIDTH_2),
-    );
+    tools.push(sameForBoth('size', INCREASE_RESOLUTION_2), sameForBoth('size', INCREASE_HEIGHT_2), sameForBoth('size', INCREASE_WIDTH_2));
   }
   if (selection.chain) {
     for (const first of [rotate(90), rotate(270), rotate(180), flip(0), flip(1), TRANSPOSE]) {
@@ -230,7 +226,5 @@ function split(grid: Grid, axis: 0 | 1, parts: number): Grid[] | null {
   const side = axis === 0 ? height(grid) : width(grid);
   if (side % parts !== 0) return null;
   const size = side / parts;
-  return Array.from({ length: parts }, (_, p) =>
-    axis === 0 ? crop(grid, p * size, 0, size, width(grid)) : crop(grid, 0, p * size, height(grid), size),
-  );
+  return Array.from({ length: parts }, (_, p) => (axis === 0 ? crop(grid, p * size, 0, size, width(grid)) : crop(grid, 0, p * size, height(grid), size)));
 }

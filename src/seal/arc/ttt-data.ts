@@ -11,15 +11,7 @@ import { RandomState } from '../../util/mt19937.ts';
 import { Rng } from '../../util/random.ts';
 import type { ArcExample } from './arc-data.ts';
 import { MAX_GRID_SIDE } from './arc-data.ts';
-import {
-  type FewShotTask,
-  applyTool,
-  leaveOutTasks,
-  maxSide,
-  permuteColors,
-  permuteExamples,
-  uniqueTasks,
-} from './few-shot-task.ts';
+import { type FewShotTask, applyTool, leaveOutTasks, maxSide, permuteColors, permuteExamples, uniqueTasks } from './few-shot-task.ts';
 import { type ChatMessage, type CountTokens, MAX_SEQUENCE_TOKENS, countMessages, fewShotConversation } from './messages.ts';
 import { type ToolSelection, selectTools } from './tools.ts';
 

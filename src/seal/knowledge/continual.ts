@@ -103,7 +103,10 @@ export class ContinualRun {
     const key = this.key(s, 'base');
     if (this.run.has(key)) return;
     const passages = this.order[s].map((i) => this.config.passages[i]);
-    const answered = await this.domain.answer(this.policy, passages.map((p) => [p]));
+    const answered = await this.domain.answer(
+      this.policy,
+      passages.map((p) => [p]),
+    );
     this.run.append({
       kind: 'continual-base',
       key,
@@ -121,8 +124,19 @@ export class ContinualRun {
     const selfEditKey = `${this.key(s, k)}/self-edit`;
     if (!this.run.has(selfEditKey)) {
       const started = performance.now();
-      const [text] = await this.policy.sample([{ prompt: this.domain.prompt(context), seed: unitSeed(this.config.seed, 'continual', s, k, 'self-edit') }], this.config.sampling);
-      this.run.append({ kind: 'continual-self-edit', key: selfEditKey, sequence: s, step: k, passage: context.index, text: pyStrip(text), seconds: (performance.now() - started) / 1000 });
+      const [text] = await this.policy.sample(
+        [{ prompt: this.domain.prompt(context), seed: unitSeed(this.config.seed, 'continual', s, k, 'self-edit') }],
+        this.config.sampling,
+      );
+      this.run.append({
+        kind: 'continual-self-edit',
+        key: selfEditKey,
+        sequence: s,
+        step: k,
+        passage: context.index,
+        text: pyStrip(text),
+        seconds: (performance.now() - started) / 1000,
+      });
     }
     const selfEdit = String(this.run.get(selfEditKey)!.text);
     const started = performance.now();

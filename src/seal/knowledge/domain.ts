@@ -107,7 +107,10 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
    */
   async sampleSelfEdits(policy: Policy, c: IndexedPassage, m: number, seed: number): Promise<{ texts: string[]; details: { empty: number } }> {
     const prompt = this.prompt(c);
-    const sampled = await policy.sample(Array.from({ length: m }, (_, j) => ({ prompt, seed: unitSeed(seed, j) })), this.sampling);
+    const sampled = await policy.sample(
+      Array.from({ length: m }, (_, j) => ({ prompt, seed: unitSeed(seed, j) })),
+      this.sampling,
+    );
     const texts = sampled.map(pyStrip).filter((t) => t !== '');
     return { texts, details: { empty: m - texts.length } };
   }
@@ -159,12 +162,15 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
    */
   async adaptAndAnswerMany(policy: Policy, jobs: InnerLoopJob[], parallel = 1, onProgress?: (fraction: number) => void): Promise<Answers[]> {
     const results: Answers[] = new Array(jobs.length);
-    const untrained = jobs.flatMap((j, i) => (j.texts && j.texts.length ? [] : [i]));
+    const untrained = jobs.flatMap((j, i) => (j.texts?.length ? [] : [i]));
     if (untrained.length) {
-      const answered = await this.answer(policy, untrained.map((i) => jobs[i].passages));
+      const answered = await this.answer(
+        policy,
+        untrained.map((i) => jobs[i].passages),
+      );
       untrained.forEach((i, k) => (results[i] = answered[k]));
     }
-    const trained = jobs.flatMap((j, i) => (j.texts && j.texts.length ? [i] : []));
+    const trained = jobs.flatMap((j, i) => (j.texts?.length ? [i] : []));
     const eos = policy.stopIds[0];
     let done = untrained.length;
     onProgress?.(done / jobs.length);
@@ -181,7 +187,10 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
           adapter = LoraAdapter.create(policy.model, { ...this.inner.lora, slots: group.length }, seeds);
           await sftParallel(policy.model, adapter, examples, { ...this.inner, seeds, pad: eos, onStep });
         }
-        const answered = await this.answer(policy, group.map((i) => jobs[i].passages));
+        const answered = await this.answer(
+          policy,
+          group.map((i) => jobs[i].passages),
+        );
         group.forEach((i, k) => (results[i] = answered[k]));
         done += group.length;
         onProgress?.(done / jobs.length);
@@ -202,7 +211,13 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
   }
 
   /** A fresh LoRA adapter (initialised from `seed`, attached) fitted to `texts` (by the inner loop's recipe unless given); the caller disposes it. */
-  async fitAdapter(policy: Policy, texts: string[], seed: number, training: LoraTraining = this.inner, onStep?: (step: number, steps: number) => void): Promise<LoraAdapter> {
+  async fitAdapter(
+    policy: Policy,
+    texts: string[],
+    seed: number,
+    training: LoraTraining = this.inner,
+    onStep?: (step: number, steps: number) => void,
+  ): Promise<LoraAdapter> {
     const report = onStep && ((r: { step: number; totalSteps: number }) => onStep(r.step, r.totalSteps));
     return (await fitLora(policy.model, training, this.examples(policy, texts), { seed, pad: policy.stopIds[0], onStep: report })).adapter;
   }

@@ -38,8 +38,12 @@ export function loadJudgedAnswers(path: string): JudgedAnswer[] {
         const r = q as Record<string, unknown>;
         const where = `${path}: articles[${a}].completions[${c}].questions[${i}]`;
         for (const [field, type] of [
-          ['question', 'string'], ['answer', 'string'], ['baseline_answer', 'string'], ['adapter_answer', 'string'],
-          ['baseline_correct', 'boolean'], ['adapter_correct', 'boolean'],
+          ['question', 'string'],
+          ['answer', 'string'],
+          ['baseline_answer', 'string'],
+          ['adapter_answer', 'string'],
+          ['baseline_correct', 'boolean'],
+          ['adapter_correct', 'boolean'],
         ] as const) {
           if (typeof r[field] !== type) throw new Error(`${where}: "${field}" must be a ${type}`);
         }

@@ -98,7 +98,9 @@ export class KnowledgeRun {
           .map((passage, i) => ({ index: (round - 1) * this.config.passagesPerRound + i, passage }));
       const needed = rounds * this.config.passagesPerRound;
       if (this.config.trainPassages.length < needed) {
-        throw new Error(`${rounds} rounds × ${this.config.passagesPerRound} passages need ${needed} training passages; the data has ${this.config.trainPassages.length}`);
+        throw new Error(
+          `${rounds} rounds × ${this.config.passagesPerRound} passages need ${needed} training passages; the data has ${this.config.trainPassages.length}`,
+        );
       }
       await restEm(this.policy, this.domain as Domain<IndexedPassage>, contexts, this.config.restEm, this.run, {
         onProgress: this.ui.onProgress,
@@ -139,13 +141,21 @@ export class KnowledgeRun {
       const chunk = pending.slice(c, c + parallel);
       const started = performance.now();
       for (let s = 0; s < this.config.evalSeeds; s++) {
-        await this.sampleSelfEdits(label, s, chunk.filter((u) => u.s === s).flatMap((u) => u.members));
+        await this.sampleSelfEdits(
+          label,
+          s,
+          chunk.filter((u) => u.s === s).flatMap((u) => u.members),
+        );
       }
       const prepared = new Map<string, { texts: string[] | null; selfEdit?: string }>();
       for (const { s, members } of chunk) for (const i of members) prepared.set(`${s}/${i}`, await this.trainingTexts(label, s, i));
       const jobs = chunk.map(({ s, members }) => {
         const texts = members.flatMap((i) => prepared.get(`${s}/${i}`)!.texts ?? []);
-        return { passages: members.map((i) => passages[i]), texts: texts.length ? texts : null, seed: unitSeed(this.config.restEm.seed, 'eval', s, members[0]) };
+        return {
+          passages: members.map((i) => passages[i]),
+          texts: texts.length ? texts : null,
+          seed: unitSeed(this.config.restEm.seed, 'eval', s, members[0]),
+        };
       });
       const chunkPassages = chunk.reduce((n, u) => n + u.members.length, 0);
       traceUnitStart(chunk.flatMap(({ s, members }) => members.map((i) => `eval/${label}/s${s}/p${i}`)).filter((k) => !this.run.has(k)));
@@ -255,7 +265,12 @@ export class KnowledgeRun {
     let completions: string[][] = passages.map(() => []);
     if (source.startsWith('self-edits:')) completions = passages.map((_, i) => this.storedSelfEdits(source.slice(11), i, k));
     else if (/^round-\d+$/.test(source)) {
-      const requests = passages.flatMap((_, i) => Array.from({ length: k }, (_, j) => ({ prompt: this.domain.prompt({ index: i, passage: passages[i] }), seed: unitSeed(this.config.restEm.seed, 'cpt', source, seed, i, j) })));
+      const requests = passages.flatMap((_, i) =>
+        Array.from({ length: k }, (_, j) => ({
+          prompt: this.domain.prompt({ index: i, passage: passages[i] }),
+          seed: unitSeed(this.config.restEm.seed, 'cpt', source, seed, i, j),
+        })),
+      );
       const texts = await this.policy.sample(requests, this.config.restEm.sampling);
       completions = passages.map((_, i) => texts.slice(i * k, (i + 1) * k).filter((t) => t.trim() !== ''));
     }
@@ -334,5 +349,5 @@ function dependsOn(label: string, round: number): boolean {
 }
 function dependsOnLaterRounds(label: string): boolean {
   const source = sourceOf(label);
-  return source !== null && ((/^round-([1-9]\d*)$/.test(source)) || dependsOnLaterRounds(source));
+  return source !== null && (/^round-([1-9]\d*)$/.test(source) || dependsOnLaterRounds(source));
 }

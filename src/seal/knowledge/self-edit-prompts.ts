@@ -22,10 +22,7 @@ export const SELF_EDIT_PROMPTS = {
     'Rewritten passages:\n',
   // The prompt ends inside the first question, so completions start mid-"Question 1: …"; the training-
   // sequence builder puts the prefix back.
-  'self-qa':
-    "Let's read the following passage and rewrite it in a question-answer format.\n\n" +
-    'Passage:\n{title}\n{context}\n\n' +
-    'Question 1: ',
+  'self-qa': "Let's read the following passage and rewrite it in a question-answer format.\n\n" + 'Passage:\n{title}\n{context}\n\n' + 'Question 1: ',
 } as const;
 
 export type SelfEditPromptKind = keyof typeof SELF_EDIT_PROMPTS;
@@ -53,7 +50,7 @@ export function selfEditPrompt(passage: Pick<SquadPassage, 'title' | 'context'>,
  * (a passage quoting code, say) must not be substituted again.
  */
 export function fillTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{(\w+)\}/g, (field, name: string) => {
+  return template.replace(/\{(\w+)\}/g, (_field, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`template field {${name}} has no value; pass one of: ${Object.keys(values).join(', ')}`);
     return value;

@@ -42,7 +42,7 @@ export function loadEvalPassages(naiveValPath: string, count = EVAL_PASSAGE_COUN
   if (passages.length < count) {
     throw new Error(
       `${naiveValPath} has ${passages.length} passages but the evaluation set needs ${count}; ` +
-        'pass SEAL\'s naive_val.json (250 passages) or a smaller count',
+        "pass SEAL's naive_val.json (250 passages) or a smaller count",
     );
   }
   return passages.slice(0, count);

@@ -43,7 +43,11 @@ export function buildTrainSequences(
       segments = pyStrip(completion).split(BEFORE_QUESTION_N);
       if (!pyLstrip(segments[0]).startsWith('Question')) segments[0] = `Question 1: ${pyStrip(segments[0])}`;
     } else {
-      segments = segments.flatMap((segment) => pySplitLines(segment).map(pyStrip).filter((line) => line !== ''));
+      segments = segments.flatMap((segment) =>
+        pySplitLines(segment)
+          .map(pyStrip)
+          .filter((line) => line !== ''),
+      );
       if (segments.length > 1 && segments[1].startsWith('1.')) segments = segments.slice(1);
     }
   }

@@ -25,7 +25,10 @@ export function redisConnection(url: string): ConnectionOptions {
 export async function reachable(ready: Promise<unknown>, url: string, seconds = 15): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`cannot reach Redis at ${url} within ${seconds} s: start one (redis-server --port <port>) or check --queue`)), seconds * 1000);
+    timer = setTimeout(
+      () => reject(new Error(`cannot reach Redis at ${url} within ${seconds} s: start one (redis-server --port <port>) or check --queue`)),
+      seconds * 1000,
+    );
   });
   try {
     await Promise.race([ready, timeout]);

@@ -46,7 +46,12 @@ export function knowledgeJobs(grader: string): JobDomain<IndexedPassage> {
           title: p.title,
           context: p.context,
           texts: domain.innerLoopTexts(u.context, u.selfEdit),
-          questions: p.questions.map((q) => ({ question: q.question, answer: q.answer, prompt: domain.format.answerPrompt(p, q), graded: domain.format.gradedQuestion(p, q) })),
+          questions: p.questions.map((q) => ({
+            question: q.question,
+            answer: q.answer,
+            prompt: domain.format.answerPrompt(p, q),
+            graded: domain.format.gradedQuestion(p, q),
+          })),
         };
         return prepared as unknown as JsonValue;
       });

@@ -14,8 +14,7 @@ export const JOB_VERSION = 1;
 /** How a worker rebuilds the domain (its own data travels with each unit). */
 export type DomainSpec =
   /** `grader`: "containment", "exact-value", or "judge:<model folder>". */
-  | { kind: 'knowledge'; inner: InnerLoopConfig; grader: string }
-  | { kind: 'arc'; answerTokens: number; answerBatch: number };
+  { kind: 'knowledge'; inner: InnerLoopConfig; grader: string } | { kind: 'arc'; answerTokens: number; answerBatch: number };
 
 export interface JobUnit {
   /** The unit's run-log key (r<round>/<context>/e<j>/s<s>). */
@@ -51,7 +50,10 @@ export interface InnerLoopJobResult {
 
 /** The job's id: a hash of its data (BullMQ ids must not contain ':' nor be all digits). */
 export function jobId(data: InnerLoopJobData): string {
-  return `il-${createHash('sha256').update(canonicalJson(data as unknown as JsonValue)).digest('hex').slice(0, 40)}`;
+  return `il-${createHash('sha256')
+    .update(canonicalJson(data as unknown as JsonValue))
+    .digest('hex')
+    .slice(0, 40)}`;
 }
 
 /** JSON with object keys sorted, so equal data hashes equally whatever order it was built in. */

@@ -14,7 +14,9 @@ export async function modelHash(dir: string): Promise<string> {
   try {
     names = (await readdir(dir)).filter((n) => MODEL_FILE.test(n)).sort();
   } catch (e) {
-    throw new Error(`model folder ${dir} cannot be read (${(e as Error).message}); every worker must see the policy folder at this path (a shared directory), or map it with --path-map`);
+    throw new Error(
+      `model folder ${dir} cannot be read (${(e as Error).message}); every worker must see the policy folder at this path (a shared directory), or map it with --path-map`,
+    );
   }
   if (!names.includes('config.json')) throw new Error(`${dir} has no config.json: it is not a Hugging Face model folder`);
   const stats = await Promise.all(names.map((n) => stat(join(dir, n))));

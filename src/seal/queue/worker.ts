@@ -80,7 +80,8 @@ export class InnerLoopWorker {
 
   private async process(job: Job<InnerLoopJobData, InnerLoopJobResult>): Promise<InnerLoopJobResult> {
     const data = job.data;
-    if (data.version !== JOB_VERSION) throw new UnrecoverableError(`job ${job.id} has version ${data.version}, this worker runs version ${JOB_VERSION}: run the same seal on every machine`);
+    if (data.version !== JOB_VERSION)
+      throw new UnrecoverableError(`job ${job.id} has version ${data.version}, this worker runs version ${JOB_VERSION}: run the same seal on every machine`);
     const id = jobId(data);
     if (id !== job.id) throw new UnrecoverableError(`job ${job.id}'s data hashes to ${id}: it was altered, or not enqueued by seal`);
     const dir = this.mapPath(data.model.dir);
@@ -106,7 +107,13 @@ export class InnerLoopWorker {
       const results = await evaluateIsolating(policy, domain, chunk, data.wide, onProgress);
       const seconds = (performance.now() - started) / 1000;
       this.log(`job ${id}: ${chunk.length} inner loop${chunk.length > 1 ? 's' : ''} (${data.units[0].key}…) in ${seconds.toFixed(1)} s`);
-      return { id, model: hash, worker: this.name, seconds, results: results.map((r, i) => ({ key: data.units[i].key, score: r.score, details: r.details ?? null })) };
+      return {
+        id,
+        model: hash,
+        worker: this.name,
+        seconds,
+        results: results.map((r, i) => ({ key: data.units[i].key, score: r.score, details: r.details ?? null })),
+      };
     } finally {
       this.pool.release(policy, hash);
     }

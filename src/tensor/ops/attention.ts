@@ -57,7 +57,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, op
   const G = s.H / s.Hkv;
   if (!Number.isInteger(G)) throw new TypeError(`attention: ${s.H} query heads are not a multiple of ${s.Hkv} key/value heads`);
   if (q.size !== s.B * s.T * s.H * s.D) throw new TypeError(`attention: q ${q.describe()} is not (B=${s.B}, T=${s.T}, H·D=${s.H * s.D})`);
-  for (const [name, t] of [['k', k], ['v', v]] as const) {
+  for (const [name, t] of [
+    ['k', k],
+    ['v', v],
+  ] as const) {
     if (t.size < s.B * s.S * s.Hkv * s.D) throw new TypeError(`attention: ${name} ${t.describe()} is not (B=${s.B}, S=${s.S}, Hkv·D=${s.Hkv * s.D})`);
   }
   if (s.keys > s.S || s.past + s.T !== s.keys) throw new RangeError(`attention: keys=${s.keys} with past=${s.past}, T=${s.T}, S=${s.S}`);
@@ -118,7 +121,9 @@ function pieces(B: number, n: number, stride: number, rowBytes: number, entryByt
   const { limits } = engine().gpu;
   const budget = limits.maxStorageBufferBindingSize - limits.minStorageBufferOffsetAlignment - 16;
   if (entryBytes > budget) {
-    throw new RangeError(`attention: one batch entry's ${whole} (${entryBytes} bytes) exceed this adapter's ${limits.maxStorageBufferBindingSize}-byte storage binding`);
+    throw new RangeError(
+      `attention: one batch entry's ${whole} (${entryBytes} bytes) exceed this adapter's ${limits.maxStorageBufferBindingSize}-byte storage binding`,
+    );
   }
   const out: Piece[] = [];
   const perEntry = Math.max(stride * rowBytes, entryBytes);
@@ -149,7 +154,12 @@ interface Windows {
 }
 
 /** The uniform block of attention_common.wgsl for one piece. */
-function params(s: AttentionShape, opts: AttentionOptions, piece: { b0: number; nb: number; t0: number; rows: number; j0: number; kcount: number }, w: Windows) {
+function params(
+  s: AttentionShape,
+  opts: AttentionOptions,
+  piece: { b0: number; nb: number; t0: number; rows: number; j0: number; kcount: number },
+  w: Windows,
+) {
   const G = s.H / s.Hkv;
   const mode = opts.keyMask ? (opts.segments ? 2 : 1) : 0;
   return new Params()
@@ -161,8 +171,7 @@ function params(s: AttentionShape, opts: AttentionOptions, piece: { b0: number; 
 
 // Element ranges of one piece: rows [lo, hi) of the queries of entries [b0, b0 + nb) in q-shaped tensors,
 // and rows [lo, hi) of the keys (or all `keys`) in k-shaped ones.
-const queryRange = (s: AttentionShape, p: Piece, lo = p.lo, hi = p.hi) =>
-  [(p.b0 * s.T + lo) * s.H * s.D, ((p.b0 + p.nb - 1) * s.T + hi) * s.H * s.D] as const;
+const queryRange = (s: AttentionShape, p: Piece, lo = p.lo, hi = p.hi) => [(p.b0 * s.T + lo) * s.H * s.D, ((p.b0 + p.nb - 1) * s.T + hi) * s.H * s.D] as const;
 const keyRange = (s: AttentionShape, p: Piece, lo: number, hi: number) =>
   [(p.b0 * s.S + lo) * s.Hkv * s.D, ((p.b0 + p.nb - 1) * s.S + hi) * s.Hkv * s.D] as const;
 
@@ -234,7 +243,12 @@ function fusedAttentionBackward(
       const wk = bind4(k, ...keyRange(s, piece, 0, s.keys));
       const wv = bind4(v, ...keyRange(s, piece, 0, s.keys));
       const rows = (piece.hi - piece.lo) * G;
-      const p = params(s, opts, { b0: piece.b0, nb: piece.nb, t0: piece.lo, rows, j0: 0, kcount: s.keys }, { q: wq.base, k: wk.base, v: wv.base, o: wdq.base, do: wd.base });
+      const p = params(
+        s,
+        opts,
+        { b0: piece.b0, nb: piece.nb, t0: piece.lo, rows, j0: 0, kcount: s.keys },
+        { q: wq.base, k: wk.base, v: wv.base, o: wdq.base, do: wd.base },
+      );
       const bindings = [mask.bind().binding, wq.binding, wk.binding, wv.binding, wd.binding, stats.bind().binding, wdq.binding];
       cmd.dispatch(kern, bindings, p, piece.nb * s.Hkv * Math.ceil(rows / BR));
     }
@@ -257,7 +271,12 @@ function fusedAttentionBackward(
       const wdk = bind4(dk, k0, k1);
       const wdv = bind4(dv, k0, k1);
       const kcount = piece.hi - piece.lo;
-      const p = params(s, opts, { b0: piece.b0, nb: piece.nb, t0: 0, rows: s.T * G, j0: piece.lo, kcount }, { q: wq.base, k: wk.base, v: wv.base, o: wdk.base, do: wd.base, dv: wdv.base });
+      const p = params(
+        s,
+        opts,
+        { b0: piece.b0, nb: piece.nb, t0: 0, rows: s.T * G, j0: piece.lo, kcount },
+        { q: wq.base, k: wk.base, v: wv.base, o: wdk.base, do: wd.base, dv: wdv.base },
+      );
       const bindings = [mask.bind().binding, wq.binding, wk.binding, wv.binding, wd.binding, stats.bind().binding, wdk.binding, wdv.binding];
       cmd.dispatch(kern, bindings, p, piece.nb * s.Hkv * Math.ceil(kcount / BK));
     }

@@ -75,7 +75,15 @@ function logitGradients(logits: Tensor, n: number, targets: Tensor, t0: number, 
     const wx = logits.bind(r0 * V, r1 * V);
     const wd = dx.bind(r0 * V, r1 * V);
     const p = new Params().u32(r1 - r0, V, wx.base, t0 + r0, t0 + r0, wd.base);
-    const bindings = [wx.binding, targets.bind().binding, lse.bind().binding, count.bind().binding, g.bind().binding, wd.binding, ...(weights ? [weights.bind().binding] : [])];
+    const bindings = [
+      wx.binding,
+      targets.bind().binding,
+      lse.bind().binding,
+      count.bind().binding,
+      g.bind().binding,
+      wd.binding,
+      ...(weights ? [weights.bind().binding] : []),
+    ];
     engine().cmd.dispatch(kern, bindings, p, r1 - r0);
   }
 }
@@ -108,7 +116,8 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, targets: Tensor, weight
     assertDtype('linearCrossEntropy weights', weights, 'f32');
     if (weights.size !== N) throw new TypeError(`linearCrossEntropy: ${weights.describe()} does not give one weight per row of ${x.describe()}`);
   }
-  if (w.requiresGrad && w.dtype !== 'f32') throw new TypeError(`linearCrossEntropy: ${w.describe()} requires grad, but half-precision weights are frozen storage`);
+  if (w.requiresGrad && w.dtype !== 'f32')
+    throw new TypeError(`linearCrossEntropy: ${w.describe()} requires grad, but half-precision weights are frozen storage`);
   const grad = gradEnabled() && (x.requiresGrad || w.requiresGrad);
   const rows = Math.max(1, Math.min(N, opts.chunkRows ?? Math.floor(CHUNK_BYTES / (V * 4))));
 

@@ -9,7 +9,10 @@ function apply(x: Tensor, p: number, seed: number): Tensor {
   for (const [s, e] of ranges(x.size, 4)) {
     const wx = x.bind(s, e);
     const wy = y.bind(s, e);
-    const params = new Params().u32(e - s, seed >>> 0, threshold).f32(1 / (1 - p)).u32(wx.base, wy.base, s);
+    const params = new Params()
+      .u32(e - s, seed >>> 0, threshold)
+      .f32(1 / (1 - p))
+      .u32(wx.base, wy.base, s);
     engine().cmd.dispatch(kern, [wx.binding, wy.binding], params, groups(e - s, 256));
   }
   return y;

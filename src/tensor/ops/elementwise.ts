@@ -1,17 +1,7 @@
 // Elementwise ops (shaders/elementwise.wgsl): forward and backward side by side. f32 only.
 // Binary ops broadcast with numpy's rules (rank ≤ 4); the gradient of a broadcast operand is summed back
 // to its shape (sumTo, shaders/reduce.wgsl).
-import {
-  type Shape,
-  type Tensor,
-  assertDtype,
-  empty,
-  gradEnabled,
-  noGrad,
-  provideCoreOps,
-  recordOp,
-  shapeStr,
-} from '../tensor.ts';
+import { type Shape, type Tensor, assertDtype, empty, gradEnabled, noGrad, provideCoreOps, recordOp, shapeStr } from '../tensor.ts';
 import { Params, engine, groups, k, ranges } from './launch.ts';
 import { sumTo } from './reduce.ts';
 
@@ -101,8 +91,14 @@ export function binaryRaw(op: string, fn: Binary, a: Tensor, b: Tensor, alpha = 
     const wa = bindOperand(a, s, e);
     const wb = bindOperand(b, s, e);
     const wo = out.bind(s, e);
-    const p = params(e - s, broadcast ? wa.base : wa.base + s, broadcast ? wb.base : wb.base + s, wo.base, alpha)
-      .u32(dims[1], dims[2], dims[3], ...sa, ...sb, s);
+    const p = params(e - s, broadcast ? wa.base : wa.base + s, broadcast ? wb.base : wb.base + s, wo.base, alpha).u32(
+      dims[1],
+      dims[2],
+      dims[3],
+      ...sa,
+      ...sb,
+      s,
+    );
     engine().cmd.dispatch(kern, [wa.binding, wb.binding, wo.binding], p, groups(e - s, 256));
   }
   return out;
@@ -139,20 +135,14 @@ provideCoreOps({ fill, addInto });
 // a + b
 export function add(a: Tensor, b: Tensor): Tensor {
   const out = binaryRaw('add', 'add', a, b);
-  recordOp('add', out, [a, b], [], (g, needs) => [
-    needs[0] ? sumTo(g, a.shape) : null,
-    needs[1] ? sumTo(g, b.shape) : null,
-  ]);
+  recordOp('add', out, [a, b], [], (g, needs) => [needs[0] ? sumTo(g, a.shape) : null, needs[1] ? sumTo(g, b.shape) : null]);
   return out;
 }
 
 // a - b
 export function sub(a: Tensor, b: Tensor): Tensor {
   const out = binaryRaw('sub', 'sub', a, b);
-  recordOp('sub', out, [a, b], [], (g, needs) => [
-    needs[0] ? sumTo(g, a.shape) : null,
-    needs[1] ? scaleRaw(sumTo(g, b.shape), -1) : null,
-  ]);
+  recordOp('sub', out, [a, b], [], (g, needs) => [needs[0] ? sumTo(g, a.shape) : null, needs[1] ? scaleRaw(sumTo(g, b.shape), -1) : null]);
   return out;
 }
 

@@ -21,13 +21,20 @@ export interface LowRankOptions {
 export function lowRankLinear(x: Tensor, w: Tensor, a: Tensor, b: Tensor, opts: LowRankOptions): Tensor {
   const S = opts.slots ?? 1;
   const xd = opts.dropped ?? x;
-  for (const [name, t] of [['x', x], ['A', a], ['B', b], ['x̃', xd]] as const) assertDtype(`lowRankLinear (${name})`, t, 'f32');
+  for (const [name, t] of [
+    ['x', x],
+    ['A', a],
+    ['B', b],
+    ['x̃', xd],
+  ] as const)
+    assertDtype(`lowRankLinear (${name})`, t, 'f32');
   assertDtype('lowRankLinear (W)', w, 'f32', 'bf16', 'f16');
   const [Cout, Cin] = w.shape;
   const r = a.shape[a.shape.length - 2];
   const N = numel(x.shape.slice(0, -1));
   const what = `x ${shapeStr(x.shape)}, W ${shapeStr(w.shape)}, A ${shapeStr(a.shape)}, B ${shapeStr(b.shape)}, ${S} slot(s)`;
-  const stacked = (t: Tensor, rows: number, cols: number) => t.shape.length === (S > 1 ? 3 : 2) && t.size === S * rows * cols && t.shape[t.shape.length - 1] === cols;
+  const stacked = (t: Tensor, rows: number, cols: number) =>
+    t.shape.length === (S > 1 ? 3 : 2) && t.size === S * rows * cols && t.shape[t.shape.length - 1] === cols;
   if (w.shape.length !== 2 || x.shape[x.shape.length - 1] !== Cin || !stacked(a, r, Cin) || !stacked(b, Cout, r) || xd.size !== x.size || N % S) {
     throw new TypeError(`lowRankLinear: shapes do not fit (${what})`);
   }

@@ -76,12 +76,31 @@ function subgroupVariant(rg: 1 | 4, lanes: number, fallback?: GemmVariant): Gemm
  *  more than lavapipe's 32 vector registers hold (measured at Llama-1B shapes). */
 function gemvVariant(rows: 1 | 2 | 4, lanes: number): GemmVariant {
   const cpl = 2;
-  return { name: `gemv-${rows}`, file: 'matmul-gemv.wgsl', rows, cols: lanes * cpl, defines: { ROWS: rows, CPL: cpl, LANES: lanes }, vec4: true, gemv: true, b8: true };
+  return {
+    name: `gemv-${rows}`,
+    file: 'matmul-gemv.wgsl',
+    rows,
+    cols: lanes * cpl,
+    defines: { ROWS: rows, CPL: cpl, LANES: lanes },
+    vec4: true,
+    gemv: true,
+    b8: true,
+  };
 }
 
 /** The GPU GEMV for up to `rows` rows of x: one output column per workgroup. */
 function gpuGemvVariant(rows: 1 | 4): GemmVariant {
-  return { name: `gpu-gemv-${rows}`, file: 'matmul-gemv-gpu.wgsl', rows, cols: 1, defines: { ROWS: rows }, vec4: true, gemv: true, reduces: true, fallback: GPU };
+  return {
+    name: `gpu-gemv-${rows}`,
+    file: 'matmul-gemv-gpu.wgsl',
+    rows,
+    cols: 1,
+    defines: { ROWS: rows },
+    vec4: true,
+    gemv: true,
+    reduces: true,
+    fallback: GPU,
+  };
 }
 const GPU_GEMV = { 1: gpuGemvVariant(1), 4: gpuGemvVariant(4) };
 

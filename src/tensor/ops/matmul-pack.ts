@@ -4,7 +4,7 @@
 // other's lines between the tile's steps. A copy with 16 more elements per row spreads them over every
 // set. Measured at 1024² f32 (lavapipe, CPU time): the 32×32 subgroup kernel +50 % on copied operands;
 // the copy itself costs about one more load and store per element, against ≥ 8 loads in the product.
-import { type Tensor, empty } from '../tensor.ts';
+import { empty } from '../tensor.ts';
 import type { Operand } from './matmul-plan.ts';
 import { Params, engine, k } from './launch.ts';
 

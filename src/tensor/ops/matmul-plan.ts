@@ -43,8 +43,7 @@ export function extent(x: Operand, dims: [Dim, Dim], piece: GemmPiece): [number,
   const lo = (d: Dim) => piece[d][0];
   const hi = (d: Dim) => piece[d][1] - 1;
   for (const d of ['o', 'i', rowDim, colDim] as Dim[]) if (piece[d][1] <= piece[d][0]) return null;
-  const at = (pick: (d: Dim) => number) =>
-    x.offset + pick('o') * x.strides[0] + pick('i') * x.strides[1] + pick(rowDim) * x.ld + pick(colDim);
+  const at = (pick: (d: Dim) => number) => x.offset + pick('o') * x.strides[0] + pick('i') * x.strides[1] + pick(rowDim) * x.ld + pick(colDim);
   return [at(lo), at(hi)];
 }
 
@@ -52,12 +51,7 @@ export function extent(x: Operand, dims: [Dim, Dim], piece: GemmPiece): [number,
  * Pieces of `whole` whose windows fit `budget` bytes for every operand larger than `bindingLimit`.
  * Pieces along K come in order, the first keeping `whole.accumulate`.
  */
-export function planGemm(
-  operands: { x: Operand; dims: [Dim, Dim] }[],
-  whole: GemmPiece,
-  bindingLimit: number,
-  budget: number,
-): GemmPiece[] {
+export function planGemm(operands: { x: Operand; dims: [Dim, Dim] }[], whole: GemmPiece, bindingLimit: number, budget: number): GemmPiece[] {
   const out: GemmPiece[] = [];
   const visit = (piece: GemmPiece) => {
     for (const { x, dims } of operands) {

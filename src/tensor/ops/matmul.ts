@@ -68,9 +68,7 @@ export function gemm(d: GemmDesc): void {
     }
     const span = extent(x, dims, whole);
     if (span && span[1] >= x.t.size) {
-      throw new RangeError(
-        `gemm: operand ${name} reaches element ${span[1]} of ${x.t.describe()} (M=${M} N=${N} K=${K} batch=[${O}, ${I}]; ${what})`,
-      );
+      throw new RangeError(`gemm: operand ${name} reaches element ${span[1]} of ${x.t.describe()} (M=${M} N=${N} K=${K} batch=[${O}, ${I}]; ${what})`);
     }
   }
   if (M === 0 || N === 0 || O === 0 || I === 0) return;
@@ -184,10 +182,26 @@ function matmulGradA(g: Tensor, a: Tensor, b: Tensor, s: MatmulShape, transA: bo
   const bLd = transB ? s.K : s.N;
   if (!transA) {
     // dA = G (M, N) · op(B)ᵀ (N, K)
-    gemm({ a: gOp, b: { t: b, ld: bLd, trans: !transB, strides: bStrides }, c: { t: da, ld: s.K, strides: [s.M * s.K, 0] }, M: s.M, N: s.K, K: s.N, batch: [s.batch, 1] });
+    gemm({
+      a: gOp,
+      b: { t: b, ld: bLd, trans: !transB, strides: bStrides },
+      c: { t: da, ld: s.K, strides: [s.M * s.K, 0] },
+      M: s.M,
+      N: s.K,
+      K: s.N,
+      batch: [s.batch, 1],
+    });
   } else {
     // dAᵀ stored: dA (K, M) = op(B) (K, N) · Gᵀ (N, M)
-    gemm({ a: { t: b, ld: bLd, trans: transB, strides: bStrides }, b: { ...gOp, trans: true }, c: { t: da, ld: s.M, strides: [s.K * s.M, 0] }, M: s.K, N: s.M, K: s.N, batch: [s.batch, 1] });
+    gemm({
+      a: { t: b, ld: bLd, trans: transB, strides: bStrides },
+      b: { ...gOp, trans: true },
+      c: { t: da, ld: s.M, strides: [s.K * s.M, 0] },
+      M: s.K,
+      N: s.M,
+      K: s.N,
+      batch: [s.batch, 1],
+    });
   }
   return da;
 }
@@ -206,10 +220,28 @@ function matmulGradB(g: Tensor, a: Tensor, b: Tensor, s: MatmulShape, transA: bo
     const cOffset = s.sharedB ? 0 : bt * s.K * s.N;
     if (!transB) {
       // dB = op(A)ᵀ (K, M) · G (M, N)
-      gemm({ a: { ...aOp, trans: !transA }, b: gOp, c: { t: db, offset: cOffset, ld: s.N, strides: cStrides }, M: s.K, N: s.N, K: s.M, batch: [count, 1], accumulate });
+      gemm({
+        a: { ...aOp, trans: !transA },
+        b: gOp,
+        c: { t: db, offset: cOffset, ld: s.N, strides: cStrides },
+        M: s.K,
+        N: s.N,
+        K: s.M,
+        batch: [count, 1],
+        accumulate,
+      });
     } else {
       // dBᵀ stored: dB (N, K) = Gᵀ (N, M) · op(A) (M, K)
-      gemm({ a: { ...gOp, trans: true }, b: { ...aOp, trans: transA }, c: { t: db, offset: cOffset, ld: s.K, strides: cStrides }, M: s.N, N: s.K, K: s.M, batch: [count, 1], accumulate });
+      gemm({
+        a: { ...gOp, trans: true },
+        b: { ...aOp, trans: transA },
+        c: { t: db, offset: cOffset, ld: s.K, strides: cStrides },
+        M: s.N,
+        N: s.K,
+        K: s.M,
+        batch: [count, 1],
+        accumulate,
+      });
     }
   };
   if (!s.sharedB) run(0, s.batch, false);

@@ -89,7 +89,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   const rank = g.shape.length;
   const padded = [...Array(rank - shape.length).fill(1), ...shape];
   let cur = g;
-  let curShape = [...g.shape];
+  const curShape = [...g.shape];
   for (let axis = 0; axis < rank; axis++) {
     if (padded[axis] !== 1 || curShape[axis] === 1) continue;
     const before = numel(curShape.slice(0, axis));
@@ -112,7 +112,10 @@ function sumMiddle(x: Tensor, a: number, r: number, b: number): Tensor {
   const dispatch = (a0: number, a1: number, r0: number, r1: number, accumulate: boolean) => {
     const wx = x.bind((a0 * r + r0) * b, ((a1 - 1) * r + r1) * b);
     const wo = out.bind(a0 * b, a1 * b);
-    const p = new Params().u32(a1 - a0, r1 - r0, wx.base, wo.base).f32(1).u32(0, 0, b, accumulate ? 1 : 0);
+    const p = new Params()
+      .u32(a1 - a0, r1 - r0, wx.base, wo.base)
+      .f32(1)
+      .u32(0, 0, b, accumulate ? 1 : 0);
     // Rows of x between the chunk's slices are skipped by the stride: r0 > 0 only with a single a.
     engine().cmd.dispatch(kern, [wx.binding, wo.binding], p, groups((a1 - a0) * b, 256));
   };

@@ -27,7 +27,10 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
     const wx = x.bind(r0 * C, r1 * C);
     const wy = y.bind(r0 * C, r1 * C);
     const wr = rstd.bind(r0, r1);
-    const p = new Params().u32(r1 - r0, C).f32(eps).u32(wx.base, wy.base, wr.base, 0, 0);
+    const p = new Params()
+      .u32(r1 - r0, C)
+      .f32(eps)
+      .u32(wx.base, wy.base, wr.base, 0, 0);
     engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wy.binding, wr.binding], p, r1 - r0);
   }
   recordOp('rmsnorm', y, [x, w], [x, w, rstd], (dy, needs) => rmsnormBackward(dy, x, w, rstd, needs));
@@ -47,7 +50,10 @@ export function rmsnormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, 
       const wg = dy.bind(r0 * C, r1 * C);
       const wr = rstd.bind(r0, r1);
       const wd = dx.bind(r0 * C, r1 * C);
-      const p = new Params().u32(r1 - r0, C).f32(0).u32(wx.base, wg.base, wr.base, wd.base, 0);
+      const p = new Params()
+        .u32(r1 - r0, C)
+        .f32(0)
+        .u32(wx.base, wg.base, wr.base, wd.base, 0);
       engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wg.binding, wr.binding, wd.binding], p, r1 - r0);
     }
   }
@@ -60,7 +66,10 @@ export function rmsnormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, 
       const wx = x.bind(r0 * C, r1 * C);
       const wg = dy.bind(r0 * C, r1 * C);
       const wr = rstd.bind(r0, r1);
-      const p = new Params().u32(r1 - r0, C).f32(0).u32(wx.base, wg.base, wr.base, 0, 1);
+      const p = new Params()
+        .u32(r1 - r0, C)
+        .f32(0)
+        .u32(wx.base, wg.base, wr.base, 0, 1);
       engine().cmd.dispatch(kern, [wx.binding, wg.binding, wr.binding, dw.bind().binding], p, groups(C, 64));
     }
   }

@@ -58,7 +58,10 @@ function rotate(x: Tensor, positions: Tensor, table: RopeTable, heads: number, s
     const wx = x.bind(r0 * D, r1 * D);
     const wy = y.bind(r0 * D, r1 * D);
     const wp = positions.bind(r0 / heads, Math.ceil(r1 / heads));
-    const p = new Params().u32((r1 - r0) * half, heads, half, wx.base, wy.base, wp.base).f32(sign).u32(table.positions);
+    const p = new Params()
+      .u32((r1 - r0) * half, heads, half, wx.base, wy.base, wp.base)
+      .f32(sign)
+      .u32(table.positions);
     const bindings = [wx.binding, wp.binding, table.cos!.bind().binding, table.sin!.bind().binding, wy.binding];
     engine().cmd.dispatch(kern, bindings, p, groups((r1 - r0) * half, 256));
   }

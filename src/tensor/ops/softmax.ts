@@ -60,7 +60,10 @@ export function softmaxBackward(dy: Tensor, y: Tensor, scale: number): Tensor {
     const wy = y.bind(r0 * Tk, r1 * Tk);
     const wg = dy.bind(r0 * Tk, r1 * Tk);
     const wd = dx.bind(r0 * Tk, r1 * Tk);
-    const p = new Params().u32(r1 - r0, Tk, 1, 1, 0, 0, 0).f32(scale).u32(wd.base, wy.base, wg.base, r0, 0);
+    const p = new Params()
+      .u32(r1 - r0, Tk, 1, 1, 0, 0, 0)
+      .f32(scale)
+      .u32(wd.base, wy.base, wg.base, r0, 0);
     engine().cmd.dispatch(kern, [wy.binding, wg.binding, wd.binding], p, r1 - r0);
   }
   return dx;

@@ -39,11 +39,7 @@ export class VariantFamily<V extends string = string> {
 const families = new Map<string, VariantFamily<string>>();
 
 /** Declares an op's family of kernel variants (once, at module load). */
-export function variantFamily<V extends string>(
-  name: string,
-  variants: readonly V[],
-  available: (variant: V) => boolean = () => true,
-): VariantFamily<V> {
+export function variantFamily<V extends string>(name: string, variants: readonly V[], available: (variant: V) => boolean = () => true): VariantFamily<V> {
   if (families.has(name)) throw new Error(`internal: kernel family "${name}" declared twice`);
   const family = new VariantFamily(name, variants, available);
   families.set(name, family as unknown as VariantFamily<string>); // looked up by name: any variant string

@@ -24,13 +24,29 @@ describe('parseArcTasks: validation with errors that name the task', () => {
   });
 
   const bad: [string, unknown, RegExp][] = [
-    ['ragged rows', { t9: { train: [{ input: [[1, 2], [3]], output: [[1]] }], test: [{ input: [[1]] }] } }, /task t9: train\[0\]\.input: row 1 has 1 cells but row 0 has 2/],
-    ['a colour above 9', { t9: { train: [{ input: [[1]], output: [[10]] }], test: [{ input: [[1]] }] } }, /task t9: train\[0\]\.output: cell \[0\]\[0\] is 10; colours are integers 0–9/],
+    [
+      'ragged rows',
+      { t9: { train: [{ input: [[1, 2], [3]], output: [[1]] }], test: [{ input: [[1]] }] } },
+      /task t9: train\[0\]\.input: row 1 has 1 cells but row 0 has 2/,
+    ],
+    [
+      'a colour above 9',
+      { t9: { train: [{ input: [[1]], output: [[10]] }], test: [{ input: [[1]] }] } },
+      /task t9: train\[0\]\.output: cell \[0\]\[0\] is 10; colours are integers 0–9/,
+    ],
     ['a fractional colour', { t9: { train: [{ input: [[1.5]], output: [[1]] }], test: [{ input: [[1]] }] } }, /cell \[0\]\[0\] is 1\.5/],
     ['a string cell', { t9: { train: [{ input: [['1']], output: [[1]] }], test: [{ input: [[1]] }] } }, /cell \[0\]\[0\] is "1"/],
-    ['an empty grid', { t9: { train: [{ input: [], output: [[1]] }], test: [{ input: [[1]] }] } }, /task t9: train\[0\]\.input: a grid must be a non-empty array of rows/],
+    [
+      'an empty grid',
+      { t9: { train: [{ input: [], output: [[1]] }], test: [{ input: [[1]] }] } },
+      /task t9: train\[0\]\.input: a grid must be a non-empty array of rows/,
+    ],
     ['an empty row', { t9: { train: [{ input: [[]], output: [[1]] }], test: [{ input: [[1]] }] } }, /rows must not be empty/],
-    ['a grid over 30×30', { t9: { train: [{ input: Array(31).fill([1]), output: [[1]] }], test: [{ input: [[1]] }] } }, /grid is 31×1; ARC grids are at most 30×30/],
+    [
+      'a grid over 30×30',
+      { t9: { train: [{ input: Array(31).fill([1]), output: [[1]] }], test: [{ input: [[1]] }] } },
+      /grid is 31×1; ARC grids are at most 30×30/,
+    ],
     ['no demonstrations', { t9: { train: [], test: [{ input: [[1]] }] } }, /task t9: "train" must be a non-empty array/],
     ['no test', { t9: { train: [{ input: [[1]], output: [[1]] }] } }, /task t9: "test" must be a non-empty array/],
     ['a list at the top', [1, 2], /c\.json: expected an object \{task_id: \{train, test\}\}/],
@@ -63,9 +79,30 @@ describe.skipIf(!HAVE_ARC)('the shared ARC-AGI-1 training set', () => {
     const task = findArcTask(tasks, '6150a2bd');
     expect(task.train).toHaveLength(2);
     expect(task.train[0]).toEqual({
-      input: [[3, 3, 8], [3, 7, 0], [5, 0, 0]],
-      output: [[0, 0, 5], [0, 7, 3], [8, 3, 3]],
+      input: [
+        [3, 3, 8],
+        [3, 7, 0],
+        [5, 0, 0],
+      ],
+      output: [
+        [0, 0, 5],
+        [0, 7, 3],
+        [8, 3, 3],
+      ],
     });
-    expect(task.test).toEqual([{ input: [[6, 3, 5], [6, 8, 0], [4, 0, 0]], output: [[0, 0, 4], [0, 8, 6], [5, 3, 6]] }]);
+    expect(task.test).toEqual([
+      {
+        input: [
+          [6, 3, 5],
+          [6, 8, 0],
+          [4, 0, 0],
+        ],
+        output: [
+          [0, 0, 4],
+          [0, 8, 6],
+          [5, 3, 6],
+        ],
+      },
+    ]);
   });
 });

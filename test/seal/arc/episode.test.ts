@@ -7,10 +7,45 @@ import { ORACLE_SELF_EDIT, formatSelfEdit, parseSelfEdit } from '../../../src/se
 const task: ArcTask = {
   id: '6150a2bd',
   train: [
-    { input: [[3, 3, 8], [3, 7, 0], [5, 0, 0]], output: [[0, 0, 5], [0, 7, 3], [8, 3, 3]] },
-    { input: [[5, 5, 2], [1, 0, 0], [0, 0, 0]], output: [[0, 0, 0], [0, 0, 1], [2, 5, 5]] },
+    {
+      input: [
+        [3, 3, 8],
+        [3, 7, 0],
+        [5, 0, 0],
+      ],
+      output: [
+        [0, 0, 5],
+        [0, 7, 3],
+        [8, 3, 3],
+      ],
+    },
+    {
+      input: [
+        [5, 5, 2],
+        [1, 0, 0],
+        [0, 0, 0],
+      ],
+      output: [
+        [0, 0, 0],
+        [0, 0, 1],
+        [2, 5, 5],
+      ],
+    },
   ],
-  test: [{ input: [[6, 3, 5], [6, 8, 0], [4, 0, 0]], output: [[0, 0, 4], [0, 8, 6], [5, 3, 6]] }],
+  test: [
+    {
+      input: [
+        [6, 3, 5],
+        [6, 8, 0],
+        [4, 0, 0],
+      ],
+      output: [
+        [0, 0, 4],
+        [0, 8, 6],
+        [5, 3, 6],
+      ],
+    },
+  ],
 };
 const options = { countTokens: () => 100 };
 
@@ -41,7 +76,11 @@ describe('evaluateSelfEdit: one self-edit, trained and voted on', () => {
     const outcome = await evaluateSelfEdit(task, parseSelfEdit(formatSelfEdit(ORACLE_SELF_EDIT)), hooks, options);
     expect(outcome.reward).toBe(1);
     expect(outcome.solved).toBe(true);
-    expect(outcome.attempts[0]?.[0]).toEqual([[0, 0, 4], [0, 8, 6], [5, 3, 6]]);
+    expect(outcome.attempts[0]?.[0]).toEqual([
+      [0, 0, 4],
+      [0, 8, 6],
+      [5, 3, 6],
+    ]);
     // Two untransformed queries answered, five views answered with prose.
     expect(outcome.droppedAnswers).toBe(5);
     expect(log).toEqual({ trained: 1, answered: 7, released: 1 });
@@ -51,7 +90,18 @@ describe('evaluateSelfEdit: one self-edit, trained and voted on', () => {
     const { hooks } = fakeModel('[[0 0 0]\n [0 0 0]\n [0 0 0]]#');
     const outcome = await evaluateSelfEdit(task, parseSelfEdit(formatSelfEdit(ORACLE_SELF_EDIT)), hooks, options);
     expect(outcome.reward).toBe(0);
-    expect(outcome.attempts[0]).toEqual([[[0, 0, 0], [0, 0, 0], [0, 0, 0]], [[0, 0, 0], [0, 0, 0], [0, 0, 0]]]);
+    expect(outcome.attempts[0]).toEqual([
+      [
+        [0, 0, 0],
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
+      [
+        [0, 0, 0],
+        [0, 0, 0],
+        [0, 0, 0],
+      ],
+    ]);
   });
 
   it('a refused self-edit trains nothing and earns 0', async () => {

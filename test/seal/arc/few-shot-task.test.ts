@@ -19,7 +19,14 @@ const shape = (task: { demonstrations: readonly { input: readonly (readonly numb
 
 describe('leave-n-out construction', () => {
   it('combinations in itertools order', () => {
-    expect(combinations(4, 2)).toEqual([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);
+    expect(combinations(4, 2)).toEqual([
+      [0, 1],
+      [0, 2],
+      [0, 3],
+      [1, 2],
+      [1, 3],
+      [2, 3],
+    ]);
     expect(combinations(3, 0)).toEqual([[]]);
   });
 
@@ -63,7 +70,12 @@ describe('leave-n-out construction', () => {
 
   it('inference subsets: leave-1-out gives 4 sets of 3, leave-0-out the whole set', () => {
     const ids = (subsets: { input: readonly (readonly number[])[] }[][]) => subsets.map((s) => s.map((d) => d.input[0][0]));
-    expect(ids(leaveOutDemonstrations(demos, 1))).toEqual([[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]);
+    expect(ids(leaveOutDemonstrations(demos, 1))).toEqual([
+      [1, 2, 3],
+      [0, 2, 3],
+      [0, 1, 3],
+      [0, 1, 2],
+    ]);
     expect(ids(leaveOutDemonstrations(demos, 0))).toEqual([[0, 1, 2, 3]]);
     expect(leaveOutDemonstrations(demos, 2)).toHaveLength(6);
   });
@@ -71,8 +83,28 @@ describe('leave-n-out construction', () => {
 
 describe('colour permutation (SEAL PermuteColors)', () => {
   const fewColours = {
-    demonstrations: [{ input: [[0, 1], [2, 0]], output: [[2, 1], [0, 0]] }],
-    test: { input: [[1, 1], [0, 2]], output: [[3, 0], [0, 0]] },
+    demonstrations: [
+      {
+        input: [
+          [0, 1],
+          [2, 0],
+        ],
+        output: [
+          [2, 1],
+          [0, 0],
+        ],
+      },
+    ],
+    test: {
+      input: [
+        [1, 1],
+        [0, 2],
+      ],
+      output: [
+        [3, 0],
+        [0, 0],
+      ],
+    },
   };
 
   it('keeps 0 fixed and, with few colours, sends each to a colour the task does not use', () => {
@@ -98,14 +130,42 @@ describe('colour permutation (SEAL PermuteColors)', () => {
   });
 
   it('applies one map to every grid of the task, test output included', () => {
-    const map = new Map([[0, 0], [1, 7], [2, 4], [3, 9]]);
+    const map = new Map([
+      [0, 0],
+      [1, 7],
+      [2, 4],
+      [3, 9],
+    ]);
     expect(recolor(fewColours, map)).toEqual({
-      demonstrations: [{ input: [[0, 7], [4, 0]], output: [[4, 7], [0, 0]] }],
-      test: { input: [[7, 7], [0, 4]], output: [[9, 0], [0, 0]] },
+      demonstrations: [
+        {
+          input: [
+            [0, 7],
+            [4, 0],
+          ],
+          output: [
+            [4, 7],
+            [0, 0],
+          ],
+        },
+      ],
+      test: {
+        input: [
+          [7, 7],
+          [0, 4],
+        ],
+        output: [
+          [9, 0],
+          [0, 0],
+        ],
+      },
     });
     const permuted = permuteColors(fewColours, new Rng(3));
     // Zeros stay where they were.
-    expect(permuted.test.output.map((row) => row.map((c) => c === 0))).toEqual([[false, true], [true, true]]);
+    expect(permuted.test.output.map((row) => row.map((c) => c === 0))).toEqual([
+      [false, true],
+      [true, true],
+    ]);
   });
 });
 

@@ -9,10 +9,45 @@ const FEW_TOKENS = () => 100;
 const task6150a2bd: ArcTask = {
   id: '6150a2bd',
   train: [
-    { input: [[3, 3, 8], [3, 7, 0], [5, 0, 0]], output: [[0, 0, 5], [0, 7, 3], [8, 3, 3]] },
-    { input: [[5, 5, 2], [1, 0, 0], [0, 0, 0]], output: [[0, 0, 0], [0, 0, 1], [2, 5, 5]] },
+    {
+      input: [
+        [3, 3, 8],
+        [3, 7, 0],
+        [5, 0, 0],
+      ],
+      output: [
+        [0, 0, 5],
+        [0, 7, 3],
+        [8, 3, 3],
+      ],
+    },
+    {
+      input: [
+        [5, 5, 2],
+        [1, 0, 0],
+        [0, 0, 0],
+      ],
+      output: [
+        [0, 0, 0],
+        [0, 0, 1],
+        [2, 5, 5],
+      ],
+    },
   ],
-  test: [{ input: [[6, 3, 5], [6, 8, 0], [4, 0, 0]], output: [[0, 0, 4], [0, 8, 6], [5, 3, 6]] }],
+  test: [
+    {
+      input: [
+        [6, 3, 5],
+        [6, 8, 0],
+        [4, 0, 0],
+      ],
+      output: [
+        [0, 0, 4],
+        [0, 8, 6],
+        [5, 3, 6],
+      ],
+    },
+  ],
 };
 
 describe('buildInferenceQueries: marc get_leave_n_test_task (leave-1-out, 2 permutations)', () => {
@@ -46,7 +81,14 @@ describe('buildInferenceQueries: marc get_leave_n_test_task (leave-1-out, 2 perm
     const plain = queries.filter((q) => q.view === null);
     expect(plain.length).toBeGreaterThanOrEqual(4);
     expect(plain.length).toBeLessThanOrEqual(12);
-    const subsets = new Set(plain.map((q) => q.task.demonstrations.map((d) => d.input[0][0]).sort().join()));
+    const subsets = new Set(
+      plain.map((q) =>
+        q.task.demonstrations
+          .map((d) => d.input[0][0])
+          .sort()
+          .join(),
+      ),
+    );
     expect([...subsets].sort()).toEqual(['1,2,3', '1,2,4', '1,3,4', '2,3,4']);
     expect(new Set(queries.map((q) => taskKey(q.task))).size).toBe(queries.length);
     expect(queries.filter((q) => q.view !== null).length).toBeLessThanOrEqual(5);
@@ -83,7 +125,11 @@ describe('buildInferenceQueries: marc get_leave_n_test_task (leave-1-out, 2 perm
 
 describe('readPrediction: answers back to the original orientation', () => {
   const { queries } = buildInferenceQueries(task6150a2bd, 0, { countTokens: FEW_TOKENS });
-  const solution = [[0, 0, 4], [0, 8, 6], [5, 3, 6]];
+  const solution = [
+    [0, 0, 4],
+    [0, 8, 6],
+    [5, 3, 6],
+  ];
 
   it('an untransformed query: the grid as answered', () => {
     expect(readPrediction(queries[0], '[[0 0 4]\n [0 8 6]\n [5 3 6]]#')).toEqual({ grid: solution, category: 'identity' });

@@ -5,10 +5,20 @@ import { HAVE_ARC, TRAINING_CHALLENGES } from './shared-arc.ts';
 
 describe('the self-edit tool prompt (SEAL few-shot/utils/prompts.py)', () => {
   it('is the Python triple-quoted string verbatim: opening line break, em dashes, closing "}\\n"', () => {
-    expect(SELF_EDIT_TOOL_PROMPT.startsWith('\nYou are configuring a model training pipeline by selecting from predefined tools.\n\nYou must make two decisions:\n\n')).toBe(true);
-    expect(SELF_EDIT_TOOL_PROMPT).toContain('1. **Data Generation Tools** \u2014 For each of the following, choose true or false:\n    - use_basic_augmentations\n');
-    expect(SELF_EDIT_TOOL_PROMPT).toContain('2. **Training Configuration** \u2014 Choose one of:\n    - "train_using_all_tokens"\n    - "train_using_output_tokens"\n');
-    expect(SELF_EDIT_TOOL_PROMPT).toContain('Use lowercase `true`/`false` for booleans and ensure correct JSON syntax.\n\nExample output:\n\n{\n  "data_generation": {\n');
+    expect(
+      SELF_EDIT_TOOL_PROMPT.startsWith(
+        '\nYou are configuring a model training pipeline by selecting from predefined tools.\n\nYou must make two decisions:\n\n',
+      ),
+    ).toBe(true);
+    expect(SELF_EDIT_TOOL_PROMPT).toContain(
+      '1. **Data Generation Tools** \u2014 For each of the following, choose true or false:\n    - use_basic_augmentations\n',
+    );
+    expect(SELF_EDIT_TOOL_PROMPT).toContain(
+      '2. **Training Configuration** \u2014 Choose one of:\n    - "train_using_all_tokens"\n    - "train_using_output_tokens"\n',
+    );
+    expect(SELF_EDIT_TOOL_PROMPT).toContain(
+      'Use lowercase `true`/`false` for booleans and ensure correct JSON syntax.\n\nExample output:\n\n{\n  "data_generation": {\n',
+    );
     expect(SELF_EDIT_TOOL_PROMPT.endsWith('    "num_train_epochs": ...\n  }\n}\n')).toBe(true);
   });
 
@@ -34,7 +44,7 @@ describe('the self-edit tool prompt (SEAL few-shot/utils/prompts.py)', () => {
 });
 
 describe.skipIf(!HAVE_ARC)('the policy prompt for task 6150a2bd, read from the shared data', () => {
-  it("begins with the first demonstration byte for byte", () => {
+  it('begins with the first demonstration byte for byte', () => {
     const task = findArcTask(loadArcTasks(TRAINING_CHALLENGES), '6150a2bd');
     const user = policyPromptMessages(task)[1].content;
     expect(user.startsWith('Input:\n3 3 8\n3 7 0\n5 0 0\n\nOutput:\n0 0 5\n0 7 3\n8 3 3\n\n')).toBe(true);

@@ -125,8 +125,6 @@ describe('self-edit helpers', () => {
       ' "data_generation": {"use_repeat_augmentations": false, "use_chain_augmentations": true,' +
       ' "use_size_augmentations": false, "use_basic_augmentations": true}}';
     expect(selfEditKey(parseSelfEdit(reordered))).toBe(selfEditKey(parseSelfEdit(JSON.stringify(full))));
-    expect(selfEditKey(parseSelfEdit(withTraining({ ...full.training, num_train_epochs: 4 })))).not.toBe(
-      selfEditKey(parseSelfEdit(JSON.stringify(full))),
-    );
+    expect(selfEditKey(parseSelfEdit(withTraining({ ...full.training, num_train_epochs: 4 })))).not.toBe(selfEditKey(parseSelfEdit(JSON.stringify(full))));
   });
 });

@@ -3,8 +3,16 @@ import { formatExample, formatGrid, parseGridAnswer } from '../../../src/seal/ar
 import { FEW_SHOT_SYSTEM_PROMPT, fewShotConversation, fewShotQuery } from '../../../src/seal/arc/messages.ts';
 
 const first6150a2bd = {
-  input: [[3, 3, 8], [3, 7, 0], [5, 0, 0]],
-  output: [[0, 0, 5], [0, 7, 3], [8, 3, 3]],
+  input: [
+    [3, 3, 8],
+    [3, 7, 0],
+    [5, 0, 0],
+  ],
+  output: [
+    [0, 0, 5],
+    [0, 7, 3],
+    [8, 3, 3],
+  ],
 };
 
 describe('grids as numpy prints them', () => {
@@ -57,15 +65,25 @@ describe('the few-shot chat (marc GPTTextMessageRepresenterV2)', () => {
 
 describe('parseGridAnswer: model outputs back to grids', () => {
   it('reads a numpy-printed grid ending in #', () => {
-    expect(parseGridAnswer('[[0 0 5]\n [0 7 3]\n [8 3 3]]#')).toEqual([[0, 0, 5], [0, 7, 3], [8, 3, 3]]);
+    expect(parseGridAnswer('[[0 0 5]\n [0 7 3]\n [8 3 3]]#')).toEqual([
+      [0, 0, 5],
+      [0, 7, 3],
+      [8, 3, 3],
+    ]);
   });
 
   it('ignores whatever follows the #', () => {
-    expect(parseGridAnswer('[[1 2]\n [3 4]]#<|eot_id|>[[9 9]]# and more')).toEqual([[1, 2], [3, 4]]);
+    expect(parseGridAnswer('[[1 2]\n [3 4]]#<|eot_id|>[[9 9]]# and more')).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
   });
 
   it('accepts an answer without the #, surrounding whitespace, and doubled spaces', () => {
-    expect(parseGridAnswer('  [[1  2]\n [3 4]]\n')).toEqual([[1, 2], [3, 4]]);
+    expect(parseGridAnswer('  [[1  2]\n [3 4]]\n')).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(parseGridAnswer('[[7]]')).toEqual([[7]]);
   });
 

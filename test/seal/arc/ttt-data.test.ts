@@ -96,9 +96,36 @@ describe('buildTttSet: SEAL get_test_time_train_data + process_task', () => {
   it('with tools, the colour-permuted copies keep 0 where it was and use other colours', () => {
     // Inputs and outputs use colours 0 and 1 only.
     const demos = [
-      { input: [[0, 1], [1, 1]], output: [[1, 0], [0, 0]] },
-      { input: [[1, 0], [0, 0]], output: [[0, 1], [1, 1]] },
-      { input: [[1, 1], [0, 1]], output: [[0, 0], [1, 0]] },
+      {
+        input: [
+          [0, 1],
+          [1, 1],
+        ],
+        output: [
+          [1, 0],
+          [0, 0],
+        ],
+      },
+      {
+        input: [
+          [1, 0],
+          [0, 0],
+        ],
+        output: [
+          [0, 1],
+          [1, 1],
+        ],
+      },
+      {
+        input: [
+          [1, 1],
+          [0, 1],
+        ],
+        output: [
+          [0, 0],
+          [1, 0],
+        ],
+      },
     ];
     const set = buildTttSet(demos, { ...NO_TOOLS, size: true }, { countTokens: FEW_TOKENS, leaveOut: [1] });
     const recoloured = set.examples.filter((e) => e.task.test.input.some((row) => row.some((c) => c > 1)));

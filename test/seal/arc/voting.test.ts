@@ -12,14 +12,32 @@ function predictions(category: string, ...grids: Grid[]): Prediction[] {
 }
 
 describe('rowMajority and topThree (marc voting.py)', () => {
-  const P = [[1, 1], [2, 2]];
-  const Q = [[1, 1], [3, 3]];
-  const R = [[4, 4], [5, 5]];
-  const S = [[6, 6], [5, 5]];
-  const T = [[7, 7], [5, 5]];
+  const P = [
+    [1, 1],
+    [2, 2],
+  ];
+  const Q = [
+    [1, 1],
+    [3, 3],
+  ];
+  const R = [
+    [4, 4],
+    [5, 5],
+  ];
+  const S = [
+    [6, 6],
+    [5, 5],
+  ];
+  const T = [
+    [7, 7],
+    [5, 5],
+  ];
 
   it('row by row: top row [1 1] (twice), bottom row [5 5] (three times) — a grid nobody predicted', () => {
-    expect(rowMajority([P, Q, R, S, T])).toEqual([[1, 1], [5, 5]]);
+    expect(rowMajority([P, Q, R, S, T])).toEqual([
+      [1, 1],
+      [5, 5],
+    ]);
   });
 
   it('column by column: every column is unique, so the first grid’s columns win', () => {
@@ -27,8 +45,15 @@ describe('rowMajority and topThree (marc voting.py)', () => {
   });
 
   it('the most common shape decides, and rows of other heights but the same width still vote', () => {
-    const tall = [[4, 4], [3, 3], [0, 0]];
-    expect(rowMajority([P, Q, R, tall])).toEqual([[1, 1], [3, 3]]);
+    const tall = [
+      [4, 4],
+      [3, 3],
+      [0, 0],
+    ];
+    expect(rowMajority([P, Q, R, tall])).toEqual([
+      [1, 1],
+      [3, 3],
+    ]);
   });
 
   it('ranks by count, ties by first appearance', () => {
@@ -76,8 +101,24 @@ describe('isTaskSolved: every test input right within two attempts', () => {
   it('needs each solution among its attempts', () => {
     expect(isTaskSolved([[A, B]], [B])).toBe(true);
     expect(isTaskSolved([[A, B]], [C])).toBe(false);
-    expect(isTaskSolved([[A, B], [C, A]], [A, C])).toBe(true);
-    expect(isTaskSolved([[A, B], [B, B]], [A, C])).toBe(false);
+    expect(
+      isTaskSolved(
+        [
+          [A, B],
+          [C, A],
+        ],
+        [A, C],
+      ),
+    ).toBe(true);
+    expect(
+      isTaskSolved(
+        [
+          [A, B],
+          [B, B],
+        ],
+        [A, C],
+      ),
+    ).toBe(false);
     expect(isTaskSolved([[A, B], null], [A, C])).toBe(false);
   });
 

@@ -21,7 +21,23 @@ describe('seal knowledge continual', () => {
     expect(() => drawSequences(3, 1, 4, 0)).toThrow(/pool of at least that many/);
   });
 
-  const args = (run: string) => ['knowledge', 'continual', '--model', MODEL, '--world', '--run', run, '--sequences', '2', '--length', '2', '--inner-epochs', '2', '--max-new-tokens', '24'];
+  const args = (run: string) => [
+    'knowledge',
+    'continual',
+    '--model',
+    MODEL,
+    '--world',
+    '--run',
+    run,
+    '--sequences',
+    '2',
+    '--length',
+    '2',
+    '--inner-epochs',
+    '2',
+    '--max-new-tokens',
+    '24',
+  ];
 
   it('writes the forgetting matrix (table, heatmap, summary) and keeps no merged model once done', async () => {
     const work = mkdtempSync(join(tmpdir(), 'continual-'));

@@ -38,8 +38,21 @@ describe('number words', () => {
 
 describe('Porter stemmer', () => {
   it("gives the paper's stems", () => {
-    const stems = Object.fromEntries(['caresses', 'ponies', 'agreed', 'hopping', 'filing', 'happy', 'relational', 'generalizations', 'adoption', 'hopeful'].map((w) => [w, porterStem(w)]));
-    expect(stems).toEqual({ caresses: 'caress', ponies: 'poni', agreed: 'agre', hopping: 'hop', filing: 'file', happy: 'happi', relational: 'relat', generalizations: 'gener', adoption: 'adopt', hopeful: 'hope' });
+    const stems = Object.fromEntries(
+      ['caresses', 'ponies', 'agreed', 'hopping', 'filing', 'happy', 'relational', 'generalizations', 'adoption', 'hopeful'].map((w) => [w, porterStem(w)]),
+    );
+    expect(stems).toEqual({
+      caresses: 'caress',
+      ponies: 'poni',
+      agreed: 'agre',
+      hopping: 'hop',
+      filing: 'file',
+      happy: 'happi',
+      relational: 'relat',
+      generalizations: 'gener',
+      adoption: 'adopt',
+      hopeful: 'hope',
+    });
   });
 });
 

@@ -42,7 +42,7 @@ describe('self-edit prompts (SEAL make_squad_data.py, verbatim)', () => {
 
 describe('answer prompt (SEAL SQUAD_ANSWER_TEMPLATE_BASE with the question as query_server.py words it)', () => {
   it('renders byte for byte', () => {
-    expect(answerPrompt('Genghis Khan', 'What metal was used in Inalchuq\'s execution?')).toBe(
+    expect(answerPrompt('Genghis Khan', "What metal was used in Inalchuq's execution?")).toBe(
       "Let's answer a question directly and concisely.\nQuestion: Topic: Genghis Khan\nWhat metal was used in Inalchuq's execution?\nAnswer:\n",
     );
     expect(topicQuestion('T', 'Q?')).toBe('Topic: T\nQ?');

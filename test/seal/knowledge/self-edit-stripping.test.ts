@@ -33,7 +33,11 @@ describe('self-edits are stripped, and empty ones dropped, before training and i
 
   it('an empty self-edit trains on the passage, as `completion or context` does', () => {
     const domain = new KnowledgeDomain(tokenizer, sealFormat(), SEAL_INNER_LOOP);
-    expect(domain.sequences({ index: 0, passage }, ' \n ')).toEqual(['Mira\nMira is a red star.', 'Mira\nIts moon is Tob.', 'Mira\nMira is a red star.\nIts moon is Tob.']);
+    expect(domain.sequences({ index: 0, passage }, ' \n ')).toEqual([
+      'Mira\nMira is a red star.',
+      'Mira\nIts moon is Tob.',
+      'Mira\nMira is a red star.\nIts moon is Tob.',
+    ]);
     expect(domain.sequences({ index: 0, passage }, '\n1. Mira is red.\n')).toEqual(['Mira\n1. Mira is red.', 'Mira\nMira is a red star.\nIts moon is Tob.']);
   });
 });

@@ -18,7 +18,13 @@ function tmpFile(name: string, text: string): string {
 
 describe('loaders reject malformed files with the record and the fix', () => {
   it('names a passage missing its questions', () => {
-    const path = tmpFile('bad.json', JSON.stringify([{ title: 'T', context: 'c', questions: [{ question: 'q', answer: 'a' }] }, { title: 'U', context: 'c' }]));
+    const path = tmpFile(
+      'bad.json',
+      JSON.stringify([
+        { title: 'T', context: 'c', questions: [{ question: 'q', answer: 'a' }] },
+        { title: 'U', context: 'c' },
+      ]),
+    );
     expect(() => loadSquadPassages(path)).toThrow(/record 1 \("U"\): "questions" must be an array/);
   });
   it('names a question without an answer', () => {
@@ -43,7 +49,7 @@ describe('loaders reject malformed files with the record and the fix', () => {
 });
 
 describe.skipIf(!HAVE_SQUAD)("SEAL's SQuAD files", () => {
-  it("evaluation set: the first 200 passages of naive_val.json, 974 questions", () => {
+  it('evaluation set: the first 200 passages of naive_val.json, 974 questions', () => {
     const passages = loadEvalPassages(`${SQUAD_DIR}/naive_val.json`);
     expect(passages).toHaveLength(200);
     expect(passages.reduce((n, p) => n + p.questions.length, 0)).toBe(974);

@@ -79,9 +79,7 @@ describe.skipIf(!HAVE_SQUAD)("on SEAL's published self-edits", () => {
     const passage = loadSelfEditPassages(`${SQUAD_DIR}/self-edits/gpt4_1_val.json`)[0];
     const sequences = buildTrainSequences(passage.completions[0], passage);
     expect(sequences).toHaveLength(15);
-    expect(sequences[0]).toBe(
-      'Genghis Khan\n1. The Shah’s army suffered from internal divisions and feuding, weakening their overall effectiveness.',
-    );
+    expect(sequences[0]).toBe('Genghis Khan\n1. The Shah’s army suffered from internal divisions and feuding, weakening their overall effectiveness.');
   });
 
   it('GPT-4.1, European Union law, self-edit 1: --- rules split it, the chatty preamble stays', () => {
