@@ -127,10 +127,9 @@ export async function sft(model: Llama, params: Tensor[], examples: Example[], o
       // gradient is that of the mean over every scored token of the step, as one big batch would give.
       const parts = micro.map((b, j) =>
         tidy(() => {
-          const loss = model.loss(
-            { ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: (opts.seed ?? 0) * 7919 + s * 31 + j },
-            b.labels,
-          );
+          // Every input of the batch (packed rows carry their documents' segments and restarting positions).
+          const { labels, ...inputs } = b;
+          const loss = model.loss({ ...inputs, train: true, recompute: opts.recompute, seed: (opts.seed ?? 0) * 7919 + s * 31 + j }, labels);
           if (scored[j] > 0) backward(loss, tensor([scored[j] / total], []));
           return loss;
         }),
@@ -223,11 +222,8 @@ export async function sftParallel(
       const batches = plans.map((plan, s) => (plan[k]?.[0] ?? []).map((i) => examples[s][i]));
       const { batch: b, weights } = slotRows(batches, opts);
       const loss = tidy(() => {
-        const l = model.loss(
-          { ids: b.ids, attentionMask: b.attentionMask, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k },
-          b.labels,
-          weights,
-        );
+        const { labels, ...inputs } = b;
+        const l = model.loss({ ...inputs, train: true, recompute: opts.recompute, seed: opts.seeds[0] * 7919 + k }, labels, weights);
         backward(l);
         return l;
       });
