@@ -43,6 +43,11 @@ export interface KnowledgeRunConfig {
   cpt?: CptMode;
   /** Where the E-step's inner loops run (default: in this process; a queue's workers: src/seal/queue). */
   innerLoops?: InnerLoopRunner<IndexedPassage>;
+  /**
+   * Sample the evaluation passages' self-edits after every round (every seed), also of rounds no condition
+   * scores: a report can then follow how the policy's writing changes round over round at no inner-loop cost.
+   */
+  selfEditsEveryRound?: boolean;
 }
 
 export interface ConditionResult {
@@ -107,6 +112,10 @@ export class KnowledgeRun {
         log: this.ui.log,
         loadPolicy: this.loadPolicy,
         afterRound: async (round) => {
+          if (this.config.selfEditsEveryRound) {
+            const all = this.config.evalPassages.map((_, i) => i);
+            for (let seed = 0; seed < this.config.evalSeeds; seed++) await this.sampleSelfEdits(`round-${round}`, seed, all);
+          }
           for (const label of this.config.conditions) if (roundOf(label) === round || dependsOn(label, round)) await this.condition(label);
         },
         innerLoops: this.config.innerLoops,
