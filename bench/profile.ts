@@ -8,7 +8,6 @@
 // so the total is the kernels' own time, not the step's wall time.
 import { engine } from '../src/gpu/engine.ts';
 import { randomLlama } from '../src/model/load.ts';
-import { causalLmLoss } from '../src/model/loss.ts';
 import { backward, profileTable, tidy } from '../src/tensor/index.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import { LoraAdapter } from '../src/train/lora.ts';
@@ -30,7 +29,7 @@ export async function run(opts: BenchOptions): Promise<void> {
   const optimizer = new AdamW(adapter.parameters(), { lr: 1e-4, maxGradNorm: 1 });
   const ids = [Array.from({ length: T }, (_, t) => (t * 7919 + 1) % config.vocabSize)];
   const step = async () => {
-    tidy(() => backward(causalLmLoss(model.forward({ ids, train: true }), ids)));
+    tidy(() => backward(model.loss({ ids, train: true }, ids)));
     optimizer.update();
     optimizer.zeroGrad();
     await cmd.sync();

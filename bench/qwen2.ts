@@ -17,7 +17,6 @@ import { engine } from '../src/gpu/engine.ts';
 import { type LlamaConfig, weightBytes } from '../src/io/hf-config.ts';
 import { KVCache } from '../src/model/kv-cache.ts';
 import { loadLlama } from '../src/model/load.ts';
-import { causalLmLoss } from '../src/model/loss.ts';
 import { backward, noGrad, tidy } from '../src/tensor/index.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import { LoraAdapter } from '../src/train/lora.ts';
@@ -94,7 +93,7 @@ async function measure(name: string, c: LlamaConfig, prefill: number, decode: nu
   let loraSeconds = 0;
   for (let s = 0; s < 2; s++) {
     t = performance.now();
-    const loss = tidy(() => causalLmLoss(model.forward({ ids, train: true }), ids));
+    const loss = tidy(() => model.loss({ ids, train: true }, ids)); // as training runs it: the LM head and loss in row chunks
     tidy(() => backward(loss));
     optimizer.update();
     optimizer.zeroGrad();
