@@ -93,7 +93,9 @@ export const TINY_REST_EM = {
   /**
    * The M-step as SEAL runs it: a LoRA fine-tune on prompt → kept self-edit (loss on the completion and its
    * <eos> only), merged into the weights; the merged model writes the next round's self-edits and is the
-   * base of its inner loops.
+   * base of its inner loops. 10 epochs: with 3 (6 steps on 16 kept self-edits) the kept ones were 44 % named
+   * against 25 % sampled, yet the policy's named share moved 23 → 31 → 26 % over two rounds (inside its
+   * sampling noise): the reward selected, the imitation was too weak to follow.
    */
-  imitation: { loraRank: 32, loraAlpha: 64, lr: 1e-3, epochs: 3, batch: 8, maxGradNorm: 1 },
+  imitation: { loraRank: 32, loraAlpha: 64, lr: 1e-3, epochs: 10, batch: 8, maxGradNorm: 1 },
 } as const;
