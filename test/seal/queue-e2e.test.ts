@@ -124,7 +124,10 @@ describe.skipIf(!HAVE_REDIS)("SEAL's E-step on a Redis queue (worker processes, 
     });
     return { child, ready, exit, stderr: () => stderr };
   };
+  // SIGTERM a worker only once it is ready: before that it has no handler and the signal kills it (a run
+  // can end before a worker started late has finished starting).
   const stop = async (...workers: WorkerProcess[]) => {
+    for (const w of workers) await w.ready;
     for (const w of workers) w.child.kill('SIGTERM');
     for (const w of workers) expect(await w.exit, w.stderr()).toEqual({ code: 0, signal: null });
   };
