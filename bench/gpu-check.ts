@@ -133,8 +133,8 @@ export async function run(opts: BenchOptions): Promise<void> {
     return {
       ok,
       summary:
-        `step ${num(r.measured_step_s)} s at ${r.measured_seq} tokens, peak GPU ${gib(r.measured_peak_gpu_bytes)}; ` +
-        `estimated at the longest sequence (${r.max_tokens} tokens): peak ${gib(r.estimated_peak_gpu_bytes_at_max)}, whole TTT ${num(Number(r.estimated_ttt_s) / 60)} min`,
+        `step ${num(r.measured_step_s)} s at ${r.batch} × ${r.tokens} tokens (longest: ${r.max_tokens}), peak GPU ${gib(r.peak_gpu_bytes)} = ` +
+        `${num(r.peak_over_weights)}× the weights; whole TTT estimated at ${num(Number(r.estimated_ttt_s) / 60)} min`,
     };
   });
 
