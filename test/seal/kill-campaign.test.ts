@@ -17,13 +17,14 @@
 // moves forward. (Had the inner loops' chunks been logged only at the round's end, a kill in the second
 // chunk would redo two units here, and this test fails.)
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/random.ts';
 import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
 import { ROOT, finished, logOf, seal } from '../helpers/cli.ts';
+import { tinyKnowledgeRun } from '../helpers/knowledge-run.ts';
 import { FIXTURE } from '../model/fixture.ts';
 
 const KILLS = 20;
@@ -213,62 +214,7 @@ describe('kill -9 campaign: SEAL runs killed at seeded moments resume to the uni
 
   it('knowledge incorporation: 20 kills, at most one unit redone per kill', async () => {
     const work = mkdtempSync(join(tmpdir(), 'seal-kill-data-'));
-    const data = join(work, 'passages.json');
-    writeFileSync(
-      data,
-      JSON.stringify([
-        {
-          title: 'Zorblat',
-          context: 'Zorblat is a city in Quux. It was founded in 1820.',
-          questions: [
-            { question: 'Where is Zorblat?', answer: 'Quux' },
-            { question: 'When was it founded?', answer: '1820' },
-          ],
-        },
-        { title: 'Mira', context: 'Mira is a red star. Its moon is Tob.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
-      ]),
-    );
-    // As knowledge-e2e: 2 passages × 2 self-edits × 1 seed, inner loops 2 side by side, one round; the
-    // conditions score the base model and the policy before and after it.
-    const args = (run: string) => [
-      'knowledge',
-      'run',
-      '--model',
-      model,
-      '--data',
-      data,
-      '--eval-data',
-      data,
-      '--run',
-      run,
-      '--eval-count',
-      '2',
-      '--rounds',
-      '1',
-      '--passages-per-round',
-      '2',
-      '--samples',
-      '2',
-      '--seeds',
-      '1',
-      '--max-new-tokens',
-      '16',
-      '--inner-epochs',
-      '2',
-      '--answer-tokens',
-      '6',
-      '--mstep-epochs',
-      '1',
-      '--mstep-batch-size',
-      '2',
-      '--mstep-grad-accum',
-      '1',
-      '--conditions',
-      'base,round-0,round-1',
-      '--parallel',
-      '2',
-    ];
-    await campaign('knowledge', args, 15, ['results.md', 'summary.json', 'plot.svg', join('models', 'round-1', 'model.safetensors')]);
+    await campaign('knowledge', tinyKnowledgeRun(work), 15, ['results.md', 'summary.json', 'plot.svg', join('models', 'round-1', 'model.safetensors')]);
   });
 
   const ARC = join(ROOT, '..', 'shared', 'data', 'arc');

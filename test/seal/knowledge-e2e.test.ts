@@ -1,71 +1,19 @@
 // End to end on the llama-tiny fixture (with a byte-level tokenizer): `seal knowledge run` with 2
 // passages × 2 self-edits × 1 seed and a few steps. The loop runs, rewards are logged, the M-step changes
 // the weights, the merged model loads, and a run killed mid-way and resumed logs what an uninterrupted one does.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadLlama } from '../../src/model/load.ts';
 import { readTensors } from '../model/fixture.ts';
 import { FIXTURE } from '../model/fixture.ts';
-import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
 import { finished, killAfter, logOf, seal } from '../helpers/cli.ts';
-
-const passages = [
-  {
-    title: 'Zorblat',
-    context: 'Zorblat is a city in Quux. It was founded in 1820.',
-    questions: [
-      { question: 'Where is Zorblat?', answer: 'Quux' },
-      { question: 'When was it founded?', answer: '1820' },
-    ],
-  },
-  { title: 'Mira', context: 'Mira is a red star. Its moon is Tob.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
-];
+import { tinyKnowledgeRun } from '../helpers/knowledge-run.ts';
 
 describe('seal knowledge run on the tiny fixture', () => {
   const work = mkdtempSync(join(tmpdir(), 'seal-ki-'));
-  const data = join(work, 'passages.json');
-  writeFileSync(data, JSON.stringify(passages));
-  const model = withByteTokenizer(FIXTURE);
-  const args = (run: string) => [
-    'knowledge',
-    'run',
-    '--model',
-    model,
-    '--data',
-    data,
-    '--eval-data',
-    data,
-    '--run',
-    run,
-    '--eval-count',
-    '2',
-    '--rounds',
-    '1',
-    '--passages-per-round',
-    '2',
-    '--samples',
-    '2',
-    '--seeds',
-    '1',
-    '--max-new-tokens',
-    '16',
-    '--inner-epochs',
-    '2',
-    '--answer-tokens',
-    '6',
-    '--mstep-epochs',
-    '1',
-    '--mstep-batch-size',
-    '2',
-    '--mstep-grad-accum',
-    '1',
-    '--conditions',
-    'base,round-0,round-1',
-    '--parallel',
-    '2',
-  ];
+  const args = tinyKnowledgeRun(work);
 
   it('runs the loop, logs rewards, and the M-step writes a changed model that loads', async () => {
     const run = join(work, 'whole');
