@@ -17,7 +17,7 @@
 // moves forward. (Had the inner loops' chunks been logged only at the round's end, a kill in the second
 // chunk would redo two units here, and this test fails.)
 import type { ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 // End to end on the llama-tiny fixture (with a byte-level tokenizer): `seal knowledge run` with 2
 // passages × 2 self-edits × 1 seed and a few steps. The loop runs, rewards are logged, the M-step changes
 // the weights, the merged model loads, and a run killed mid-way and resumed logs what an uninterrupted one does.
-import { existsSync, mkdtempSync, } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
