@@ -2,8 +2,8 @@
 // features we use (and says why), keeps the driver's noise off the terminal, and turns WebGPU's
 // asynchronous errors into exceptions that name the object at fault and the fix.
 import './globals.ts';
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { create } from 'webgpu';
+import { withoutDriverNoise } from './driver-noise.ts';
 
 export interface GpuOptions {
   /** Dawn backend: 'vulkan', 'metal', 'd3d12', 'd3d11', 'opengl', 'opengles', 'null'. Env: SEAL_WEBGPU_BACKEND. */
@@ -234,37 +234,4 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
   }
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'seal' });
   return new Gpu(instance, device, adapter.info);
-}
-
-/**
- * Runs `fn` with the process's stderr pointed at /dev/null, unless SEAL_DEBUG is set: the driver writes
- * notes there that the user can do nothing about (Dawn on Vulkan: "maxDynamicUniformBuffersPerPipelineLayout
- * artificially reduced…"), from native code that Node's streams never see. Only for a terminal or a pipe,
- * which can be reopened through /proc without touching a file offset; elsewhere (a log file, a socket, not
- * Linux) `fn` runs as it is and the notes stay.
- */
-export function withoutDriverNoise<T>(fn: () => T): T {
-  if (process.env.SEAL_DEBUG || process.platform !== 'linux') return fn();
-  let saved = -1;
-  try {
-    const stat = fstatSync(2);
-    if (!stat.isFIFO() && !stat.isCharacterDevice()) return fn();
-    // With 0 and 1 open, the descriptors opened below land on 2, the lowest free one.
-    fstatSync(0);
-    fstatSync(1);
-    saved = openSync('/proc/self/fd/2', constants.O_WRONLY | constants.O_NOCTTY);
-  } catch {
-    return fn();
-  }
-  closeSync(2);
-  const quiet = openSync('/dev/null', constants.O_WRONLY);
-  try {
-    return fn();
-  } finally {
-    closeSync(quiet);
-    const restored = openSync(`/proc/self/fd/${saved}`, constants.O_WRONLY | constants.O_NOCTTY);
-    closeSync(saved);
-    // biome-ignore lint/correctness/noUnsafeFinally: a broken stderr must not pass silently, whatever fn did
-    if (restored !== 2) throw new Error(`internal: stderr came back as descriptor ${restored}`);
-  }
 }

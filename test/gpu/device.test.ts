@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createGpu } from '../../src/gpu/device.ts';
@@ -116,22 +118,46 @@ describe('out of memory', () => {
 
 // Whole processes (not about subgroup sizes: the default test project only).
 describe.skipIf(!!process.env.SEAL_TEST_SUBGROUP_SIZE)('what a process prints', () => {
-  // A real pipe for the child's stderr (Node would give it a socket, which the engine cannot reopen).
-  const run = (env: Record<string, string>) =>
-    spawnSync('sh', ['-c', `node --import tsx ${join(import.meta.dirname, '../helpers/engine-child.ts')} 2>&1 | cat`], {
-      env: { ...process.env, SEAL_DEBUG: '', SEAL_PROFILE: '', ...env },
-      encoding: 'utf8',
-    }).stdout;
+  const child = `node --import tsx ${join(import.meta.dirname, '../helpers/engine-child.ts')}`;
+  const env = (extra: Record<string, string> = {}) => ({ ...process.env, SEAL_DEBUG: '', SEAL_PROFILE: '', ...extra });
+  // stdout and stderr through one real pipe (Node would give the child a socket of its own).
+  const piped = (extra: Record<string, string>) => spawnSync('sh', ['-c', `${child} 2>&1 | cat`], { env: env(extra), encoding: 'utf8' }).stdout;
+  // Both streams into a log file that a shell shares with the lines around the process, as `(…) > log 2>&1` does.
+  const logged = (extra: Record<string, string> = {}) => {
+    const dir = mkdtempSync(join(tmpdir(), 'seal-log-'));
+    spawnSync('sh', ['-c', `(echo first; ${child}; echo last) > ${dir}/log 2>&1`], { env: env(extra) });
+    try {
+      return readFileSync(join(dir, 'log'), 'utf8');
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  };
+  // Dawn on Vulkan has notes about lavapipe's limits; other drivers may have none.
+  const driverHasNotes = () => engine().gpu.report.isCpu;
 
-  it("keeps the driver's notes off stderr unless SEAL_DEBUG is set; SEAL_PROFILE=1 prints the kernel table at exit", () => {
-    const out = run({ SEAL_PROFILE: engine().gpu.hasTimestamps ? '1' : '' });
+  it("keeps the driver's notes off a terminal or pipe unless SEAL_DEBUG is set; SEAL_PROFILE=1 prints the kernel table at exit", () => {
+    const out = piped({ SEAL_PROFILE: engine().gpu.hasTimestamps ? '1' : '' });
     expect(out).not.toMatch(/Warning:/);
     if (engine().gpu.hasTimestamps) {
       expect(out).toMatch(/GPU profile: [\d.]+ ms of kernel time in 1 dispatches/);
       expect(out).toMatch(/elementwise FILL\s+1\s/);
     }
-    // Dawn on Vulkan has notes about lavapipe's limits; other drivers may have none.
-    if (engine().gpu.report.isCpu) expect(run({ SEAL_DEBUG: '1' })).toMatch(/Warning: .*artificially reduced/);
+    if (driverHasNotes()) expect(piped({ SEAL_DEBUG: '1' })).toMatch(/Warning: .*artificially reduced/);
+  });
+
+  it("keeps them out of a log file too, with the process's own lines whole and in order, and the shell's around them", () => {
+    const lines = ['first', 'out: before', 'err: before', 'out: after', 'err: after', 'last'];
+    expect(logged()).toBe(`${lines.join('\n')}\n`);
+    if (driverHasNotes()) expect(logged({ SEAL_DEBUG: '1' })).toMatch(/^first\nout: before\nerr: before\nWarning: .*artificially reduced/);
+  });
+
+  it('and out of the socket a parent Node process reads', () => {
+    const { stdout, stderr } = spawnSync('node', ['--import', 'tsx', join(import.meta.dirname, '../helpers/engine-child.ts')], {
+      env: env(),
+      encoding: 'utf8',
+    });
+    expect(stderr).toBe('err: before\nerr: after\n');
+    expect(stdout).toBe('out: before\nout: after\n');
   });
 });
 
