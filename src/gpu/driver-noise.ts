@@ -84,7 +84,15 @@ function filterThroughGrep(stderr: Stats): void {
     }
     closeSync(probe);
     const pid = grep.pid;
-    process.on('exit', () => drain(pid, stdoutToo));
+    // Node reports an uncaught error after the 'exit' event: then the FIFO stays open for the report, and
+    // grep writes it once this process is gone.
+    let fatal = false;
+    process.on('uncaughtExceptionMonitor', () => {
+      fatal = true;
+    });
+    process.on('exit', () => {
+      if (!fatal) drain(pid, stdoutToo);
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true }); // the open FIFO lives on without its name
   }

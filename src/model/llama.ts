@@ -25,6 +25,7 @@ import {
   rope,
   silu,
   tensor,
+  tidy,
 } from '../tensor/index.ts';
 import type { KVCache } from './kv-cache.ts';
 import { causalLmLossFromHidden } from './loss.ts';
@@ -172,8 +173,15 @@ export class Llama {
     let x = embedding(this.embed, ids).reshape([B * T, C]);
     const shape = { B, T, H, Hkv, D, S: cache?.capacity ?? T, keys: past + T, past };
     this.layers.forEach((layer, i) => {
-      const block = (h: Tensor) => this.block(layer, i, h, { input, positions, keyMask, segments, shape });
-      x = input.recompute && gradEnabled() && !cache ? checkpoint(block, [x], this.layerParameters(layer)) : block(x);
+      // Each layer in its own scope: what its backward does not read (the o and down projections' outputs,
+      // the SwiGLU product when down is frozen…) goes back to the pool before the next layer runs, instead of
+      // living until the caller's scope ends.
+      const block = (h: Tensor, pos = positions, mask = keyMask) =>
+        tidy(() => this.block(layer, i, h, { input, positions: pos, keyMask: mask, segments, shape }));
+      // Recomputed in backward: positions and the mask are the checkpoint's inputs too, so the graph keeps
+      // them even when the caller's scope has ended by then.
+      const recomputed = input.recompute && gradEnabled() && !cache;
+      x = recomputed ? checkpoint(block, [x, positions, ...(keyMask ? [keyMask] : [])], this.layerParameters(layer)) : block(x);
     });
     cache?.advance(T);
     if (input.lastOnly) {

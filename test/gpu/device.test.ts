@@ -151,6 +151,20 @@ describe.skipIf(!!process.env.SEAL_TEST_SUBGROUP_SIZE)('what a process prints', 
     if (driverHasNotes()) expect(logged({ SEAL_DEBUG: '1' })).toMatch(/^first\nout: before\nerr: before\nWarning: .*artificially reduced/);
   });
 
+  it('and an uncaught error still reaches the log (Node reports it after the exit event)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seal-log-'));
+    try {
+      spawnSync('sh', ['-c', `${child} > ${dir}/log 2>&1`], { env: env({ ENGINE_CHILD_FAIL: '1' }) });
+      // grep writes the report once the process is gone, a moment after it exits.
+      for (let i = 0; i < 100 && !readFileSync(join(dir, 'log'), 'utf8').includes('Node.js'); i++) await new Promise((r) => setTimeout(r, 20));
+      const log = readFileSync(join(dir, 'log'), 'utf8');
+      expect(log).toMatch(/^out: before\nerr: before\nout: after\nerr: after\n[\s\S]*Error: the child fails as asked[\s\S]*Node\.js v/);
+      expect(log).not.toMatch(/Warning:/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('and out of the socket a parent Node process reads', () => {
     const { stdout, stderr } = spawnSync('node', ['--import', 'tsx', join(import.meta.dirname, '../helpers/engine-child.ts')], {
       env: env(),

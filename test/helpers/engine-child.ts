@@ -9,4 +9,5 @@ await init();
 await fill([1024], 1).read();
 process.stdout.write('out: after\n');
 process.stderr.write('err: after\n');
+if (process.env.ENGINE_CHILD_FAIL) throw new Error('the child fails as asked');
 await shutdown();

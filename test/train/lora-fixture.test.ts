@@ -86,10 +86,16 @@ describe('LoRA and AdamW against PyTorch/PEFT (llama-tiny fixture)', () => {
   it('gives the same gradients with activation recomputation, from less memory', async () => {
     const { model, adapter } = await setup();
     const { engine } = await import('../../src/tensor/index.ts');
-    const gradsWith = async (recompute: boolean) => {
+    const gradsWith = async (recompute: boolean, backwardOutsideTheForwardsScope = false) => {
       engine().pool.resetPeak();
       const before = engine().pool.memory().liveBytes;
-      tidy(() => backward(causalLmLoss(model.forward({ ids: inputs.long_input_ids, train: true, recompute }), inputs.long_input_ids)));
+      const loss = () => causalLmLoss(model.forward({ ids: inputs.long_input_ids, train: true, recompute }), inputs.long_input_ids);
+      if (backwardOutsideTheForwardsScope) {
+        // The recomputation needs the layers' positions after the scope that made them has disposed them.
+        const l = tidy(loss);
+        tidy(() => backward(l));
+        l.dispose();
+      } else tidy(() => backward(loss()));
       const peak = engine().pool.memory().peakLiveBytes - before;
       const grads = await Promise.all(adapter.parameters().map((p) => p.grad!.read()));
       adapter.parameters().forEach((p) => {
@@ -103,6 +109,8 @@ describe('LoRA and AdamW against PyTorch/PEFT (llama-tiny fixture)', () => {
     // The same kernels on the same values in the same order: identical bits.
     recomputed.grads.forEach((g, i) => expectAllClose(g, plain.grads[i], { atol: 0 }, `recomputed grad ${i}`));
     expect(recomputed.peak).toBeLessThan(plain.peak);
+    const split = await gradsWith(true, true);
+    split.grads.forEach((g, i) => expectAllClose(g, plain.grads[i], { atol: 0 }, `recomputed grad ${i}, backward in its own scope`));
     model.dispose();
     adapter.dispose();
   });
