@@ -33,6 +33,10 @@ fn op_silu_grad(a: f32, b: f32, alpha: f32) -> f32 {
   let s = 1.0 / (1.0 + exp(-a));
   return b * s * (1.0 + a * (1.0 - s));
 }
+// silu(a)·b: SwiGLU's product of gate a and up b (also its d/d up, with b = dy)
+fn op_swiglu(a: f32, b: f32, alpha: f32) -> f32 { return a / (1.0 + exp(-a)) * b; }
+// op_silu_grad with the operands swapped, for in place: a = dy (overwritten), b = x
+fn op_silu_grad_swapped(a: f32, b: f32, alpha: f32) -> f32 { return op_silu_grad(b, a, alpha); }
 // d σ(x) / dx · dy = σ(x)(1 − σ(x))·dy
 fn op_sigmoid_grad(a: f32, b: f32, alpha: f32) -> f32 {
   let s = 1.0 / (1.0 + exp(-a));

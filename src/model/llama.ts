@@ -20,10 +20,9 @@ import {
   embedding,
   linear,
   lowRankLinear,
-  mul,
   rmsnorm,
   rope,
-  silu,
+  swiglu,
   tensor,
   tidy,
 } from '../tensor/index.ts';
@@ -220,10 +219,9 @@ export class Llama {
     }
     const o = attention(q, k, v, shape, { keyMask: ctx.keyMask, segments: ctx.segments });
     x = add(x, project(o, layer.proj.o_proj, 3));
-    // MLP block: down(silu(gate(h)) ⊙ up(h)). The product is recomputed in backward from gate and up, so
-    // the graph keeps two (B·T, I) activations instead of three (silu's output is not kept).
+    // MLP block: down(silu(gate(h)) ⊙ up(h)); swiglu keeps only gate and up for its backward.
     const h2 = rmsnorm(x, layer.postNorm, eps);
-    const gated = checkpoint(swiglu, [project(h2, layer.proj.gate_proj, 4), project(h2, layer.proj.up_proj, 5)]);
+    const gated = swiglu(project(h2, layer.proj.gate_proj, 4), project(h2, layer.proj.up_proj, 5));
     return add(x, project(gated, layer.proj.down_proj, 6));
   }
 
@@ -287,9 +285,6 @@ export class Llama {
     this.rope.dispose();
   }
 }
-
-// gate, up (N, I) → silu(gate) ⊙ up
-const swiglu = (gate: Tensor, up: Tensor) => mul(silu(gate), up);
 
 function ones(B: number, T: number): number[][] {
   return Array.from({ length: B }, () => new Array(T).fill(1));

@@ -47,6 +47,7 @@ export const sub = (a: Cpu, b: Cpu) => broadcast(a, b, (x, y) => x - y);
 export const mul = (a: Cpu, b: Cpu) => broadcast(a, b, (x, y) => x * y);
 export const scale = (a: Cpu, s: number) => map(a, (x) => x * s);
 export const silu = (a: Cpu) => map(a, (x) => x * sigmoid(x));
+export const swiglu = (gate: Cpu, up: Cpu) => mul(silu(gate), up);
 export const sigmoidOp = (a: Cpu) => map(a, sigmoid);
 
 // ---------------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ export {
   mul,
   scale,
   silu,
+  swiglu,
   sigmoid,
   clone,
   detach,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference.ts';
-import { add, clone, fill, mul, scale, sigmoid, silu, sub, tensor, tidy, engine, backward } from '../../src/tensor/index.ts';
+import { type Tensor, add, clone, fill, mul, scale, sigmoid, silu, sub, swiglu, tensor, tidy, engine, backward } from '../../src/tensor/index.ts';
 import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
 
 // One f32 operation per element: the result is the exactly rounded value, within u·|x| ≤ u·6 for our
@@ -56,6 +56,32 @@ describe('elementwise ops against the float64 reference', () => {
     await checkOp({ name: 'silu', inputs, gpu: silu, cpu: ref.silu, fwdTol: EXP_OP, gradTol: EXP_OP * 2 });
     await checkOp({ name: 'sigmoid', inputs, gpu: sigmoid, cpu: ref.sigmoidOp, fwdTol: EXP_OP, gradTol: EXP_OP });
     await checkOp({ name: 'clone', inputs, gpu: clone, cpu: (x) => x, fwdTol: 0, gradTol: 0 });
+  });
+
+  it('swiglu: silu(gate) ⊙ up, against the reference and bit for bit as silu then mul', async () => {
+    const inputs = [
+      { shape: [257, 3], grad: true },
+      { shape: [257, 3], grad: true },
+    ];
+    // silu's error (EXP_OP) times |up| ≤ 6, plus the product's rounding at magnitude ≤ 36; d gate applies
+    // silu' (≤ 1.1) to dy·up (≤ 36), so silu_grad's 2·EXP_OP grows 6× and dy·up adds its own rounding.
+    await checkOp({ name: 'swiglu', inputs, gpu: swiglu, cpu: ref.swiglu, fwdTol: 6 * (EXP_OP + ONE_OP), gradTol: 12 * EXP_OP + 7 * ONE_OP });
+
+    const values = (seed: number) => Array.from({ length: 257 * 3 }, (_, i) => Math.sin(i * 0.37 + seed) * 4);
+    const run = async (f: (g: Tensor, u: Tensor) => Tensor) => {
+      const [g, u] = [tensor(values(1), [257, 3]), tensor(values(2), [257, 3])];
+      g.requiresGrad = u.requiresGrad = true;
+      const y = tidy(() => {
+        const out = f(g, u);
+        backward(out, tensor(values(3), [257, 3]));
+        return out;
+      });
+      return [await y.read(), await g.grad!.read(), await u.grad!.read()];
+    };
+    const fused = await run(swiglu);
+    const unfused = await run((g, u) => mul(silu(g), u));
+    fused.forEach((v, i) => expectAllClose(v, unfused[i], { atol: 0 }, ['forward', 'd gate', 'd up'][i]));
+    expect(() => swiglu(tensor([1, 2], [2]), tensor([1, 2, 3], [3]))).toThrow(/swiglu: gate .* and up .* differ in shape/);
   });
 
   it('names the op and both shapes when shapes do not broadcast', () => {
