@@ -94,17 +94,31 @@ fn main(me: Invocation) {
 #endif
 
 #if BACKWARD
+#if IN_PLACE
+// The gradient overwrites the logits (linearCrossEntropy's chunks: one buffer instead of two).
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+#else
 @group(0) @binding(0) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
 @group(0) @binding(3) var<storage, read> count: array<f32>;
 @group(0) @binding(4) var<storage, read> g: array<f32>;      // upstream gradient of the mean loss
+#if IN_PLACE
+#if WEIGHTED
+@group(0) @binding(5) var<storage, read> weights: array<f32>;
+@group(0) @binding(6) var<uniform> p: Params;
+#else
+@group(0) @binding(5) var<uniform> p: Params;
+#endif
+#else
 @group(0) @binding(5) var<storage, read_write> dx: array<f32>;
 #if WEIGHTED
 @group(0) @binding(6) var<storage, read> weights: array<f32>;
 @group(0) @binding(7) var<uniform> p: Params;
 #else
 @group(0) @binding(6) var<uniform> p: Params;
+#endif
 #endif
 
 @compute @workgroup_size(WG)
@@ -124,7 +138,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let l = lse[p.base_row + r];
   for (var v = lid; v < p.vocab; v += WG) {
     let onehot = select(0.0, 1.0, i32(v) == t);
+#if IN_PLACE
+    x[xs + v] = scale * (exp(x[xs + v] - l) - onehot);  // each element read, then written, by one invocation
+#else
     dx[ds + v] = scale * (exp(x[xs + v] - l) - onehot);
+#endif
   }
 }
 #endif

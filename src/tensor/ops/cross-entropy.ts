@@ -67,13 +67,15 @@ function meanLoss(rowLoss: Tensor, targets: Tensor, V: number, weights?: Tensor)
   return { mean, count };
 }
 
-// Rows [0, n) of logits, targets from t0 → dlogits rows [0, n) = g·w_r/count · (softmax − onehot)
+// Rows [0, n) of logits, targets from t0 → dlogits rows [0, n) = g·w_r/count · (softmax − onehot); dx may be
+// logits itself (overwritten in place)
 function logitGradients(logits: Tensor, n: number, targets: Tensor, t0: number, lse: Tensor, count: Tensor, g: Tensor, dx: Tensor, weights?: Tensor): void {
   const V = logits.shape[logits.shape.length - 1];
-  const kern = k('cross_entropy.wgsl', 'main', { BACKWARD: true, WEIGHTED: !!weights });
+  const inPlace = dx === logits;
+  const kern = k('cross_entropy.wgsl', 'main', { BACKWARD: true, WEIGHTED: !!weights, IN_PLACE: inPlace });
   for (const [r0, r1] of ranges(n, V * 4)) {
     const wx = logits.bind(r0 * V, r1 * V);
-    const wd = dx.bind(r0 * V, r1 * V);
+    const wd = inPlace ? wx : dx.bind(r0 * V, r1 * V);
     const p = new Params().u32(r1 - r0, V, wx.base, t0 + r0, t0 + r0, wd.base);
     const bindings = [
       wx.binding,
@@ -81,7 +83,7 @@ function logitGradients(logits: Tensor, n: number, targets: Tensor, t0: number, 
       lse.bind().binding,
       count.bind().binding,
       g.bind().binding,
-      wd.binding,
+      ...(inPlace ? [] : [wd.binding]),
       ...(weights ? [weights.bind().binding] : []),
     ];
     engine().cmd.dispatch(kern, bindings, p, r1 - r0);
@@ -124,7 +126,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, targets: Tensor, weight
   const rowLoss = empty([N]);
   const lse = empty([N]);
   const logits = empty([rows, V]);
-  const dlogits = grad ? empty([rows, V]) : null;
+  const dlogits = grad ? logits : null; // each chunk's gradient overwrites its logits, read by then
   const one = grad ? fill([1], 1) : null; // the unit upstream gradient and count of the chunks' gradients
   const dx = grad && x.requiresGrad ? empty([N, C]) : null;
   const dw = grad && w.requiresGrad ? empty([V, C]) : null;
@@ -144,7 +146,7 @@ export function linearCrossEntropy(x: Tensor, w: Tensor, targets: Tensor, weight
     // dW (V, C) += dlogitsᵀ (V, n) · X[r0 : r0 + n] (n, C)
     if (dw) gemm({ a: { t: dlogits, ld: V, trans: true }, b: { t: x, offset: r0 * C, ld: C }, c: { t: dw, ld: C }, M: V, N: C, K: n, accumulate: r0 > 0 });
   }
-  [logits, dlogits, one, lse].forEach((t) => t?.dispose());
+  [logits, one, lse].forEach((t) => t?.dispose());
   const { mean, count } = meanLoss(rowLoss, targets, V, weights);
   rowLoss.dispose();
   if (grad) {
