@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findArcTask, loadArcTasks, parseArcTasks } from '../../../src/seal/arc/arc-data.ts';
+import { TASK_6150A2BD } from '../../helpers/arc-task.ts';
 import { HAVE_ARC, TRAINING_CHALLENGES, TRAINING_SOLUTIONS } from './shared-arc.ts';
 
 const good = {
@@ -78,31 +79,7 @@ describe.skipIf(!HAVE_ARC)('the shared ARC-AGI-1 training set', () => {
     expect(tasks).toHaveLength(400);
     const task = findArcTask(tasks, '6150a2bd');
     expect(task.train).toHaveLength(2);
-    expect(task.train[0]).toEqual({
-      input: [
-        [3, 3, 8],
-        [3, 7, 0],
-        [5, 0, 0],
-      ],
-      output: [
-        [0, 0, 5],
-        [0, 7, 3],
-        [8, 3, 3],
-      ],
-    });
-    expect(task.test).toEqual([
-      {
-        input: [
-          [6, 3, 5],
-          [6, 8, 0],
-          [4, 0, 0],
-        ],
-        output: [
-          [0, 0, 4],
-          [0, 8, 6],
-          [5, 3, 6],
-        ],
-      },
-    ]);
+    expect(task.train[0]).toEqual(TASK_6150A2BD.train[0]);
+    expect(task.test).toEqual(TASK_6150A2BD.test);
   });
 });

@@ -1,52 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ArcTask } from '../../../src/seal/arc/arc-data.ts';
 import { type ArcModelHooks, evaluateSelfEdit, sampleParsedSelfEdit } from '../../../src/seal/arc/episode.ts';
 import type { ChatMessage } from '../../../src/seal/arc/messages.ts';
 import { ORACLE_SELF_EDIT, formatSelfEdit, parseSelfEdit } from '../../../src/seal/arc/self-edit.ts';
+import { TASK_6150A2BD } from '../../helpers/arc-task.ts';
 
-const task: ArcTask = {
-  id: '6150a2bd',
-  train: [
-    {
-      input: [
-        [3, 3, 8],
-        [3, 7, 0],
-        [5, 0, 0],
-      ],
-      output: [
-        [0, 0, 5],
-        [0, 7, 3],
-        [8, 3, 3],
-      ],
-    },
-    {
-      input: [
-        [5, 5, 2],
-        [1, 0, 0],
-        [0, 0, 0],
-      ],
-      output: [
-        [0, 0, 0],
-        [0, 0, 1],
-        [2, 5, 5],
-      ],
-    },
-  ],
-  test: [
-    {
-      input: [
-        [6, 3, 5],
-        [6, 8, 0],
-        [4, 0, 0],
-      ],
-      output: [
-        [0, 0, 4],
-        [0, 8, 6],
-        [5, 3, 6],
-      ],
-    },
-  ],
-};
+const task = TASK_6150A2BD;
 const options = { countTokens: () => 100 };
 
 /** A stand-in model: answers the untransformed test input with `answer`, anything else with prose. */

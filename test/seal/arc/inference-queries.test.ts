@@ -2,57 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { ArcTask } from '../../../src/seal/arc/arc-data.ts';
 import { taskKey } from '../../../src/seal/arc/few-shot-task.ts';
 import { buildInferenceQueries, readPrediction } from '../../../src/seal/arc/inference-queries.ts';
+import { TASK_6150A2BD } from '../../helpers/arc-task.ts';
 
 const FEW_TOKENS = () => 100;
 
-// Task 6150a2bd (rotate by 180°), as in ARC-AGI-1's training set.
-const task6150a2bd: ArcTask = {
-  id: '6150a2bd',
-  train: [
-    {
-      input: [
-        [3, 3, 8],
-        [3, 7, 0],
-        [5, 0, 0],
-      ],
-      output: [
-        [0, 0, 5],
-        [0, 7, 3],
-        [8, 3, 3],
-      ],
-    },
-    {
-      input: [
-        [5, 5, 2],
-        [1, 0, 0],
-        [0, 0, 0],
-      ],
-      output: [
-        [0, 0, 0],
-        [0, 0, 1],
-        [2, 5, 5],
-      ],
-    },
-  ],
-  test: [
-    {
-      input: [
-        [6, 3, 5],
-        [6, 8, 0],
-        [4, 0, 0],
-      ],
-      output: [
-        [0, 0, 4],
-        [0, 8, 6],
-        [5, 3, 6],
-      ],
-    },
-  ],
-};
-
 describe('buildInferenceQueries: marc get_leave_n_test_task (leave-1-out, 2 permutations)', () => {
   it('two demonstrations: the two leave-one-out tasks and five transformed views', () => {
-    const { queries, valid } = buildInferenceQueries(task6150a2bd, 0, { countTokens: FEW_TOKENS });
+    const { queries, valid } = buildInferenceQueries(TASK_6150A2BD, 0, { countTokens: FEW_TOKENS });
     expect(valid).toBe(true);
     // With one demonstration left, the permuted orders are duplicates.
     expect(queries.map((q) => [q.view?.name ?? null, q.category])).toEqual([
@@ -110,21 +66,21 @@ describe('buildInferenceQueries: marc get_leave_n_test_task (leave-1-out, 2 perm
 
   it('counts tokens with the answer included: the solution, or the test input when there is none', () => {
     const seen: string[] = [];
-    buildInferenceQueries(task6150a2bd, 0, { countTokens: (text) => (seen.push(text), 1) });
+    buildInferenceQueries(TASK_6150A2BD, 0, { countTokens: (text) => (seen.push(text), 1) });
     expect(seen[0].endsWith('[[6 3 5]\n [6 8 0]\n [4 0 0]] -> [[0 0 4]\n [0 8 6]\n [5 3 6]]#')).toBe(true);
-    const unsolved = { ...task6150a2bd, test: [{ input: task6150a2bd.test[0].input }] };
+    const unsolved = { ...TASK_6150A2BD, test: [{ input: TASK_6150A2BD.test[0].input }] };
     seen.length = 0;
     buildInferenceQueries(unsolved, 0, { countTokens: (text) => (seen.push(text), 1) });
     expect(seen[0].endsWith('[[6 3 5]\n [6 8 0]\n [4 0 0]] -> [[6 3 5]\n [6 8 0]\n [4 0 0]]#')).toBe(true);
   });
 
   it('names a test index that does not exist', () => {
-    expect(() => buildInferenceQueries(task6150a2bd, 1, { countTokens: FEW_TOKENS })).toThrow(/task 6150a2bd has 1 test input\(s\); test index 1/);
+    expect(() => buildInferenceQueries(TASK_6150A2BD, 1, { countTokens: FEW_TOKENS })).toThrow(/task 6150a2bd has 1 test input\(s\); test index 1/);
   });
 });
 
 describe('readPrediction: answers back to the original orientation', () => {
-  const { queries } = buildInferenceQueries(task6150a2bd, 0, { countTokens: FEW_TOKENS });
+  const { queries } = buildInferenceQueries(TASK_6150A2BD, 0, { countTokens: FEW_TOKENS });
   const solution = [
     [0, 0, 4],
     [0, 8, 6],

@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { formatExample, formatGrid, parseGridAnswer } from '../../../src/seal/arc/grid-text.ts';
 import { FEW_SHOT_SYSTEM_PROMPT, fewShotConversation, fewShotQuery } from '../../../src/seal/arc/messages.ts';
+import { TASK_6150A2BD } from '../../helpers/arc-task.ts';
 
-const first6150a2bd = {
-  input: [
-    [3, 3, 8],
-    [3, 7, 0],
-    [5, 0, 0],
-  ],
-  output: [
-    [0, 0, 5],
-    [0, 7, 3],
-    [8, 3, 3],
-  ],
-};
+const first6150a2bd = TASK_6150A2BD.train[0];
 
 describe('grids as numpy prints them', () => {
   it("matches the SEAL paper's example for task 6150a2bd byte for byte", () => {
