@@ -12,14 +12,12 @@ import { ArcDomain, ARC_DOMAIN_DEFAULTS } from '../../src/seal/arc/domain.ts';
 import { parseSelfEdit } from '../../src/seal/arc/self-edit.ts';
 import { Policy } from '../../src/seal/policy.ts';
 import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
-import { ROOT, finished, killAfter, logOf, seal } from '../helpers/cli.ts';
+import { ARC_CHALLENGES, ARC_SOLUTIONS, tinyArcRun } from '../helpers/arc-run.ts';
+import { finished, killAfter, logOf, seal } from '../helpers/cli.ts';
 import { FIXTURE } from '../model/fixture.ts';
 
-const ARC = join(ROOT, '..', 'shared', 'data', 'arc');
-const CHALLENGES = join(ARC, 'arc-agi_training_challenges_filtered_1B_training_set.json');
-const SOLUTIONS = join(ARC, 'arc-agi_training_solutions_filtered_1B_training_set.json');
-const HAVE = existsSync(CHALLENGES);
-if (!HAVE) console.warn(`SKIPPING ARC end-to-end tests: ${CHALLENGES} is absent (the shared data folder ../shared next to the project)`);
+const HAVE = existsSync(ARC_CHALLENGES);
+if (!HAVE) console.warn(`SKIPPING ARC end-to-end tests: ${ARC_CHALLENGES} is absent (the shared data folder ../shared next to the project)`);
 
 describe.skipIf(!HAVE)('few-shot ARC on the tiny fixture', () => {
   const model = withByteTokenizer(FIXTURE);
@@ -29,7 +27,7 @@ describe.skipIf(!HAVE)('few-shot ARC on the tiny fixture', () => {
     const llama = await loadLlama(model);
     const policy = new Policy(llama, tokenizer, model, [2]);
     const domain = new ArcDomain(tokenizer, { ...ARC_DOMAIN_DEFAULTS, answerTokens: 32 });
-    const task = loadArcTasks(CHALLENGES, SOLUTIONS).find((t) => t.id === '6150a2bd')!;
+    const task = loadArcTasks(ARC_CHALLENGES, ARC_SOLUTIONS).find((t) => t.id === '6150a2bd')!;
     const selfEdit = parseSelfEdit(
       JSON.stringify({
         data_generation: { use_basic_augmentations: false, use_size_augmentations: false, use_chain_augmentations: false, use_repeat_augmentations: true },
@@ -48,36 +46,7 @@ describe.skipIf(!HAVE)('few-shot ARC on the tiny fixture', () => {
 
   it('seal arc run: 2 self-edits per task, logged and resumable after a kill', async () => {
     const work = mkdtempSync(join(tmpdir(), 'seal-arc-'));
-    const args = (run: string) => [
-      'arc',
-      'run',
-      '--model',
-      model,
-      '--challenges',
-      CHALLENGES,
-      '--solutions',
-      SOLUTIONS,
-      '--run',
-      run,
-      '--tasks',
-      '6150a2bd',
-      '--train-tasks',
-      '6150a2bd',
-      '--rounds',
-      '1',
-      '--samples',
-      '2',
-      '--eval-self-edits',
-      '2',
-      '--max-new-tokens',
-      '8',
-      '--max-sample-attempts',
-      '2',
-      '--answer-tokens',
-      '8',
-      '--conditions',
-      'in-context,round-0,round-1',
-    ];
+    const args = tinyArcRun();
     const whole = join(work, 'whole');
     const first = await finished(seal(args(whole)));
     expect(first.code, first.stderr).toBe(0);

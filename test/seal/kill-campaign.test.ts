@@ -22,10 +22,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/util/random.ts';
-import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
-import { ROOT, finished, logOf, seal } from '../helpers/cli.ts';
+import { ARC_CHALLENGES, tinyArcRun } from '../helpers/arc-run.ts';
+import { finished, logOf, seal } from '../helpers/cli.ts';
 import { tinyKnowledgeRun } from '../helpers/knowledge-run.ts';
-import { FIXTURE } from '../model/fixture.ts';
 
 const KILLS = 20;
 const POLL_MS = 10;
@@ -210,50 +209,15 @@ async function campaign(name: string, args: (run: string) => string[], seed: num
 
 // 2 × (an uninterrupted run + 21 processes), each process starting the GPU engine: minutes on lavapipe.
 describe('kill -9 campaign: SEAL runs killed at seeded moments resume to the uninterrupted result', { timeout: 600_000 }, () => {
-  const model = withByteTokenizer(FIXTURE);
-
   it('knowledge incorporation: 20 kills, at most one unit redone per kill', async () => {
     const work = mkdtempSync(join(tmpdir(), 'seal-kill-data-'));
     await campaign('knowledge', tinyKnowledgeRun(work), 15, ['results.md', 'summary.json', 'plot.svg', join('models', 'round-1', 'model.safetensors')]);
   });
 
-  const ARC = join(ROOT, '..', 'shared', 'data', 'arc');
-  const CHALLENGES = join(ARC, 'arc-agi_training_challenges_filtered_1B_training_set.json');
-  const SOLUTIONS = join(ARC, 'arc-agi_training_solutions_filtered_1B_training_set.json');
-  it.skipIf(!existsSync(CHALLENGES))('few-shot ARC: 20 kills, at most one unit redone per kill', async () => {
+  it.skipIf(!existsSync(ARC_CHALLENGES))('few-shot ARC: 20 kills, at most one unit redone per kill', async () => {
     // As arc-e2e, with a second training task (so the E-step samples task by task). The random tiny policy
     // writes no parseable self-edit, so its inner loops refuse at once (reward 0) and the M-step has
     // nothing to imitate; knowledge's campaign is the one whose inner loops and M-step train.
-    const args = (run: string) => [
-      'arc',
-      'run',
-      '--model',
-      model,
-      '--challenges',
-      CHALLENGES,
-      '--solutions',
-      SOLUTIONS,
-      '--run',
-      run,
-      '--tasks',
-      '6150a2bd',
-      '--train-tasks',
-      '6150a2bd,5582e5ca',
-      '--rounds',
-      '1',
-      '--samples',
-      '2',
-      '--eval-self-edits',
-      '2',
-      '--max-new-tokens',
-      '8',
-      '--max-sample-attempts',
-      '2',
-      '--answer-tokens',
-      '8',
-      '--conditions',
-      'in-context,round-0,round-1',
-    ];
-    await campaign('arc', args, 16, ['results.md', 'summary.json', 'plot.svg']);
+    await campaign('arc', tinyArcRun('6150a2bd,5582e5ca'), 16, ['results.md', 'summary.json', 'plot.svg']);
   });
 });
