@@ -98,9 +98,12 @@ function filterThroughGrep(stderr: Stats): void {
   }
 }
 
+const napCell = new Int32Array(new SharedArrayBuffer(4));
+/** Blocks this thread for 1 ms (the event loop does not run: used while setting up and at exit). */
+const nap = () => Atomics.wait(napCell, 0, 0, 1);
+
 /** Opens the FIFO for writing once its reader has opened it, or gives up after `ms` (null). */
 function openWhenRead(fifo: string, ms: number): number | null {
-  const nap = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; waited < ms; waited++) {
     try {
       return openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
@@ -108,7 +111,7 @@ function openWhenRead(fifo: string, ms: number): number | null {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENXIO') return null; // ENOENT: not made yet; ENXIO: no reader yet
     }
-    Atomics.wait(nap, 0, 0, 1);
+    nap();
   }
   return null;
 }
@@ -124,7 +127,6 @@ function drain(pid: number, stdoutToo: boolean): void {
     closeSync(fd);
     openSync('/dev/null', constants.O_WRONLY);
   }
-  const nap = new Int32Array(new SharedArrayBuffer(4));
   for (let waited = 0; waited < 2000; waited++) {
     let state: string;
     try {
@@ -134,6 +136,6 @@ function drain(pid: number, stdoutToo: boolean): void {
       return; // reaped
     }
     if (state === 'Z' || state === 'X') return; // exited (nobody reaps it while this process exits)
-    Atomics.wait(nap, 0, 0, 1);
+    nap();
   }
 }

@@ -449,7 +449,7 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
   }
 }
 
-function sameShape(a: Shape, b: Shape): boolean {
+export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 

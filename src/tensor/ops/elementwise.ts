@@ -1,7 +1,7 @@
 // Elementwise ops (shaders/elementwise.wgsl): forward and backward side by side. f32 only.
 // Binary ops broadcast with numpy's rules (rank ≤ 4); the gradient of a broadcast operand is summed back
 // to its shape (sumTo, shaders/reduce.wgsl).
-import { type Shape, type Tensor, assertDtype, empty, gradEnabled, noGrad, provideCoreOps, recordOp, shapeStr } from '../tensor.ts';
+import { type Shape, type Tensor, assertDtype, empty, gradEnabled, noGrad, provideCoreOps, recordOp, sameShape, shapeStr } from '../tensor.ts';
 import { Params, engine, groups, k, ranges } from './launch.ts';
 import { sumTo } from './reduce.ts';
 
@@ -181,7 +181,7 @@ export function silu(x: Tensor): Tensor {
 // only: backward recomputes silu(gate) inside its kernels instead of holding it and the product (at 1,630
 // tokens of Llama-3.2-1B each is 52 MiB), and takes the same f32 steps as silu then mul, bit for bit.
 export function swiglu(gate: Tensor, up: Tensor): Tensor {
-  if (shapeStr(gate.shape) !== shapeStr(up.shape)) throw new TypeError(`swiglu: gate ${gate.describe()} and up ${up.describe()} differ in shape`);
+  if (!sameShape(gate.shape, up.shape)) throw new TypeError(`swiglu: gate ${gate.describe()} and up ${up.describe()} differ in shape`);
   const out = binaryRaw('swiglu', 'swiglu', gate, up);
   recordOp('swiglu', out, [gate, up], [gate, up], (g, needs) => {
     let dGate: Tensor | null = null;
