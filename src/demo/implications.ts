@@ -25,6 +25,14 @@ export interface ImplicationStyle {
    * an example one way, named or pronoun, with even odds.
    */
   namedShare: number | 'per-example' | 'whole-example';
+  /**
+   * 'first-form': a wholly named example opens with restatement form 0 ("The employer of N is V ."), so its
+   * first token is always "The", as a pronoun example's is always He/She. With any form first, the named
+   * style's first-token mass was spread over "The", the first name and five values, sampling at T < 1
+   * sharpened towards the one pronoun token, and the policy wrote a quarter of its self-edits named
+   * although pretraining showed half (notes/tiny-world.md).
+   */
+  namedOpening?: 'any-form' | 'first-form';
 }
 
 /** Every fact, twice, all lines naming the person (the "perfect implications" of the demo's oracle runs). */
@@ -52,10 +60,12 @@ export function implicationLines(person: Person, passageOrder: readonly Attribut
   let kept = order.filter(() => rng.uniform() < style.keepProbability);
   if (kept.length === 0) kept = [rng.pick(order)];
   const lines: string[] = [];
+  const opensWithFirstForm = style.namedOpening === 'first-form' && namedShare === 1;
   for (const key of kept) {
     const forms = attributeSchema(key).restatementForms.map((_, k) => k);
     const count = Math.min(forms.length, style.minRestatements + rng.int(style.maxRestatements - style.minRestatements + 1));
-    for (const k of rng.shuffle(forms).slice(0, count)) {
+    const chosen = opensWithFirstForm && lines.length === 0 ? [0, ...rng.shuffle(forms.slice(1)).slice(0, count - 1)] : rng.shuffle(forms).slice(0, count);
+    for (const k of chosen) {
       lines.push(rng.uniform() < namedShare ? restatement(person, key, k) : pronounStatement(person, key, k));
     }
   }

@@ -21,6 +21,7 @@ import { generate } from '../model/generate.ts';
 import { type SelfEditSummary, gradeSelfEdit, summariseGrades } from './grade-self-edit.ts';
 import { implicationsPrompt } from './prompts.ts';
 import { type World, type WorldOptions, generateWorld } from './world.ts';
+import type { ImplicationStyle } from './implications.ts';
 
 export interface TinyRecipe {
   world: Partial<WorldOptions>;
@@ -38,6 +39,8 @@ export interface TinyRecipe {
   weightDecay: number;
   maxGradNorm: number;
   seed: number;
+  /** A second phase at the final lr on the mix with this exercise style (recipe.ts: why). */
+  openingPhase?: { steps: number; exerciseStyle: ImplicationStyle };
 }
 
 /** The recipe measured with the PyTorch prototype (recipe.ts, notes/tiny-world.md). */
@@ -55,7 +58,13 @@ export const TINY_RECIPE: TinyRecipe = {
   weightDecay: TINY_PRETRAINING.weightDecay,
   maxGradNorm: TINY_PRETRAINING.gradClip,
   seed: 0,
+  openingPhase: TINY_PRETRAINING.openingPhase,
 };
+
+/** The mix of the training after the first phase: the opening phase's, where the recipe has one. */
+export function laterMix(recipe: TinyRecipe): PretrainMix {
+  return recipe.openingPhase ? { ...recipe.mix, exerciseStyle: recipe.openingPhase.exerciseStyle } : recipe.mix;
+}
 
 export function tinyConfig(recipe: TinyRecipe, vocabSize: number): LlamaConfig {
   const { hidden, layers, heads, intermediate } = recipe.model;
@@ -125,8 +134,8 @@ export interface PretrainReport {
   greedySelfEdits: SelfEditSummary;
 }
 
-/** A phase of training on (`--train-on`): its figures and its constant lr. */
-export type TrainOnReport = Omit<PretrainReport, 'parameters'> & { lr: number };
+/** A phase of training on (`--train-on`): its figures, its constant lr and the mix it trained on. */
+export type TrainOnReport = Omit<PretrainReport, 'parameters'> & { lr: number; mix?: PretrainMix };
 
 /** world.json in a tiny model's folder: what the model was made from, and each training phase's figures. */
 export interface TinyModelRecord {
@@ -212,28 +221,30 @@ export async function pretrainTiny(recipe: TinyRecipe, outDir: string): Promise<
 
 /**
  * Trains a pretrained folder on for `steps` more steps at the schedule's final lr (minLrRatio · lr), on
- * fresh batches of the same mix, when the copy gauge says copying has not fully emerged (it emerges late and
- * abruptly: notes/tiny-world.md). The folder is rewritten and its world.json records the extra phase.
+ * fresh batches of `mix`: the recipe's opening phase, or more training when the copy gauge says copying has
+ * not fully emerged (it emerges late and abruptly: notes/tiny-world.md). The folder is rewritten and its
+ * world.json records the extra phase and its mix.
  */
-export async function trainOn(dir: string, steps: number): Promise<PretrainReport> {
+export async function trainOn(dir: string, steps: number, mix: PretrainMix = laterMix(TINY_RECIPE)): Promise<PretrainReport> {
   const record = readTinyRecord(dir);
   const { recipe } = record;
   const { world, tok } = worldAndTokenizer(record.world);
   const model = await loadLlama(dir);
   // A different batch stream from every earlier phase: seeded by the steps already taken.
   const done = record.pretraining.steps + (record.trainedOn ?? []).reduce((n, p) => n + p.steps, 0);
-  const batches = pretrainingBatches(world, tok, { seed: recipe.seed + done, mix: recipe.mix, rowLength: recipe.rowLength, batchRows: recipe.batchRows });
+  const batches = pretrainingBatches(world, tok, { seed: recipe.seed + done, mix, rowLength: recipe.rowLength, batchRows: recipe.batchRows });
   const lr = recipe.lr * recipe.minLrRatio;
   const trained = await train(model, batches, steps, () => lr, recipe);
   const greedySelfEdits = await copyGauge(model, world, tok);
   await saveModel(model, dir);
-  record.trainedOn = [...(record.trainedOn ?? []), { ...trained, lr, greedySelfEdits }];
+  record.trainedOn = [...(record.trainedOn ?? []), { ...trained, lr, mix, greedySelfEdits }];
   await writeTinyRecord(dir, record);
   model.dispose();
   return { ...trained, parameters: record.pretraining.parameters, greedySelfEdits };
 }
 
-// `npm run pretrain-tiny [-- --out <dir> --steps N]`; `-- --train-on N` trains the folder at --out on for N steps
+// `npm run pretrain-tiny [-- --out <dir> --steps N]` pretrains, then runs the recipe's opening phase;
+// `-- --train-on N` trains the folder at --out on for N more steps on the opening phase's mix.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (name: string) => {
     const i = process.argv.indexOf(`--${name}`);
@@ -243,17 +254,23 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const recipe = { ...TINY_RECIPE, ...(arg('steps') ? { steps: Number(arg('steps')) } : {}) };
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   await init();
-  try {
-    const more = arg('train-on');
-    const r = more ? await trainOn(out, Number(more)) : await pretrainTiny(recipe, out);
+  const report = (what: string, r: PretrainReport) => {
     console.log(
-      `${more ? 'trained on' : 'pretrained'} ${r.parameters} parameters on ${r.tokens} tokens in ${r.steps} steps, ${r.seconds.toFixed(0)} s; final loss ${r.finalLoss.toFixed(3)}; written to ${out}`,
+      `${what} ${r.parameters} parameters on ${r.tokens} tokens in ${r.steps} steps, ${r.seconds.toFixed(0)} s; final loss ${r.finalLoss.toFixed(3)}; written to ${out}`,
     );
     const g = r.greedySelfEdits;
     console.log(
-      `copy gauge (greedy self-edits of 16 held-out people): ${(100 * g.precision).toFixed(1)} % of fact lines correct, ${(100 * g.coverage).toFixed(1)} % of attributes covered`,
+      `copy gauge (greedy self-edits of 16 held-out people): ${(100 * g.precision).toFixed(1)} % of fact lines correct, ${(100 * g.coverage).toFixed(1)} % of attributes covered, ${(100 * g.namedSelfEdits).toFixed(1)} % of self-edits named`,
     );
     if (g.precision < 0.8) console.log(`the gauge is below 0.8: copying emerges late (notes/tiny-world.md); train on with --train-on <steps>`);
+  };
+  try {
+    const more = arg('train-on');
+    if (more) report('trained on', await trainOn(out, Number(more)));
+    else {
+      report('pretrained', await pretrainTiny(recipe, out));
+      if (recipe.openingPhase) report('opening phase:', await trainOn(out, recipe.openingPhase.steps, laterMix(recipe)));
+    }
   } finally {
     await shutdown();
   }

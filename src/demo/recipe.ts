@@ -50,6 +50,15 @@ export const TINY_PRETRAINING = {
   } satisfies PretrainMix,
   /** Share of pronoun subjects in bios after the first sentence (0 stopped copying from emerging, 3 of 3 runs). */
   bioPronounShare: 0.5,
+  /**
+   * A second phase at the final lr, on the same mix except that every wholly named exercise opens with the
+   * "The … of N is V ." form. After the first phase half the exercises are named, yet the policy wrote only a
+   * quarter of its self-edits named at T = 0.7: a pronoun self-edit opens with one token (He/She), a named one
+   * with any of seven ("The", the first name, a value), and sampling below T = 1 favours the concentrated
+   * choice. With the cue the two styles open with one token each, and the policy writes about half named
+   * (17 of 32 evaluation people), the even odds pretraining shows (notes/tiny-world.md).
+   */
+  openingPhase: { steps: 250, exerciseStyle: { ...PRETRAINING_IMPLICATIONS, namedOpening: 'first-form' } },
 } as const;
 
 /** The inner loop (SEAL's TTT on a self-edit): one LoRA per group of people, trained on all their sequences. */

@@ -39,6 +39,24 @@ describe('implication lines', () => {
     expect(shares.filter((s) => s === 1).length).toBeLessThanOrEqual(30);
   });
 
+  it("opens every wholly named example with the 'The … of N is V' form when asked, changing nothing else", () => {
+    const p = world.eval[2];
+    const rng = new Rng(4);
+    const firstTokens = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const lines = implicationLines(p, p.passageOrder, rng, { ...PRETRAINING_IMPLICATIONS, namedOpening: 'first-form' });
+      expect(lines).toHaveLength(10);
+      for (const a of ATTRIBUTES) expect(lines.filter((l) => l.split(' ').includes(p.values[a.key]))).toHaveLength(2);
+      expect(new Set(lines).size).toBe(lines.length);
+      const named = lines[0].includes(p.name);
+      expect(lines.every((l) => l.includes(p.name) === named)).toBe(true);
+      if (named) expect(lines[0]).toMatch(new RegExp(`^The [a-z ]+ of ${p.name} (is|was) `));
+      firstTokens.add(lines[0].split(' ')[0]);
+    }
+    // The style is announced by one token either way: "The" or the pronoun.
+    expect(firstTokens).toEqual(new Set(['The', p.pronoun]));
+  });
+
   it('mixes named and pronoun lines with a share drawn per example, every line a correct copy', () => {
     const p = world.eval[2];
     const rng = new Rng(3);
