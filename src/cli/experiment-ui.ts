@@ -7,17 +7,26 @@ import { loadLlama } from '../model/load.ts';
 import { renderResultsTable, resultRow } from '../seal/knowledge/results-table.ts';
 import { Policy } from '../seal/policy.ts';
 import { type JsonValue, RunDir } from '../seal/run-dir.ts';
-import { Progress } from '../util/progress.ts';
+import { onShaderCompiled } from '../tensor/index.ts';
+import { Progress, type ProgressOptions } from '../util/progress.ts';
 import { svgPlot } from '../util/svg-plot.ts';
 
-/** One progress bar per phase, replaced when the phase changes. */
-export function progressUi() {
+/**
+ * One progress bar per phase, replaced when the phase changes. Shader compiles show on the current bar, so a
+ * first (cold) run, which compiles for up to half a minute before a phase's first unit ends, still moves.
+ */
+export function progressUi(stream?: ProgressOptions['stream']) {
   let bar: Progress | null = null;
   let label = '';
+  let compiled = 0;
+  onShaderCompiled(() => {
+    compiled++;
+    bar?.tick(0, { 'shaders compiled': compiled });
+  });
   const show = (name: string, done: number, total: number, fields?: Record<string, string | number>) => {
     if (name !== label || !bar) {
       bar?.done();
-      bar = new Progress({ label: name, total });
+      bar = new Progress({ label: name, total, stream });
       label = name;
     }
     bar.update(done, fields);
@@ -36,7 +45,10 @@ export function progressUi() {
     },
     evalProgress: (condition: string, done: number, total: number) => show(`eval ${condition}`, done, total),
     log: (message: string) => (bar ? bar.log(message) : console.error(message)),
-    finish: () => bar?.done(),
+    finish: () => {
+      bar?.done();
+      onShaderCompiled(null);
+    },
   };
 }
 

@@ -123,6 +123,15 @@ function kernelName(file: string, entry: string, defines: Defines): string {
   return [file.replace(/\.wgsl$/, '').replace(/^.*\//, ''), ...(entry === 'main' ? [] : [entry]), ...on].join(' ');
 }
 
+/**
+ * Called after each pipeline compile, with the kernel's name. A first run compiles every shader, for up to
+ * half a minute on lavapipe before the first unit of work ends: a progress display can show it is alive.
+ */
+let compiledListener: ((name: string) => void) | null = null;
+export function onShaderCompiled(listener: ((name: string) => void) | null): void {
+  compiledListener = listener;
+}
+
 const byKey = new WeakMap<Gpu, Map<string, Kernel>>();
 const bySource = new WeakMap<Gpu, Map<string, Kernel>>();
 
@@ -148,6 +157,7 @@ export function kernel(gpu: Gpu, file: string, entry: string, defines: Defines =
     const pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry }, label });
     k = { pipeline, layout: pipeline.getBindGroupLayout(0), label, name: kernelName(file, entry, defines) };
     sourced.set(sourceKey, k);
+    compiledListener?.(k.name);
   }
   keyed.set(key, k);
   return k;

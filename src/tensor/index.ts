@@ -8,6 +8,7 @@ export {
   GpuDeviceLostError,
 } from '../gpu/device.ts';
 export { type KernelTime, profileTable } from '../gpu/profiler.ts';
+export { onShaderCompiled } from '../gpu/pipelines.ts';
 export {
   Tensor,
   type GradNode,

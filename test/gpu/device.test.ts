@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { progressUi } from '../../src/cli/experiment-ui.ts';
 import { createGpu } from '../../src/gpu/device.ts';
 import { kernel, preprocess } from '../../src/gpu/pipelines.ts';
 import { GpuOutOfMemoryError, empty, engine, fill, matmul, tensor, tidy } from '../../src/tensor/index.ts';
@@ -66,6 +67,22 @@ describe('pipelines', () => {
     const a = kernel(gpu, 'elementwise.wgsl', 'main', { UNARY: true, FN: 'op_silu' });
     const b = kernel(gpu, 'elementwise.wgsl', 'main', { FN: 'op_silu', UNARY: true });
     expect(b).toBe(a);
+  });
+
+  it('tells a listener of every compile, which a progress bar shows (a cold run compiles before its first unit ends)', () => {
+    const { gpu } = engine();
+    let written = '';
+    const stream = { isTTY: false, write: (s: string) => ((written += s), true) };
+    const ui = progressUi(stream as never);
+    ui.evalProgress('passage', 0, 4);
+    // A source no other code compiles (the function name with a space before it), then the same again: cached.
+    const fresh = { BINARY: true, BROADCAST: true, FN: ' op_mul' };
+    kernel(gpu, 'elementwise.wgsl', 'main', fresh);
+    kernel(gpu, 'elementwise.wgsl', 'main', fresh);
+    ui.evalProgress('passage', 4, 4);
+    ui.finish();
+    expect(written).toContain('shaders compiled=1');
+    expect(written).not.toContain('shaders compiled=2');
   });
 });
 
