@@ -269,7 +269,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     if (more) report('trained on', await trainOn(out, Number(more)));
     else {
       report('pretrained', await pretrainTiny(recipe, out));
-      if (recipe.openingPhase) report('opening phase:', await trainOn(out, recipe.openingPhase.steps, laterMix(recipe)));
+      if (recipe.openingPhase) report('opening phase: trained', await trainOn(out, recipe.openingPhase.steps, laterMix(recipe)));
     }
   } finally {
     await shutdown();
