@@ -26,7 +26,7 @@ import { init, shutdown } from '../tensor/index.ts';
 import { PROJECTIONS } from '../model/llama.ts';
 import { progressUi, writeResults } from '../cli/experiment-ui.ts';
 import { type SelfEditGrade, type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
-import { gapTable, orderingPairs, pairedGaps } from './ordering.ts';
+import { gapPower, gapTable, orderingPairs, pairedGaps } from './ordering.ts';
 import { implicationsPrompt, parseImplications, questionPrompt } from './prompts.ts';
 import { readTinyRecord } from './pretrain.ts';
 import { TINY_INNER_LOOP, TINY_REST_EM, TINY_SELF_EDIT_SAMPLING } from './recipe.ts';
@@ -106,6 +106,18 @@ export const exactValue: Grader = async (_question, gold, prediction) => predict
 
 export function personPassage(p: PassagePerson): SquadPassage {
   return { title: p.name, context: p.passage, questions: questionsFor(p).map((q) => ({ question: q.question, answer: q.answer })) };
+}
+
+/** Accuracy of each condition's adapters (people sharing one), keyed by seed and the adapter's first person. */
+export function adapterAccuracy(run: RunDir): Record<string, Map<string, number>> {
+  const sums: Record<string, Map<string, { correct: number; people: number }>> = {};
+  for (const r of run.records('evaluation')) {
+    const key = `${r.seed}/${Array.isArray(r.group) ? r.group[0] : r.passage}`;
+    const byKey = (sums[String(r.condition)] ??= new Map());
+    const s = byKey.get(key) ?? { correct: 0, people: 0 };
+    byKey.set(key, { correct: s.correct + Number(r.accuracy), people: s.people + 1 });
+  }
+  return Object.fromEntries(Object.entries(sums).map(([c, m]) => [c, new Map([...m].map(([k, s]) => [k, s.correct / s.people]))]));
 }
 
 /**
@@ -200,7 +212,11 @@ export async function runDemo(c: DemoConfig): Promise<void> {
     const results = await experiment.all();
     ui.finish();
     const selfEdits = selfEditReport(run, world, evalPeople, rlPeople);
-    const gaps = pairedGaps(Object.fromEntries(results.map((r) => [r.label, r.perSeed])), orderingPairs(c.rounds, control));
+    const gaps = gapPower(
+      pairedGaps(Object.fromEntries(results.map((r) => [r.label, r.perSeed])), orderingPairs(c.rounds, control)),
+      adapterAccuracy(run),
+      c.evalSeeds,
+    );
     const tokens = Object.fromEntries(results.map((r) => [r.label, Math.round(r.trainTokens)]));
     const lines = [
       '',

@@ -11,6 +11,16 @@ export interface Gap {
   mean: number;
   std: number;
   holds: boolean;
+  /** The gap's spread one adapter at a time, and what it implies for the evaluation's size (gapPower). */
+  power?: GapPower;
+}
+
+export interface GapPower {
+  /** Std of higher − lower over every (seed, adapter) pair: one adapter's noise. */
+  adapterStd: number;
+  adaptersPerSeed: number;
+  /** Adapters a seed for the seed mean's std, adapterStd/√n, to fall under mean/2: (2·adapterStd/mean)². */
+  adaptersNeeded: number;
 }
 
 /** The pairs (higher, lower) of the ordering for a run of `rounds` ReST-EM rounds and its control. */
@@ -35,12 +45,35 @@ export function pairedGaps(perSeed: Record<string, number[]>, pairs: [string, st
   });
 }
 
+/**
+ * How many adapters a seed each gap would need to hold, from its spread adapter by adapter: `accuracy` maps
+ * a condition to its accuracy per (seed, adapter) key. A seed's mean over n adapters has std adapterStd/√n
+ * (adapters are trained independently), so the gap clears twice that once n > (2·adapterStd/mean)².
+ */
+export function gapPower(gaps: Gap[], accuracy: Record<string, Map<string, number>>, seeds: number): Gap[] {
+  return gaps.map((g) => {
+    const a = accuracy[g.higher];
+    const b = accuracy[g.lower];
+    const keys = [...(a?.keys() ?? [])].filter((k) => b?.has(k));
+    if (keys.length < 2) return g;
+    const adapterStd = meanStd(keys.map((k) => a.get(k)! - b.get(k)!)).std;
+    const adaptersNeeded = g.mean > 0 ? Math.ceil(((2 * adapterStd) / g.mean) ** 2) : Number.POSITIVE_INFINITY;
+    return { ...g, power: { adapterStd, adaptersPerSeed: keys.length / seeds, adaptersNeeded } };
+  });
+}
+
 export function gapTable(gaps: Gap[]): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}`;
+  const power = gaps.some((g) => g.power);
+  const needed = (g: Gap) =>
+    g.power ? ` ${pct(g.power.adapterStd)} | ${g.power.adaptersPerSeed} / ${Number.isFinite(g.power.adaptersNeeded) ? g.power.adaptersNeeded : '—'} |` : ' | |';
   return [
-    '| gap (paired within seed) | per seed (points) | mean ± std | holds (mean > 2·std) |',
-    '| --- | --- | ---: | :---: |',
-    ...gaps.map((g) => `| ${g.higher} − ${g.lower} | ${g.perSeed.map(pct).join(', ')} | ${pct(g.mean)} ± ${pct(g.std)} | ${g.holds ? 'yes' : '**no**'} |`),
+    `| gap (paired within seed) | per seed (points) | mean ± std | holds (mean > 2·std) |${power ? ' std per adapter | adapters a seed: run / to hold |' : ''}`,
+    `| --- | --- | ---: | :---: |${power ? ' ---: | ---: |' : ''}`,
+    ...gaps.map(
+      (g) =>
+        `| ${g.higher} − ${g.lower} | ${g.perSeed.map(pct).join(', ')} | ${pct(g.mean)} ± ${pct(g.std)} | ${g.holds ? 'yes' : '**no**'} |${power ? needed(g) : ''}`,
+    ),
     '',
   ].join('\n');
 }

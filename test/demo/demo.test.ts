@@ -34,6 +34,9 @@ describe('npm run demo, CI-sized', () => {
     for (const gap of ['passage − base', 'round-0 − passage', 'round-1 − round-0', 'round-1 − repeated:round-1']) expect(report).toContain(`| ${gap} |`);
     const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'));
     expect(summary.ordering.gaps.map((g: { higher: string }) => g.higher)).toEqual(['passage', 'round-0', 'round-1', 'round-1']);
+    // 4 people in one adapter a seed, 2 seeds: each gap's spread is measured over 2 adapter pairs.
+    for (const g of summary.ordering.gaps) expect(g.power.adaptersPerSeed).toBe(1);
+    expect(report).toContain('adapters a seed: run / to hold');
     expect(Object.keys(summary.selfEdits)).toContain('round-1 (evaluation people)');
     expect(Object.keys(summary.selfEdits)).toContain('RL round 1: samples of the round-0 policy');
     expect(existsSync(join(run, 'plot.svg'))).toBe(true);
