@@ -18,6 +18,7 @@ import { loadLlama } from '../model/load.ts';
 import type { InnerLoopConfig, KnowledgeFormat } from '../seal/knowledge/domain.ts';
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
 import { KnowledgeRun } from '../seal/knowledge/run.ts';
+import { meanStd } from '../seal/knowledge/scoring.ts';
 import type { SquadPassage } from '../seal/knowledge/squad-data.ts';
 import { type RestEmConfig, keepBest, keepBestAboveMean } from '../seal/loop.ts';
 import { Policy } from '../seal/policy.ts';
@@ -110,14 +111,16 @@ export function personPassage(p: PassagePerson): SquadPassage {
 
 /** Accuracy of each condition's adapters (people sharing one), keyed by seed and the adapter's first person. */
 export function adapterAccuracy(run: RunDir): Record<string, Map<string, number>> {
-  const sums: Record<string, Map<string, { correct: number; people: number }>> = {};
+  const people: Record<string, Map<string, number[]>> = {};
   for (const r of run.records('evaluation')) {
     const key = `${r.seed}/${Array.isArray(r.group) ? r.group[0] : r.passage}`;
-    const byKey = (sums[String(r.condition)] ??= new Map());
-    const s = byKey.get(key) ?? { correct: 0, people: 0 };
-    byKey.set(key, { correct: s.correct + Number(r.accuracy), people: s.people + 1 });
+    const byKey = (people[String(r.condition)] ??= new Map());
+    const accuracies = byKey.get(key) ?? [];
+    accuracies.push(Number(r.accuracy));
+    byKey.set(key, accuracies);
   }
-  return Object.fromEntries(Object.entries(sums).map(([c, m]) => [c, new Map([...m].map(([k, s]) => [k, s.correct / s.people]))]));
+  // Every person has the same number of questions, so the mean of their accuracies is the adapter's.
+  return Object.fromEntries(Object.entries(people).map(([c, m]) => [c, new Map([...m].map(([k, a]) => [k, meanStd(a).mean]))]));
 }
 
 /**
@@ -212,11 +215,7 @@ export async function runDemo(c: DemoConfig): Promise<void> {
     const results = await experiment.all();
     ui.finish();
     const selfEdits = selfEditReport(run, world, evalPeople, rlPeople);
-    const gaps = gapPower(
-      pairedGaps(Object.fromEntries(results.map((r) => [r.label, r.perSeed])), orderingPairs(c.rounds, control)),
-      adapterAccuracy(run),
-      c.evalSeeds,
-    );
+    const gaps = gapPower(pairedGaps(Object.fromEntries(results.map((r) => [r.label, r.perSeed])), orderingPairs(c.rounds, control)), adapterAccuracy(run));
     const tokens = Object.fromEntries(results.map((r) => [r.label, Math.round(r.trainTokens)]));
     const lines = [
       '',

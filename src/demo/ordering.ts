@@ -50,7 +50,7 @@ export function pairedGaps(perSeed: Record<string, number[]>, pairs: [string, st
  * a condition to its accuracy per (seed, adapter) key. A seed's mean over n adapters has std adapterStd/√n
  * (adapters are trained independently), so the gap clears twice that once n > (2·adapterStd/mean)².
  */
-export function gapPower(gaps: Gap[], accuracy: Record<string, Map<string, number>>, seeds: number): Gap[] {
+export function gapPower(gaps: Gap[], accuracy: Record<string, Map<string, number>>): Gap[] {
   return gaps.map((g) => {
     const a = accuracy[g.higher];
     const b = accuracy[g.lower];
@@ -58,7 +58,7 @@ export function gapPower(gaps: Gap[], accuracy: Record<string, Map<string, numbe
     if (keys.length < 2) return g;
     const adapterStd = meanStd(keys.map((k) => a.get(k)! - b.get(k)!)).std;
     const adaptersNeeded = g.mean > 0 ? Math.ceil(((2 * adapterStd) / g.mean) ** 2) : Number.POSITIVE_INFINITY;
-    return { ...g, power: { adapterStd, adaptersPerSeed: keys.length / seeds, adaptersNeeded } };
+    return { ...g, power: { adapterStd, adaptersPerSeed: keys.length / g.perSeed.length, adaptersNeeded } };
   });
 }
 

@@ -30,7 +30,7 @@ describe('ordering', () => {
   });
 
   it('needs (2·adapterStd/mean)² adapters a seed: differences 0.2, 0, 0.4, 0.2 → std √(0.08/3), so ⌈8/3⌉ = 3', () => {
-    const [g] = gapPower(gaps, adapters, 2);
+    const [g] = gapPower(gaps, adapters);
     expect(g.power!.adapterStd).toBeCloseTo(Math.sqrt(0.08 / 3), 12);
     expect(g.power!.adaptersPerSeed).toBe(2);
     expect(g.power!.adaptersNeeded).toBe(3);
@@ -38,7 +38,7 @@ describe('ordering', () => {
   });
 
   it('has no finite need for a gap of the wrong sign, and no power columns without adapter data', () => {
-    const [g] = gapPower(pairedGaps({ a: [0.4, 0.4], b: [0.5, 0.7] }, [['a', 'b']]), { a: adapters.lower, b: adapters.higher }, 2);
+    const [g] = gapPower(pairedGaps({ a: [0.4, 0.4], b: [0.5, 0.7] }, [['a', 'b']]), { a: adapters.lower, b: adapters.higher });
     expect(g.power!.adaptersNeeded).toBe(Number.POSITIVE_INFINITY);
     expect(gapTable([g])).toContain('2 / — |');
     expect(gapTable(gaps)).not.toContain('adapters a seed');
