@@ -8,7 +8,9 @@
 // Prints tokens/s, achieved GFLOP/s, the forward/backward/update split, the after/before speed ratio, and
 // peak GPU bytes (allocated from the device: live plus the pool's free buffers) with a breakdown: weights,
 // LoRA parameters and gradients, optimiser state, and the rest (activations and temporaries) — there are
-// no gradient buffers for frozen weights. `npm run bench -- lora <shape> [before|after]` runs one.
+// no gradient buffers for frozen weights. `npm run bench -- lora <shape> [before|after]` runs one. Each
+// way runs WARMUP untimed steps (pipelines compile; the backward's gradient-accumulating kernels and
+// AdamW's later steps use other pipelines than step 0), then the case's steps, timed.
 //
 // Model FLOPs per step: with the base frozen, training computes the forward (2·N·T for the N weights of
 // the linear layers and the head, plus 4·L·T²·H·D for attention's two products) and the activation
@@ -37,6 +39,9 @@ interface Case {
   steps: number;
   model: () => Promise<Llama>;
 }
+
+/** Untimed steps before the timed ones. */
+const WARMUP = 2;
 
 const QV = { r: 32, alpha: 64, dropout: 0, targets: ['q_proj', 'v_proj'] } as LoraConfig;
 const ALL = [...PROJECTIONS];
@@ -98,8 +103,8 @@ async function measure(c: Case, way: Way) {
   await cmd.sync();
   const times = { forward: 0, backward: 0, update: 0 };
   try {
-    for (let s = 0; s <= c.steps; s++) {
-      // Step 0 compiles the pipelines and is not timed.
+    for (let s = 0; s < WARMUP + c.steps; s++) {
+      // The warm-up steps compile the pipelines and are not timed.
       const t0 = performance.now();
       const loss = tidy(() => (way === 'before' ? causalLmLoss(model.forward(input), labels) : model.loss(input, labels)));
       await cmd.sync();
@@ -112,7 +117,7 @@ async function measure(c: Case, way: Way) {
       await loss.item();
       const t3 = performance.now();
       loss.dispose();
-      if (s > 0) {
+      if (s >= WARMUP) {
         times.forward += (t1 - t0) / 1000;
         times.backward += (t2 - t1) / 1000;
         times.update += (t3 - t2) / 1000;
@@ -147,7 +152,7 @@ export async function run(opts: BenchOptions): Promise<void> {
   for (const c of cases.filter((x) => !only || x.name === only)) {
     note(
       opts,
-      `${c.name}: ${(parameterCount(c.config) / 1e6).toFixed(1)}M parameters, LoRA r=${c.lora.r} on ${c.lora.targets.join(',')}${c.lora.slots ? ` × ${c.lora.slots} slots` : ''}, batch ${c.batch} × ${c.seq}`,
+      `${c.name}: ${(parameterCount(c.config) / 1e6).toFixed(1)}M parameters, LoRA r=${c.lora.r} on ${c.lora.targets.join(',')}${c.lora.slots ? ` × ${c.lora.slots} slots` : ''}, batch ${c.batch} × ${c.seq}; ${c.steps} steps timed after ${WARMUP} untimed warm-up steps`,
     );
     const steps: Partial<Record<Way, number>> = {};
     for (const way of ['before', 'after'] as const) {
