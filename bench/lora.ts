@@ -12,6 +12,10 @@
 // way runs WARMUP untimed steps (pipelines compile; the backward's gradient-accumulating kernels and
 // AdamW's later steps use other pipelines than step 0), then the case's steps, timed.
 //
+// `--peer torch` also runs the shape through bench/peers/lora.py (a minimal Llama + LoRA + AdamW in plain
+// PyTorch, fp32, same batch × seq, same warm-up and timed steps) right after our `after` way, and prints
+// both tok/s and ours / torch (bench/peer.ts; without torch a note says how to get it).
+//
 // Model FLOPs per step: with the base frozen, training computes the forward (2·N·T for the N weights of
 // the linear layers and the head, plus 4·L·T²·H·D for attention's two products) and the activation
 // gradients (the same again); LoRA's own products are counted too. Weight gradients of the base are
@@ -27,6 +31,7 @@ import { AdamW } from '../src/train/adamw.ts';
 import { type LoraConfig, LoraAdapter } from '../src/train/lora.ts';
 import { type BenchOptions, note, report, round } from './lib.ts';
 import { LLAMA_1B, LLAMA_30M, LLAMA_TINY, SEAL_TINY, parameterCount, randomModelFolder } from './models.ts';
+import { describePeer, parsePeer, runPeer } from './peer.ts';
 
 interface Case {
   name: string;
@@ -38,6 +43,8 @@ interface Case {
   real?: number;
   steps: number;
   model: () => Promise<Llama>;
+  /** Why `--peer torch` does not run this case (it runs every other). */
+  peerSkip?: string;
 }
 
 /** Untimed steps before the timed ones. */
@@ -66,9 +73,19 @@ const cases: Case[] = [
     real: 48,
     steps: 5,
     model: async () => randomLlama(SEAL_TINY, 1, 'f32'),
+    peerSkip: '16 LoRA slots side by side over padded rows: the torch script trains one adapter',
   },
   { name: '30M', config: LLAMA_30M, lora: QV, batch: 1, seq: 256, steps: 3, model: async () => randomLlama(LLAMA_30M, 1) },
-  { name: '1B', config: LLAMA_1B, lora: QV, batch: 1, seq: 256, steps: 1, model: async () => loadLlama(await randomModelFolder('llama-3.2-1b', LLAMA_1B)) },
+  {
+    name: '1B',
+    config: LLAMA_1B,
+    lora: QV,
+    batch: 1,
+    seq: 256,
+    steps: 1,
+    model: async () => loadLlama(await randomModelFolder('llama-3.2-1b', LLAMA_1B)),
+    peerSkip: 'too slow for a benchmark on CPU torch (fp32: 5 GB of weights, about 1.3 TFLOP a step, 3 steps with the warm-up)',
+  },
 ];
 
 type Way = 'before' | 'after';
@@ -148,7 +165,8 @@ async function measure(c: Case, way: Way) {
 }
 
 export async function run(opts: BenchOptions): Promise<void> {
-  const [only, onlyWay] = opts.args;
+  const { peer, args } = parsePeer(opts.args);
+  const [only, onlyWay] = args;
   for (const c of cases.filter((x) => !only || x.name === only)) {
     note(
       opts,
@@ -202,5 +220,78 @@ export async function run(opts: BenchOptions): Promise<void> {
         `${c.name.padEnd(4)} after/before step time ×${round(steps.after / steps.before)}`,
       );
     }
+    if (peer) comparePeer(opts, c, steps.after);
   }
+}
+
+interface TorchLora {
+  torch: string;
+  threads: number;
+  blas: string;
+  python: string;
+  step_s: number;
+  forward_s: number;
+  backward_s: number;
+  update_s: number;
+  tok_per_s: number;
+}
+
+/** The case through bench/peers/lora.py, and one line: our `after` tok/s, torch's, ours / torch. */
+function comparePeer(opts: BenchOptions, c: Case, ourStep: number | undefined): void {
+  const tokens = c.batch * c.seq;
+  const fields = { bench: 'lora', model: c.name, shape: c.name, batch: c.batch, seq: c.seq, way: 'after', peer: 'torch' };
+  const skip = (why: string) => {
+    report(
+      opts,
+      { ...fields, tokPerS: ourStep ? tokens / ourStep : null, peerTokPerS: null, ratio: null, peerSkipped: why },
+      `${c.name.padEnd(4)} torch  not run: ${why}`,
+    );
+  };
+  if (c.peerSkip || !ourStep) {
+    skip(c.peerSkip ?? 'the comparison is with the after way, not measured in this run');
+    return;
+  }
+  const { config: k, lora } = c;
+  const r = runPeer<TorchLora>(opts, 'lora', {
+    hidden_size: k.hiddenSize,
+    intermediate_size: k.intermediateSize,
+    num_hidden_layers: k.numLayers,
+    num_attention_heads: k.numHeads,
+    num_key_value_heads: k.numKvHeads,
+    head_dim: k.headDim,
+    vocab_size: k.vocabSize,
+    tie_word_embeddings: k.tieWordEmbeddings,
+    rope_theta: k.ropeTheta,
+    rms_norm_eps: k.rmsNormEps,
+    lora: { r: lora.r, alpha: lora.alpha, targets: lora.targets },
+    batch: c.batch,
+    seq: c.seq,
+    steps: c.steps,
+    warmup: WARMUP,
+  });
+  if (!r) {
+    skip('no Python with torch');
+    return;
+  }
+  const ours = tokens / ourStep;
+  note(opts, `${c.name.padEnd(4)} peer: ${describePeer(r)}`);
+  report(
+    opts,
+    {
+      ...fields,
+      tokPerS: ours,
+      peerTokPerS: r.tok_per_s,
+      ratio: ours / r.tok_per_s,
+      step_s: ourStep,
+      peerStepS: r.step_s,
+      peerForwardS: r.forward_s,
+      peerBackwardS: r.backward_s,
+      peerUpdateS: r.update_s,
+      peerTorch: r.torch,
+      peerThreads: r.threads,
+      peerBlas: r.blas,
+    },
+    `${c.name.padEnd(4)} torch  step ${round(r.step_s)} s (forward ${round(r.forward_s)}, backward ${round(r.backward_s)}, update ${round(r.update_s)}) | ` +
+      `${round(r.tok_per_s)} tok/s | ours (after) ${round(ours)} tok/s = ×${round(ours / r.tok_per_s)} torch's`,
+  );
 }
