@@ -12,9 +12,14 @@ import { type BenchOptions, note } from './lib.ts';
 export const PEERS = ['torch'] as const;
 export type Peer = (typeof PEERS)[number];
 
-export const TORCH_HOWTO =
-  'no Python with torch: our figures only. To compare with PyTorch, Debian: apt-get install python3-torch ' +
-  'libopenblas0-pthread (elsewhere: pip install torch), or set SEAL_PEER_PYTHON to a python that has torch';
+/** The one line printed when no candidate Python has torch. */
+export function torchHowto(env: NodeJS.ProcessEnv = process.env): string {
+  const tried = env.SEAL_PEER_PYTHON ? `SEAL_PEER_PYTHON=${env.SEAL_PEER_PYTHON}` : pythonCandidates(env).join(', ');
+  return (
+    `no Python with torch (tried ${tried}): our figures only. To compare with PyTorch, Debian: ` +
+    'apt-get install python3-torch libopenblas0-pthread (elsewhere: pip install torch), or set SEAL_PEER_PYTHON to a python that has it'
+  );
+}
 
 /**
  * Takes `--peer <name>` (or `--peer=<name>`) out of a bench's arguments: the peer named, or null, and the
@@ -31,8 +36,8 @@ export function parsePeer(args: string[]): { peer: Peer | null; args: string[] }
     }
     const name = a === '--peer' ? args[++i] : a.slice('--peer='.length);
     if (!PEERS.includes(name as Peer)) {
-      const got = name === undefined ? 'no name' : `"${name}"`;
-      throw new Error(`--peer: ${got}; the peer to name is ${PEERS.map((p) => `"${p}"`).join(' or ')} (--peer torch)`);
+      const got = name === undefined ? 'needs a name' : `"${name}" is not a peer`;
+      throw new Error(`--peer: ${got}; the valid one is ${PEERS.join(', ')} (--peer torch)`);
     }
     peer = name as Peer;
   }
@@ -76,7 +81,7 @@ let howtoPrinted = false;
 export function runPeer<T extends object>(opts: BenchOptions, script: 'lora' | 'matmul', config: object): (T & { python: string }) | null {
   const py = findTorchPython();
   if (!py) {
-    if (!howtoPrinted) note(opts, TORCH_HOWTO);
+    if (!howtoPrinted) note(opts, torchHowto());
     howtoPrinted = true;
     return null;
   }
