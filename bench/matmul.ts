@@ -1,12 +1,15 @@
 // GEMM throughput: square f32 products, the Linear layers of Llama-3.2-1B with bf16 weights (forward x·Wᵀ
 // and the backward dX = dY·W) over 128 tokens, and the same forwards at one token (decoding), each against
 // the naive 16×16 kernel measured in the same run.
-//   npm run bench -- matmul [square|llama|decode|<n>...]     (default: everything)
+//   npm run bench -- matmul [square|llama|decode|<n>...] [--peer torch]     (default: everything)
+// `--peer torch` also times each square shape with torch.mm (fp32, bench/peers/matmul.py) right after ours
+// and adds torch's GFLOP/s and ours / torch to its line; the bf16-weight shapes have no peer.
 import { engine } from '../src/gpu/engine.ts';
 import { type DType, type Tensor, empty } from '../src/tensor/index.ts';
 import { chooseVariant, forceGemmVariant } from '../src/tensor/ops/matmul-kernels.ts';
 import { gemm } from '../src/tensor/ops/matmul.ts';
 import { type BenchOptions, note, randomTensor, report, round, timeGpu } from './lib.ts';
+import { describePeer, parsePeer, runPeer } from './peer.ts';
 
 interface Shape {
   label: string;
@@ -59,10 +62,30 @@ async function seconds(variant: string | null, a: Tensor, b: Tensor, c: Tensor, 
   }
 }
 
+interface TorchMatmul {
+  torch: string;
+  threads: number;
+  blas: string;
+  python: string;
+  results: { n: number; s: number; gflops: number }[];
+}
+
+/** torch.mm's GFLOP/s on the square shape (the first time, a note on the torch that ran it); null: no peer. */
+function peerGflops(opts: BenchOptions, s: Shape, described: { done: boolean }): { gflops: number | null; skipped?: string } {
+  if (s.bDtype !== 'f32' || s.transB || s.M !== s.N || s.N !== s.K) return { gflops: null, skipped: 'bf16 weights: no torch peer' };
+  const r = runPeer<TorchMatmul>(opts, 'matmul', { sizes: [s.M] });
+  if (!r) return { gflops: null, skipped: 'no Python with torch' };
+  if (!described.done) note(opts, `peer: ${describePeer(r)}`);
+  described.done = true;
+  return { gflops: r.results[0].gflops };
+}
+
 export async function run(opts: BenchOptions): Promise<void> {
   const { gpu } = engine();
+  const { peer, args } = parsePeer(opts.args);
+  const described = { done: false };
   note(opts, `adapter: ${gpu.report.description || gpu.report.device} (cpu: ${gpu.report.isCpu}); production kernel: ${chooseVariant().name}`);
-  for (const s of shapes(opts.args)) {
+  for (const s of shapes(args)) {
     const flop = 2 * s.M * s.N * s.K;
     const a = randomTensor([s.M, s.K], 'f32', 1);
     const b = randomTensor(s.transB ? [s.N, s.K] : [s.K, s.N], s.bDtype, 2, 0.02);
@@ -71,6 +94,8 @@ export async function run(opts: BenchOptions): Promise<void> {
     const naive = await seconds('naive', a, b, c, s, flop);
     const gflops = flop / fast / 1e9;
     const baseline = flop / naive / 1e9;
+    const torch = peer ? peerGflops(opts, s, described) : null;
+    const vsTorch = torch?.gflops ? gflops / torch.gflops : null;
     report(
       opts,
       {
@@ -82,11 +107,18 @@ export async function run(opts: BenchOptions): Promise<void> {
         kernel: chooseVariant(s.M, false, s.transB).name,
         gflops: round(gflops),
         baseline_gflops: round(baseline),
-        ratio: round(gflops / baseline),
+        over_naive: round(gflops / baseline),
         ms: round(fast * 1e3),
+        ...(torch && {
+          peer: 'torch',
+          peerGflops: torch.gflops === null ? null : round(torch.gflops),
+          ratio: vsTorch === null ? null : round(vsTorch),
+          ...(torch.skipped && { peerSkipped: torch.skipped }),
+        }),
       },
       `${s.label.padEnd(24)} M=${s.M} N=${s.N} K=${s.K} B ${s.bDtype}${s.transB ? 'ᵀ' : ' '}  ` +
-        `${round(gflops)} GFLOP/s (${round(fast * 1e3)} ms)   naive ${round(baseline)} GFLOP/s   ×${round(gflops / baseline)}`,
+        `${round(gflops)} GFLOP/s (${round(fast * 1e3)} ms)   naive ${round(baseline)} GFLOP/s   ×${round(gflops / baseline)}` +
+        (!torch ? '' : torch.gflops === null ? `   torch: ${torch.skipped}` : `   torch ${round(torch.gflops)} GFLOP/s   ours ×${round(vsTorch ?? 0)} torch's`),
     );
     [a, b, c].forEach((t) => t.dispose());
   }
