@@ -86,7 +86,8 @@ export function runPeer<T extends object>(opts: BenchOptions, script: 'lora' | '
     return null;
   }
   const file = join(import.meta.dirname, 'peers', `${script}.py`);
-  const r = spawnSync(py.python, [file, JSON.stringify(config)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  // -B: no __pycache__ beside the scripts (they import peers/common.py).
+  const r = spawnSync(py.python, ['-B', file, JSON.stringify(config)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) {
     throw new Error(`peer ${py.python} ${file} failed (${r.error?.message ?? `exit ${r.status}`}):\n${r.stderr.trim()}`);
   }
