@@ -5,6 +5,15 @@
 import './globals.ts';
 import { type Gpu, GpuOutOfMemoryError, MEMORY_ADVICE } from './device.ts';
 
+/** A small integer per buffer, in order of creation: the pool's order of reuse, and the keys of cached bind groups. */
+const bufferIds = new WeakMap<GPUBuffer, number>();
+let nextBufferId = 1;
+export function bufferId(b: GPUBuffer): number {
+  let id = bufferIds.get(b);
+  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
+  return id;
+}
+
 export const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 /** Rounds a request up to its size class: 256-byte multiples below 64 KiB, then 8 classes per doubling (≤ 12.5 % slack). */
@@ -29,7 +38,11 @@ export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
   private stats: MemoryStats = { liveBytes: 0, peakLiveBytes: 0, allocatedBytes: 0, peakAllocatedBytes: 0, buffers: 0 };
 
-  constructor(private readonly gpu: Gpu) {
+  /** `beforeDestroy` runs before trim() destroys buffers (Commands forgets the bind groups that hold them). */
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly beforeDestroy: () => void = () => {},
+  ) {
     gpu.memoryReport = () => {
       const m = this.stats;
       return `Tensors held ${mib(m.liveBytes)} of ${mib(m.allocatedBytes)} allocated (peak ${mib(m.peakAllocatedBytes)})`;
@@ -51,6 +64,7 @@ export class BufferPool {
     if (!buffer) {
       this.gpu.check();
       buffer = this.allocate(size);
+      bufferId(buffer);
       this.stats.allocatedBytes += size;
       this.stats.buffers++;
       this.stats.peakAllocatedBytes = Math.max(this.stats.peakAllocatedBytes, this.stats.allocatedBytes);
@@ -82,15 +96,25 @@ export class BufferPool {
     return buffer;
   }
 
+  /**
+   * Takes a buffer back for reuse. Each size class hands out its oldest free buffer first (the list is kept
+   * in descending order of bufferId, so pop() takes the smallest): then the same work, started with the
+   * same free buffers, gets the same buffers whatever order the last step freed them in, and its bind
+   * groups are found in Commands' cache. (A stack would hand them out in a new order every step.)
+   */
   release(buffer: GPUBuffer): void {
     this.stats.liveBytes -= buffer.size;
     let list = this.free.get(buffer.size);
     if (!list) this.free.set(buffer.size, (list = []));
-    list.push(buffer);
+    const id = bufferId(buffer);
+    let i = list.length;
+    while (i > 0 && bufferId(list[i - 1]) < id) i--;
+    list.splice(i, 0, buffer);
   }
 
   /** Gives every pooled (free) buffer back to the device. */
   trim(): void {
+    if (this.free.size) this.beforeDestroy();
     for (const list of this.free.values()) {
       for (const b of list) {
         this.stats.allocatedBytes -= b.size;

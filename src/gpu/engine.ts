@@ -15,7 +15,8 @@ let current: Engine | null = null;
 export async function init(options: GpuOptions = {}): Promise<Engine> {
   if (current) return current;
   const gpu = await getGpu(options);
-  current = { gpu, pool: new BufferPool(gpu), cmd: new Commands(gpu) };
+  const cmd = new Commands(gpu);
+  current = { gpu, pool: new BufferPool(gpu, () => cmd.forgetBindGroups()), cmd };
   return current;
 }
 

@@ -114,7 +114,10 @@ export interface Kernel {
   readonly label: string;
   /** File and the settings that are on, for profiles: "matmul-subgroup RG4 VEC4 B_BF16 TRANS_B". */
   readonly name: string;
+  /** A small integer unique to this pipeline (keys of cached bind groups). */
+  readonly id: number;
 }
+let nextKernelId = 1;
 
 function kernelName(file: string, entry: string, defines: Defines): string {
   const on = Object.entries(defines)
@@ -155,7 +158,7 @@ export function kernel(gpu: Gpu, file: string, entry: string, defines: Defines =
     const label = `${file}:${entry}${Object.keys(defines).length ? ' ' + JSON.stringify(defines) : ''}`;
     const module = gpu.device.createShaderModule({ code: source, label });
     const pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry }, label });
-    k = { pipeline, layout: pipeline.getBindGroupLayout(0), label, name: kernelName(file, entry, defines) };
+    k = { pipeline, layout: pipeline.getBindGroupLayout(0), label, name: kernelName(file, entry, defines), id: nextKernelId++ };
     sourced.set(sourceKey, k);
     compiledListener?.(k.name);
   }

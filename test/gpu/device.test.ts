@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { progressUi } from '../../src/cli/experiment-ui.ts';
 import { createGpu } from '../../src/gpu/device.ts';
 import { kernel, preprocess } from '../../src/gpu/pipelines.ts';
-import { GpuOutOfMemoryError, empty, engine, fill, matmul, tensor, tidy } from '../../src/tensor/index.ts';
+import { GpuOutOfMemoryError, add, empty, engine, fill, matmul, tensor, tidy } from '../../src/tensor/index.ts';
 import { TEST_LIMITS } from '../setup.ts';
 
 describe('device', () => {
@@ -104,6 +104,35 @@ describe('buffers and lifetimes', () => {
     const allocated = pool.memory().allocatedBytes;
     tidy(() => [fill([1024], 0), fill([1024], 0)]).forEach((t) => t.dispose());
     expect(pool.memory().allocatedBytes).toBe(allocated);
+  });
+
+  it('hands out the oldest free buffer of a size first, so repeated work reuses its bind groups', async () => {
+    const { cmd } = engine();
+    const x = fill([300], 1);
+    await cmd.sync();
+    // Work that frees its temporaries in another order than it made them: a stack would hand them out
+    // swapped next time, and every bind group would be new.
+    const work = () =>
+      tidy(() => {
+        const a = add(x, x);
+        const b = add(a, x);
+        const c = add(b, a);
+        b.dispose();
+        a.dispose();
+        return c;
+      });
+    // Each round ends at a sync, as a training step does: the parameters' arena starts again there.
+    work().dispose();
+    await cmd.sync();
+    const created = cmd.bindGroupsCreated;
+    const dispatches = cmd.dispatches;
+    for (let i = 0; i < 3; i++) {
+      work().dispose();
+      await cmd.sync();
+    }
+    expect(cmd.dispatches - dispatches).toBe(9);
+    expect(cmd.bindGroupsCreated).toBe(created);
+    x.dispose();
   });
 
   it('refuses a tensor used after dispose, naming it', () => {
