@@ -4,9 +4,10 @@
 //  - fused (shaders/attention_*.wgsl), FlashAttention-2: an online softmax over tiles of keys, so no T×keys
 //    matrix exists; the node keeps the output and one log-sum-exp per query row, and the backward
 //    recomputes the probabilities tile by tile (a δ = rowsum(dOut ⊙ Out) pre-pass, a dQ kernel over query
-//    blocks, a dK/dV kernel over key blocks). Used whenever D is a multiple of 4 (every Llama).
+//    blocks, a dK/dV kernel over key blocks). Used whenever D is a multiple of 4 (every Llama), except for
+//    small training shapes on CPU adapters (see attentionKernel).
 //  - materialised: strided batched GEMMs around the masked softmax, scores (B, H, T, keys) in memory.
-//    Kept for other head sizes and as the benchmarks' baseline.
+//    For other head sizes, small training shapes on CPU adapters, and the benchmarks' baseline.
 //
 // Layouts are the projections' own, so no permute is ever needed:
 //   q (B, T, H·D)       — row (b, t) holds every query head
@@ -19,6 +20,7 @@ import { zeros } from './elementwise.ts';
 import { type GemmOperand, gemm } from './matmul.ts';
 import { Params, engine, k as kernel, placeholder } from './launch.ts';
 import { softmax, softmaxBackward } from './softmax.ts';
+import { variantFamily } from './variants.ts';
 
 export interface AttentionShape {
   B: number;
@@ -43,12 +45,30 @@ export interface AttentionOptions {
 }
 
 export type AttentionKernel = 'fused' | 'materialised';
-
-let forced: AttentionKernel | null = null;
+export const ATTENTION = variantFamily<AttentionKernel>('attention', ['fused', 'materialised']);
 
 /** Makes every later call use one implementation (benchmarks compare them); null restores the choice. */
 export function forceAttentionKernel(kind: AttentionKernel | null): void {
-  forced = kind;
+  ATTENTION.force(kind);
+}
+
+// On a CPU adapter the fused kernels lose to the materialised path from about 128 query rows on: at D = 64,
+// forward + backward, 2.5× at T = 128, 8× at T = 256 (the 30M shape), 4–10× at T = 512 (lavapipe, same
+// run: bench attention), while at T ≤ 64 (the tiny and demo shapes) the two are even and decoding (T = 1)
+// favours fused. The materialised path keeps each layer's probabilities (B, H, T, keys) for the backward,
+// so it is taken only while they are small: 4 MiB covers the 30M shape (2 MiB) and leaves the 1B shape at
+// 256 tokens (8 MiB a layer, 128 MiB over 16 layers) and long sequences (ARC's 1,630 tokens: 340 MiB a
+// layer) on the memory-lean fused path. GPUs always take fused.
+const MATERIALISE_FROM_ROWS = 128;
+const MATERIALISE_MAX_BYTES = 4 * 2 ** 20;
+
+/** The implementation this adapter runs for shape `s` (unless forced). */
+export function attentionKernel(s: AttentionShape): AttentionKernel {
+  if (s.D % 4 !== 0) return 'materialised'; // the fused kernels read vec4 rows
+  return ATTENTION.pick(() => {
+    const small = s.T >= MATERIALISE_FROM_ROWS && s.B * s.H * s.T * s.keys * 4 <= MATERIALISE_MAX_BYTES;
+    return engine().gpu.report.isCpu && small ? 'materialised' : 'fused';
+  });
 }
 
 // q (B, T, H·D), k, v (B, S, Hkv·D) → (B, T, H·D)
@@ -71,8 +91,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, s: AttentionShape, op
       throw new TypeError(`attention: key mask ${mask.describe()} is not (B=${s.B}, ≥ keys=${s.keys})`);
     }
   }
-  const kind = forced ?? 'fused';
-  return kind === 'fused' && s.D % 4 === 0 ? fusedAttention(q, k, v, s, opts) : materialisedAttention(q, k, v, s, opts);
+  return attentionKernel(s) === 'fused' ? fusedAttention(q, k, v, s, opts) : materialisedAttention(q, k, v, s, opts);
 }
 
 // ---------------------------------------------------------------------------------------------------------
