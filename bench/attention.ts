@@ -20,7 +20,9 @@ const training = (B: number, T: number, H: number, Hkv: number, D: number) => ({
 const cases: Case[] = [
   { name: 'tiny', s: training(2, 64, 4, 2, 16), backward: true },
   { name: 'demo', s: training(32, 32, 4, 4, 32), pad: 12, backward: true },
+  { name: '128', s: training(1, 128, 8, 2, 64), backward: true },
   { name: '30M', s: training(1, 256, 8, 2, 64), backward: true },
+  { name: '512', s: training(1, 512, 8, 2, 64), backward: true },
   { name: '1B-256', s: training(1, 256, 32, 8, 64), backward: true },
   { name: '1B-decode', s: { B: 1, T: 1, H: 32, Hkv: 8, D: 64, S: 1024, keys: 1024, past: 1023 }, backward: false },
   { name: 'demo-decode', s: { B: 80, T: 1, H: 4, Hkv: 4, D: 32, S: 64, keys: 40, past: 39 }, backward: false },

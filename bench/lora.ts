@@ -1,14 +1,20 @@
 // One LoRA training step (forward, backward, AdamW) on four shapes: the tiny fixture's, the demo's
 // (seal-tiny: 4 layers of 128, 4 heads of 32, 16 LoRA slots side by side, rows of ≤ 64 tokens), a
-// ~30M-parameter Llama, and Llama-3.2-1B (random weights). Each shape runs two ways in the same process:
+// ~30M-parameter Llama, and Llama-3.2-1B (random weights). Each shape runs two or three ways in the same
+// process:
 //   before: attention materialises its (B, H, T, keys) probabilities (GEMMs + softmax), and the loss
 //           takes the whole (B·T, V) logits (Llama.forward + causalLmLoss);
-//   after:  fused attention (FlashAttention-2 kernels) and the LM head + cross-entropy in row chunks
-//           (Llama.loss), what training uses now.
+//   after:  what training uses now: the LM head + cross-entropy in row chunks (Llama.loss), and the
+//           attention this adapter picks for the shape (attentionKernel: fused FlashAttention-2 kernels,
+//           except small shapes of ≥ 128 rows on a CPU adapter, which materialise);
+//   fused:  `after` with fused attention forced, shown where `after` materialises (both paths, one run).
+// A timed step is one forward, backward and AdamW update with one wait at its end, as training runs it;
+// one more step, untimed, waits after each phase to give the forward/backward/update split. Each way also
+// prints the dispatches, submits and new bind groups of a step (the fixed costs a small step pays).
 // Prints tokens/s, achieved GFLOP/s, the forward/backward/update split, the after/before speed ratio, and
 // peak GPU bytes (allocated from the device: live plus the pool's free buffers) with a breakdown: weights,
 // LoRA parameters and gradients, optimiser state, and the rest (activations and temporaries) — there are
-// no gradient buffers for frozen weights. `npm run bench -- lora <shape> [before|after]` runs one. Each
+// no gradient buffers for frozen weights. `npm run bench -- lora <shape> [before|after|fused]` runs one. Each
 // way runs WARMUP untimed steps (pipelines compile; the backward's gradient-accumulating kernels and
 // AdamW's later steps use other pipelines than step 0), then the case's steps, timed.
 //
@@ -26,7 +32,7 @@ import { type Llama, PROJECTIONS } from '../src/model/llama.ts';
 import { loadLlama, randomLlama } from '../src/model/load.ts';
 import { causalLmLoss } from '../src/model/loss.ts';
 import { backward, tidy } from '../src/tensor/index.ts';
-import { forceAttentionKernel } from '../src/tensor/ops/attention.ts';
+import { attentionKernel, forceAttentionKernel } from '../src/tensor/ops/attention.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import { type LoraConfig, LoraAdapter } from '../src/train/lora.ts';
 import { type BenchOptions, note, report, round } from './lib.ts';
@@ -88,7 +94,7 @@ const cases: Case[] = [
   },
 ];
 
-type Way = 'before' | 'after';
+type Way = 'before' | 'after' | 'fused';
 
 function modelFlops(c: Case, adapterParams: number): number {
   const { numLayers: L, numHeads: H, headDim: D, vocabSize: V, hiddenSize: C, tieWordEmbeddings } = c.config;
@@ -97,6 +103,12 @@ function modelFlops(c: Case, adapterParams: number): number {
   const linear = parameterCount(c.config) - V * C - L * 2 * C - C + V * C * (tieWordEmbeddings ? 1 : 0);
   const forward = 2 * T * (linear + adapterParams) + 4 * L * c.batch * c.seq * c.seq * H * D;
   return 2 * forward;
+}
+
+/** The attention training picks on this adapter for the case's shape. */
+function productionAttention(c: Case): string {
+  const { numHeads: H, numKvHeads: Hkv, headDim: D } = c.config;
+  return attentionKernel({ B: c.batch, T: c.seq, H, Hkv, D, S: c.seq, keys: c.seq, past: 0 });
 }
 
 async function measure(c: Case, way: Way) {
@@ -116,38 +128,53 @@ async function measure(c: Case, way: Way) {
   const attentionMask = real < c.seq ? ids.map((row, b) => row.map((_, t) => (b % 2 === 0 || t < real ? 1 : 0))) : undefined;
   const labels = ids.map((row, b) => row.map((id, t) => (attentionMask?.[b][t] === 0 ? -100 : id)));
   const input = { ids, attentionMask, train: true };
-  forceAttentionKernel(way === 'before' ? 'materialised' : 'fused');
+  forceAttentionKernel(way === 'before' ? 'materialised' : way === 'fused' ? 'fused' : null);
   await cmd.sync();
+  const lossOf = () => tidy(() => (way === 'before' ? causalLmLoss(model.forward(input), labels) : model.loss(input, labels)));
   const times = { forward: 0, backward: 0, update: 0 };
+  let step = 0;
+  const counts = { dispatches: 0, submits: 0, bindGroups: 0 };
   try {
+    // The warm-up steps compile the pipelines and are not timed.
     for (let s = 0; s < WARMUP + c.steps; s++) {
-      // The warm-up steps compile the pipelines and are not timed.
+      if (s === WARMUP) [counts.dispatches, counts.submits, counts.bindGroups] = [cmd.dispatches, cmd.submits, cmd.bindGroupsCreated];
       const t0 = performance.now();
-      const loss = tidy(() => (way === 'before' ? causalLmLoss(model.forward(input), labels) : model.loss(input, labels)));
-      await cmd.sync();
-      const t1 = performance.now();
+      const loss = lossOf();
       tidy(() => backward(loss));
-      await cmd.sync();
-      const t2 = performance.now();
       optimizer.update();
       optimizer.zeroGrad();
       await loss.item();
-      const t3 = performance.now();
       loss.dispose();
-      if (s >= WARMUP) {
-        times.forward += (t1 - t0) / 1000;
-        times.backward += (t2 - t1) / 1000;
-        times.update += (t3 - t2) / 1000;
-      }
+      if (s >= WARMUP) step += (performance.now() - t0) / 1000 / c.steps;
     }
+    counts.dispatches = (cmd.dispatches - counts.dispatches) / c.steps;
+    counts.submits = (cmd.submits - counts.submits) / c.steps;
+    counts.bindGroups = (cmd.bindGroupsCreated - counts.bindGroups) / c.steps;
+    // The split: one more step that waits after each phase.
+    const t0 = performance.now();
+    const loss = lossOf();
+    await cmd.sync();
+    const t1 = performance.now();
+    tidy(() => backward(loss));
+    await cmd.sync();
+    const t2 = performance.now();
+    optimizer.update();
+    optimizer.zeroGrad();
+    await loss.item();
+    loss.dispose();
+    const t3 = performance.now();
+    times.forward = (t1 - t0) / 1000;
+    times.backward = (t2 - t1) / 1000;
+    times.update = (t3 - t2) / 1000;
   } finally {
     forceAttentionKernel(null);
   }
-  const step = (times.forward + times.backward + times.update) / c.steps;
   const { peakAllocatedBytes: peak, peakLiveBytes: peakLive } = pool.memory();
   const result = {
     step,
     times,
+    counts,
+    attention: way === 'before' ? 'materialised' : way === 'fused' ? 'fused' : productionAttention(c),
     peak,
     peakLive,
     weightBytes,
@@ -173,8 +200,10 @@ export async function run(opts: BenchOptions): Promise<void> {
       `${c.name}: ${(parameterCount(c.config) / 1e6).toFixed(1)}M parameters, LoRA r=${c.lora.r} on ${c.lora.targets.join(',')}${c.lora.slots ? ` × ${c.lora.slots} slots` : ''}, batch ${c.batch} × ${c.seq}; ${c.steps} steps timed after ${WARMUP} untimed warm-up steps`,
     );
     const steps: Partial<Record<Way, number>> = {};
-    for (const way of ['before', 'after'] as const) {
-      if (onlyWay && way !== onlyWay) continue;
+    // `fused` only where `after` runs the other attention (else it would repeat `after`), or when named.
+    const ways: Way[] = productionAttention(c) === 'fused' ? ['before', 'after'] : ['before', 'after', 'fused'];
+    for (const way of onlyWay ? [onlyWay as Way] : ways) {
+      if (!['before', 'after', 'fused'].includes(way)) throw new Error(`lora bench: no way "${way}" (before, after or fused)`);
       const m = await measure(c, way);
       steps[way] = m.step;
       const tokens = c.batch * c.seq;
@@ -193,10 +222,14 @@ export async function run(opts: BenchOptions): Promise<void> {
           rank: c.lora.r,
           targets: c.lora.targets,
           slots: c.lora.slots ?? 1,
+          attention: m.attention,
           step_s: m.step,
-          forward_s: m.times.forward / c.steps,
-          backward_s: m.times.backward / c.steps,
-          update_s: m.times.update / c.steps,
+          forward_s: m.times.forward,
+          backward_s: m.times.backward,
+          update_s: m.times.update,
+          dispatches_per_step: m.counts.dispatches,
+          submits_per_step: m.counts.submits,
+          new_bind_groups_per_step: m.counts.bindGroups,
           tokens_per_s: tokens / m.step,
           gflops: m.flops / m.step / 1e9,
           peak_gpu_bytes: m.peak,
@@ -208,8 +241,9 @@ export async function run(opts: BenchOptions): Promise<void> {
           optimizer_bytes: m.optimizerBytes,
           activation_and_temporary_bytes: activations,
         },
-        `${c.name.padEnd(4)} ${way.padEnd(6)} step ${round(m.step)} s (forward ${round(m.times.forward / c.steps)}, backward ${round(m.times.backward / c.steps)}, update ${round(m.times.update / c.steps)}) | ` +
-          `${round(tokens / m.step)} tok/s | ${round(m.flops / m.step / 1e9)} GFLOP/s | peak GPU ${mib(m.peak)} MiB (${round(m.peak / m.weightBytes)}× the weights; live ${mib(m.peakLive)}) = weights ${mib(m.weightBytes)} + LoRA ${mib(m.loraBytes)} ` +
+        `${c.name.padEnd(4)} ${way.padEnd(6)} step ${round(m.step)} s (split: forward ${round(m.times.forward)}, backward ${round(m.times.backward)}, update ${round(m.times.update)}) | ` +
+          `${round(tokens / m.step)} tok/s | ${round(m.flops / m.step / 1e9)} GFLOP/s | ${m.attention} attention | ${m.counts.dispatches} dispatches, ${m.counts.submits} submits, ` +
+          `${m.counts.bindGroups} new bind groups a step | peak GPU ${mib(m.peak)} MiB (${round(m.peak / m.weightBytes)}× the weights; live ${mib(m.peakLive)}) = weights ${mib(m.weightBytes)} + LoRA ${mib(m.loraBytes)} ` +
           `+ LoRA grads ${mib(gradBytes)} + AdamW ${mib(m.optimizerBytes)} + activations/temporaries ${mib(activations)} MiB`,
       );
     }
@@ -234,6 +268,7 @@ interface TorchLora {
   backward_s: number;
   update_s: number;
   tok_per_s: number;
+  threads_tried: Record<string, number>;
 }
 
 /** The case through bench/peers/lora.py, and one line: our `after` tok/s, torch's, ours / torch. */
@@ -289,9 +324,12 @@ function comparePeer(opts: BenchOptions, c: Case, ourStep: number | undefined): 
       peerUpdateS: r.update_s,
       peerTorch: r.torch,
       peerThreads: r.threads,
+      peerThreadsTried: r.threads_tried,
       peerBlas: r.blas,
     },
     `${c.name.padEnd(4)} torch  step ${round(r.step_s)} s (forward ${round(r.forward_s)}, backward ${round(r.backward_s)}, update ${round(r.update_s)}) | ` +
-      `${round(r.tok_per_s)} tok/s | ours (after) ${round(ours)} tok/s = ×${round(ours / r.tok_per_s)} torch's`,
+      `${round(r.tok_per_s)} tok/s at ${r.threads} thread${r.threads > 1 ? 's' : ''} (${Object.entries(r.threads_tried)
+        .map(([t, sec]) => `${t}: ${round(sec)} s`)
+        .join(', ')}) | ours (after) ${round(ours)} tok/s = ×${round(ours / r.tok_per_s)} torch's`,
   );
 }
