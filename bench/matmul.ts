@@ -67,7 +67,7 @@ interface TorchMatmul {
   threads: number;
   blas: string;
   python: string;
-  results: { n: number; s: number; gflops: number }[];
+  results: { n: number; s: number; gflops: number; threads: number }[];
 }
 
 /** torch.mm's GFLOP/s on the square shape (the first time, a note on the torch that ran it); null: no peer. */

@@ -6,6 +6,7 @@
 // Which Python: $SEAL_PEER_PYTHON when set (and only it), else `python3` on PATH, then /usr/bin/python3
 // (a pyenv shim may shadow Debian's python3-torch): the first where `import torch` works.
 import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type BenchOptions, note } from './lib.ts';
 
@@ -99,12 +100,15 @@ export function runPeer<T extends object>(opts: BenchOptions, script: 'lora' | '
   }
 }
 
-/** What the peer's JSON says about itself, for a note: torch version, threads, BLAS. */
+/** What the peer's JSON says about itself, for a note: torch version, threads, BLAS. The peer measures at
+ *  1 thread and at the machine's cores and keeps the faster (bench/peers/common.py says why). */
 export function describePeer(r: { torch: string; threads: number; blas: string; python: string }): string {
   // Debian's python3-torch calls libblas.so.3, the reference BLAS unless OpenBLAS is installed: about 6
   // GFLOP/s at n = 1024 on this 2-core machine where OpenBLAS gives about 100.
   const reference = /\/blas\/libblas\.so/.test(r.blas)
     ? ' (the unoptimised reference BLAS, about 16× slower products than OpenBLAS: apt-get install libopenblas0-pthread)'
     : '';
-  return `torch ${r.torch} (${r.python}), ${r.threads} threads, BLAS ${r.blas}${reference}`;
+  return `torch ${r.torch} (${r.python}), the faster of 1 and ${cpus()} threads, BLAS ${r.blas}${reference}`;
 }
+
+const cpus = () => availableParallelism();
