@@ -10,7 +10,7 @@
 import './globals.ts';
 import { bufferId } from './buffers.ts';
 import type { Gpu } from './device.ts';
-import type { Kernel } from './pipelines.ts';
+import { type Kernel, compiled } from './pipelines.ts';
 import { Profiler, profileTable } from './profiler.ts';
 
 /** A buffer bound whole, or a byte range of it. */
@@ -111,7 +111,8 @@ export class Commands {
   async profileReport(): Promise<string | null> {
     if (!this.profiler) return null;
     await this.sync();
-    return profileTable(await this.profiler.times());
+    const { pipelines, ms } = compiled;
+    return `${profileTable(await this.profiler.times())}\n${pipelines} pipelines compiled, ${(ms / 1000).toFixed(1)} s (a shader cache on disk makes a later run's compiles faster)`;
   }
 
   /** Splits a workgroup count into a grid that respects the per-dimension limit. */

@@ -135,6 +135,10 @@ export function onShaderCompiled(listener: ((name: string) => void) | null): voi
   compiledListener = listener;
 }
 
+/** Pipelines compiled in this process, and the wall time their creation took (SEAL_PROFILE prints both: a
+ *  first run on an empty shader cache spends most of its first minute here). */
+export const compiled = { pipelines: 0, ms: 0 };
+
 const byKey = new WeakMap<Gpu, Map<string, Kernel>>();
 const bySource = new WeakMap<Gpu, Map<string, Kernel>>();
 
@@ -156,10 +160,13 @@ export function kernel(gpu: Gpu, file: string, entry: string, defines: Defines =
   k = sourced.get(sourceKey);
   if (!k) {
     const label = `${file}:${entry}${Object.keys(defines).length ? ' ' + JSON.stringify(defines) : ''}`;
+    const start = performance.now();
     const module = gpu.device.createShaderModule({ code: source, label });
     const pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry }, label });
     k = { pipeline, layout: pipeline.getBindGroupLayout(0), label, name: kernelName(file, entry, defines), id: nextKernelId++ };
     sourced.set(sourceKey, k);
+    compiled.pipelines++;
+    compiled.ms += performance.now() - start;
     compiledListener?.(k.name);
   }
   keyed.set(key, k);
