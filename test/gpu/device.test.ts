@@ -54,9 +54,11 @@ describe('pipelines', () => {
   });
 
   it('preprocesses #if / #elif / #else, {{NAME}} substitutions and #include, and names a missing value', () => {
-    const src = preprocess('elementwise.wgsl', { BINARY: true, BROADCAST: false, FN: 'op_add' });
+    const src = preprocess('elementwise.wgsl', { BINARY: true, BROADCAST: false, FN: 'op_add', VEC4: false });
     expect(src).toContain('fn linear_workgroup'); // from #include "common.wgsl"
-    expect(src).toContain('op_add(a[p.base_a + i], b[p.base_b + i], p.alpha)');
+    expect(src).toContain('return op_add(a, b, alpha);'); // #if VEC4 … #else
+    expect(src).toContain('out[p.base_out + i] = apply(a[p.base_a + i], b[p.base_b + i], p.alpha);');
+    expect(preprocess('elementwise.wgsl', { BINARY: true, BROADCAST: false, FN: 'op_add', VEC4: true })).toContain('op_add(a.w, b.w, alpha)');
     expect(src).not.toContain('#if');
     expect(src).not.toContain('let i3 = flat % p.d3;'); // the BROADCAST branch is out
     expect(() => preprocess('elementwise.wgsl', { BINARY: true })).toThrow(/elementwise\.wgsl:\d+: no value given for \{\{FN\}\}/);
@@ -186,7 +188,7 @@ describe.skipIf(!!process.env.SEAL_TEST_SUBGROUP_SIZE)('what a process prints', 
     expect(out).not.toMatch(/Warning:/);
     if (engine().gpu.hasTimestamps) {
       expect(out).toMatch(/GPU profile: [\d.]+ ms of kernel time in 1 dispatches/);
-      expect(out).toMatch(/elementwise FILL\s+1\s/);
+      expect(out).toMatch(/elementwise FILL( VEC4)?\s+1\s/);
     }
     if (driverHasNotes()) expect(piped({ SEAL_DEBUG: '1' })).toMatch(/Warning: .*artificially reduced/);
   });

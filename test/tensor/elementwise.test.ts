@@ -150,3 +150,38 @@ describe('limits', () => {
     [a, bias, c].forEach((t) => t.dispose());
   });
 });
+
+describe('the vec4 form', () => {
+  it('runs where element counts are a multiple of 4 and gives the scalar form’s bits', async () => {
+    // 1,028 elements take the vec4 kernels (four elements an invocation); the first 1,027 of the same
+    // values take the scalar ones. Each element takes the same f32 steps either way: equal bits.
+    const values = Float32Array.from({ length: 1028 }, (_, i) => Math.sin(i * 0.37) * 5);
+    const others = Float32Array.from({ length: 1028 }, (_, i) => Math.cos(i * 0.11) * 3);
+    const { cmd, gpu } = engine();
+    const profiler = gpu.hasTimestamps ? cmd.startProfiling() : null; // names the kernels that ran
+    profiler?.reset();
+    const run = (n: number) =>
+      tidy(() => {
+        const a = tensor(values.subarray(0, n), [n]);
+        const b = tensor(others.subarray(0, n), [n]);
+        return [add(a, b), swiglu(a, b), silu(a), scale(a, 0.3), fill([n], 0.25)];
+      });
+    const dispatches = cmd.dispatches;
+    const wide = run(1028);
+    const narrow = run(1027);
+    expect(cmd.dispatches - dispatches).toBe(10);
+    if (profiler) {
+      await cmd.sync();
+      const ran = (await profiler.times()).map((t) => t.kernel);
+      cmd.profiler = null;
+      expect(ran).toContain('elementwise BINARY FN=op_swiglu VEC4');
+      expect(ran).toContain('elementwise BINARY FN=op_swiglu');
+      expect(ran).toContain('elementwise FILL VEC4');
+    }
+    for (let i = 0; i < wide.length; i++) {
+      const [w, s] = [await wide[i].readF32(), await narrow[i].readF32()];
+      expect(Array.from(w.subarray(0, 1027))).toEqual(Array.from(s));
+    }
+    [...wide, ...narrow].forEach((t) => t.dispose());
+  });
+});

@@ -2,6 +2,8 @@
 // Binary ops broadcast with numpy's rules (rank ≤ 4); the gradient of a broadcast operand is summed back
 // to its shape (sumTo, shaders/reduce.wgsl).
 import { type Shape, type Tensor, assertDtype, empty, gradEnabled, noGrad, provideCoreOps, recordOp, sameShape, shapeStr } from '../tensor.ts';
+import type { Binding } from '../../gpu/commands.ts';
+import type { Defines } from '../../gpu/pipelines.ts';
 import { Params, engine, groups, k, ranges } from './launch.ts';
 import { sumTo } from './reduce.ts';
 
@@ -12,14 +14,25 @@ function params(n: number, baseA: number, baseB: number, baseOut: number, alpha:
   return new Params().u32(n, baseA >>> 0, baseB >>> 0, baseOut >>> 0).f32(alpha);
 }
 
+/**
+ * Records one dispatch of an elementwise kernel over `n` elements at element bases `bases` (its bindings'
+ * operands, in order: a, b, out). With every count a multiple of 4 it runs the VEC4 form (four elements
+ * an invocation, n and bases in vec4s: about 2× faster on lavapipe), else the scalar one.
+ */
+function dispatchElementwise(defines: Defines, bindings: Binding[], n: number, bases: [number, number, number], alpha: number): void {
+  const vec4 = n % 4 === 0 && bases.every((b) => b % 4 === 0);
+  const d = vec4 ? 4 : 1;
+  const kern = k('elementwise.wgsl', 'main', { ...defines, VEC4: vec4 });
+  engine().cmd.dispatch(kern, bindings, params(n / d, bases[0] / d, bases[1] / d, bases[2] / d, alpha), groups(n / d, 256));
+}
+
 /** y = f(x, alpha) over every element. */
 export function unaryRaw(fn: Unary, x: Tensor, alpha = 0, out = empty(x.shape)): Tensor {
   assertDtype(fn, x, 'f32');
-  const kern = k('elementwise.wgsl', 'main', { UNARY: true, FN: `op_${fn}` });
-  for (const [s, e] of ranges(x.size, 4)) {
+  for (const [s, e] of ranges(x.size, 4, 4)) {
     const a = x.bind(s, e);
     const o = out.bind(s, e);
-    engine().cmd.dispatch(kern, [a.binding, o.binding], params(e - s, a.base, 0, o.base, alpha), groups(e - s, 256));
+    dispatchElementwise({ UNARY: true, FN: `op_${fn}` }, [a.binding, o.binding], e - s, [a.base, 0, o.base], alpha);
   }
   return out;
 }
@@ -27,10 +40,9 @@ export function unaryRaw(fn: Unary, x: Tensor, alpha = 0, out = empty(x.shape)):
 /** A tensor of `shape` filled with `value`. */
 export function fill(shape: Shape, value: number): Tensor {
   const out = empty(shape);
-  const kern = k('elementwise.wgsl', 'main', { FILL: true });
-  for (const [s, e] of ranges(out.size, 4)) {
+  for (const [s, e] of ranges(out.size, 4, 4)) {
     const o = out.bind(s, e);
-    engine().cmd.dispatch(kern, [o.binding], params(e - s, 0, 0, o.base, value), groups(e - s, 256));
+    dispatchElementwise({ FILL: true }, [o.binding], e - s, [0, 0, o.base], value);
   }
   return out;
 }
@@ -72,7 +84,6 @@ export function binaryRaw(op: string, fn: Binary, a: Tensor, b: Tensor, alpha = 
   if (shape.length > 4) throw new TypeError(`${op}: rank ${shape.length} is above the supported 4`);
   const out = empty(shape);
   const broadcast = a.size !== out.size || b.size !== out.size;
-  const kern = k('elementwise.wgsl', 'main', { BINARY: true, BROADCAST: broadcast, FN: `op_${fn}` });
   const dims = [...Array(4 - shape.length).fill(1), ...shape];
   const sa = broadcastStrides(a.shape, shape);
   const sb = broadcastStrides(b.shape, shape);
@@ -87,18 +98,22 @@ export function binaryRaw(op: string, fn: Binary, a: Tensor, b: Tensor, alpha = 
     }
     return t.bind();
   };
-  for (const [s, e] of ranges(out.size, 4)) {
+  for (const [s, e] of ranges(out.size, 4, 4)) {
     const wa = bindOperand(a, s, e);
     const wb = bindOperand(b, s, e);
     const wo = out.bind(s, e);
-    const p = params(e - s, broadcast ? wa.base : wa.base + s, broadcast ? wb.base : wb.base + s, wo.base, alpha).u32(
-      dims[1],
-      dims[2],
-      dims[3],
-      ...sa,
-      ...sb,
-      s,
-    );
+    if (!broadcast) {
+      dispatchElementwise(
+        { BINARY: true, BROADCAST: false, FN: `op_${fn}` },
+        [wa.binding, wb.binding, wo.binding],
+        e - s,
+        [wa.base + s, wb.base + s, wo.base],
+        alpha,
+      );
+      continue;
+    }
+    const kern = k('elementwise.wgsl', 'main', { BINARY: true, BROADCAST: true, FN: `op_${fn}`, VEC4: false });
+    const p = params(e - s, wa.base, wb.base, wo.base, alpha).u32(dims[1], dims[2], dims[3], ...sa, ...sb, s);
     engine().cmd.dispatch(kern, [wa.binding, wb.binding, wo.binding], p, groups(e - s, 256));
   }
   return out;
@@ -109,11 +124,10 @@ export function inplaceRaw(fn: Binary, dst: Tensor, src: Tensor, alpha = 0): voi
   assertDtype(fn, dst, 'f32');
   assertDtype(fn, src, 'f32');
   if (dst.size !== src.size) throw new TypeError(`${fn}: ${dst.describe()} and ${src.describe()} differ in size`);
-  const kern = k('elementwise.wgsl', 'main', { INPLACE: true, FN: `op_${fn}` });
-  for (const [s, e] of ranges(dst.size, 4)) {
+  for (const [s, e] of ranges(dst.size, 4, 4)) {
     const a = dst.bind(s, e);
     const b = src.bind(s, e);
-    engine().cmd.dispatch(kern, [a.binding, b.binding], params(e - s, a.base, b.base, 0, alpha), groups(e - s, 256));
+    dispatchElementwise({ INPLACE: true, FN: `op_${fn}` }, [a.binding, b.binding], e - s, [a.base, b.base, 0], alpha);
   }
 }
 
