@@ -1,15 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference.ts';
 import { rmsnorm } from '../../src/tensor/ops/rmsnorm.ts';
-import { engine, fill, tensor } from '../../src/tensor/index.ts';
+import { backward, engine, fill, forceKernels, tensor } from '../../src/tensor/index.ts';
 import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
 import { forEachVariant } from '../helpers/variants.ts';
 
 const u = UNIT_ROUNDOFF.f32;
 const EPS = 1e-5;
 
-// With each form of the row reductions (workgroup-memory tree, subgroup operations).
-forEachVariant('rmsnorm', 'reduce', () => {
+function referenceChecks() {
   for (const [N, C] of [
     [3, 7],
     [5, 64],
@@ -35,6 +34,47 @@ forEachVariant('rmsnorm', 'reduce', () => {
       }
     });
   }
+}
+
+// The workgroup form (a workgroup per row), with each form of the row reductions (workgroup-memory tree,
+// subgroup operations).
+forEachVariant('rmsnorm', 'reduce', () => {
+  beforeEach(() => forceKernels({ rmsnorm: 'workgroup' }));
+  afterEach(() => forceKernels({ rmsnorm: null }));
+  referenceChecks();
+});
+
+describe('rmsnorm (row form: an invocation per row)', () => {
+  beforeEach(() => forceKernels({ rmsnorm: 'row' }));
+  afterEach(() => forceKernels({ rmsnorm: null, reduce: null }));
+  referenceChecks();
+
+  it('gives the workgroup form’s bits where that form sums with the workgroup-memory tree', async () => {
+    // Rows of 3 to 300 columns (fewer and more than the tree's 64 partial sums); forward and both gradients.
+    for (const [N, C] of [
+      [70, 3],
+      [3, 64],
+      [5, 300],
+    ]) {
+      const rng = (i: number) => Math.sin(i * 0.731) * 2;
+      const xs = Array.from({ length: N * C }, (_, i) => rng(i));
+      const ws = Array.from({ length: C }, (_, i) => 1 + rng(i + 7) / 4);
+      const dys = Array.from({ length: N * C }, (_, i) => rng(i + 13));
+      const run = async (form: string) => {
+        forceKernels({ rmsnorm: form, reduce: 'workgroup' });
+        const x = tensor(xs, [N, C]);
+        const w = tensor(ws, [C], 'f32');
+        x.requiresGrad = true;
+        w.requiresGrad = true;
+        const y = rmsnorm(x, w, EPS);
+        backward(y, tensor(dys, [N, C]));
+        const out = [await y.readF32(), await x.grad!.readF32(), await w.grad!.readF32()];
+        [x, w, y].forEach((t) => t.dispose());
+        return out.map((a) => Array.from(a));
+      };
+      expect(await run('row'), `(${N}, ${C})`).toEqual(await run('workgroup'));
+    }
+  });
 });
 
 describe('rmsnorm', () => {

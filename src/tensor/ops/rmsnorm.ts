@@ -1,10 +1,28 @@
 // RMSNorm (shaders/rmsnorm.wgsl): forward and backward side by side.
 import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
+import type { Defines } from '../../gpu/pipelines.ts';
 import { Params, engine, groups, k, ranges, reduction } from './launch.ts';
+import { variantFamily } from './variants.ts';
 import { zeros } from './elementwise.ts';
 
 function weightDefines(w: Tensor) {
   return { W_F32: w.dtype === 'f32', W_DTYPE: w.dtype };
+}
+
+/**
+ * The forward and backward row kernels: a workgroup per row, summing with the adapter's reduction form, or
+ * an invocation per row (`row`: CPU adapters, where the workgroup's barriers cost most of the kernel; it
+ * sums in the workgroup-memory tree's order, so the two give the same bits there — see the shader).
+ */
+export const RMSNORM = variantFamily('rmsnorm', ['workgroup', 'row'] as const);
+const ROWS = 64; // rows a workgroup in the row form (the shader's ROWS)
+
+/** The defines and the workgroup count of a dispatch over `rows` rows. */
+function rowKernel(rows: number): { defines: Defines; workgroups: number } {
+  const row = RMSNORM.pick(() => (engine().gpu.report.isCpu ? 'row' : 'workgroup')) === 'row';
+  return row
+    ? { defines: { ROW: true, SUBGROUP_REDUCE: false }, workgroups: groups(rows, ROWS) }
+    : { defines: { ROW: false, ...reduction() }, workgroups: rows };
 }
 
 function check(x: Tensor, w: Tensor): [number, number] {
@@ -22,8 +40,9 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
   const [N, C] = check(x, w);
   const y = empty(x.shape);
   const rstd = empty([N]);
-  const kern = k('rmsnorm.wgsl', 'main', { FORWARD: true, ...weightDefines(w), ...reduction() });
   for (const [r0, r1] of ranges(N, C * 4)) {
+    const { defines, workgroups } = rowKernel(r1 - r0);
+    const kern = k('rmsnorm.wgsl', 'main', { FORWARD: true, ...weightDefines(w), ...defines });
     const wx = x.bind(r0 * C, r1 * C);
     const wy = y.bind(r0 * C, r1 * C);
     const wr = rstd.bind(r0, r1);
@@ -31,7 +50,7 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
       .u32(r1 - r0, C)
       .f32(eps)
       .u32(wx.base, wy.base, wr.base, 0, 0);
-    engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wy.binding, wr.binding], p, r1 - r0);
+    engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wy.binding, wr.binding], p, workgroups);
   }
   recordOp('rmsnorm', y, [x, w], [x, w, rstd], (dy, needs) => rmsnormBackward(dy, x, w, rstd, needs));
   rstd.dispose(); // the graph node keeps it if backward needs it
@@ -44,8 +63,9 @@ export function rmsnormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, 
   let dx: Tensor | null = null;
   if (needs[0]) {
     dx = empty(x.shape);
-    const kern = k('rmsnorm.wgsl', 'main', { BACKWARD: true, ...weightDefines(w), ...reduction() });
     for (const [r0, r1] of ranges(N, C * 4)) {
+      const { defines, workgroups } = rowKernel(r1 - r0);
+      const kern = k('rmsnorm.wgsl', 'main', { BACKWARD: true, ...weightDefines(w), ...defines });
       const wx = x.bind(r0 * C, r1 * C);
       const wg = dy.bind(r0 * C, r1 * C);
       const wr = rstd.bind(r0, r1);
@@ -54,7 +74,7 @@ export function rmsnormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, 
         .u32(r1 - r0, C)
         .f32(0)
         .u32(wx.base, wg.base, wr.base, wd.base, 0);
-      engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wg.binding, wr.binding, wd.binding], p, r1 - r0);
+      engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wg.binding, wr.binding, wd.binding], p, workgroups);
     }
   }
   let dw: Tensor | null = null;
