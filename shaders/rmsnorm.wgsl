@@ -3,11 +3,9 @@
 //   backward:  dy, x, w, rstd -> dx (N, C)                    dx = rstd·u − (rstd³/C)·x·Σ(u⊙x),  u = w⊙dy
 //   weight_grad: dy, x, rstd -> dw (C)                        dw[c] = Σ_n dy[n,c]·x[n,c]·rstd[n], one thread per c
 // The weight may be stored in bf16 / f16 (W_DTYPE), widened here.
-// ROW (CPU adapters): forward and backward give each row to one invocation, ROWS rows a workgroup, with no
-// barrier. A workgroup-memory tree costs a barrier per level there, and lavapipe runs a workgroup's
-// invocations as one SIMD loop: 128 rows of 64 took 560 µs as a workgroup each, 70 µs this way (one
-// run). The row form sums in the workgroup form's order — WG strided partial sums, then the same tree
-// (tree_sum) — so the two give the same bits.
+// ROW (CPU adapters): forward and backward give each row to one invocation (workgroup.wgsl's row form),
+// summing in the tree's order, so they give the workgroup tree's bits. On lavapipe 128 rows of 64 took
+// 560 µs as a workgroup each, 70 µs this way (one run).
 #if SUBGROUP_REDUCE
 enable subgroups;
 #endif
@@ -25,19 +23,7 @@ struct Params {
 }
 
 const WG: u32 = 64u;
-#if ROW
-const ROWS: u32 = 64u;
-
-// Σ partial[0..WG) in the order of workgroup.wgsl's tree: level s adds element i + s onto i, for i < s.
-fn tree_sum(partial: ptr<function, array<f32, WG>>) -> f32 {
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    for (var i = 0u; i < s; i++) { (*partial)[i] += (*partial)[i + s]; }
-  }
-  return (*partial)[0];
-}
-#else
 #include "workgroup.wgsl"
-#endif
 
 #if !WEIGHT_GRAD
 #if W_F32
@@ -62,13 +48,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let row = linear_workgroup(wid, nwg) * ROWS + lid;
   if (row >= p.rows) { return; }
   let xs = p.base_x + row * p.cols;
-  var partial: array<f32, WG>;
+  var parts: array<f32, WG>;
   for (var l = 0u; l < WG; l++) {
     var ss = 0.0;
     for (var c = l; c < p.cols; c += WG) { let v = x[xs + c]; ss += v * v; }
-    partial[l] = ss;
+    parts[l] = ss;
   }
-  let r = inverseSqrt(tree_sum(&partial) / f32(p.cols) + p.eps);
+  let r = inverseSqrt(tree_sum(&parts) / f32(p.cols) + p.eps);
   let ys = p.base_y + row * p.cols;
   for (var c = 0u; c < p.cols; c++) { y[ys + c] = weight(c) * (x[xs + c] * r); }
   rstd[p.base_r + row] = r;
@@ -106,14 +92,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (row >= p.rows) { return; }
   let xs = p.base_x + row * p.cols;
   let gs = p.base_y + row * p.cols;
-  var partial: array<f32, WG>;
+  var parts: array<f32, WG>;
   for (var l = 0u; l < WG; l++) {
     var dot = 0.0;
     for (var c = l; c < p.cols; c += WG) { dot += weight(c) * dy[gs + c] * x[xs + c]; }
-    partial[l] = dot;
+    parts[l] = dot;
   }
   let r = rstd[p.base_r + row];
-  let k = r * r * r * tree_sum(&partial) / f32(p.cols);
+  let k = r * r * r * tree_sum(&parts) / f32(p.cols);
   let ds = p.base_dx + row * p.cols;
   for (var c = 0u; c < p.cols; c++) {
     var g = r * weight(c) * dy[gs + c] - k * x[xs + c];

@@ -8,6 +8,8 @@
 // A row with every key masked (a padding query) gets zeros, not NaN.
 //   forward:  y = softmax(scale·x + mask)
 //   backward: dx = scale · y ⊙ (dy − Σ_j y_j dy_j)
+// A workgroup per row, or (ROW, CPU adapters) an invocation per row in the tree's order: the same bits
+// (workgroup.wgsl).
 #if SUBGROUP_REDUCE
 enable subgroups;
 #endif
@@ -52,6 +54,38 @@ fn visible(row: u32, j: u32) -> bool {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+#if ROW
+@compute @workgroup_size(ROWS)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = linear_workgroup(wid, nwg) * ROWS + lid;
+  if (r >= p.rows) { return; }
+  let row = p.first_row + r;
+  let xs = p.base_x + r * p.cols;
+  let ys = p.base_y + r * p.cols;
+  var parts: array<f32, WG>;
+  for (var l = 0u; l < WG; l++) {
+    var m = -3.402823e38;
+    for (var j = l; j < p.cols; j += WG) {
+      if (visible(row, j)) { m = max(m, p.scale * x[xs + j]); }
+    }
+    parts[l] = m;
+  }
+  let m = tree_max(&parts);
+  for (var l = 0u; l < WG; l++) {
+    var s = 0.0;
+    for (var j = l; j < p.cols; j += WG) {
+      if (visible(row, j)) { s += exp(p.scale * x[xs + j] - m); }
+    }
+    parts[l] = s;
+  }
+  let s = tree_sum(&parts);
+  let inv = select(0.0, 1.0 / s, s > 0.0);
+  for (var j = 0u; j < p.cols; j++) {
+    y[ys + j] = select(0.0, exp(p.scale * x[xs + j] - m) * inv, visible(row, j));
+  }
+}
+#else
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         me: Invocation) {
@@ -77,6 +111,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }
 #endif
+#endif
 
 #if BACKWARD
 @group(0) @binding(0) var<storage, read> y: array<f32>;
@@ -84,6 +119,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+#if ROW
+@compute @workgroup_size(ROWS)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = linear_workgroup(wid, nwg) * ROWS + lid;
+  if (r >= p.rows) { return; }
+  let ys = p.base_y + r * p.cols;
+  let gs = p.base_g + r * p.cols;
+  var parts: array<f32, WG>;
+  for (var l = 0u; l < WG; l++) {
+    var d = 0.0;
+    for (var j = l; j < p.cols; j += WG) { d += y[ys + j] * dy[gs + j]; }
+    parts[l] = d;
+  }
+  let d = tree_sum(&parts);
+  let xs = p.base_x + r * p.cols;
+  for (var j = 0u; j < p.cols; j++) { dx[xs + j] = p.scale * y[ys + j] * (dy[gs + j] - d); }
+}
+#else
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         me: Invocation) {
@@ -98,4 +152,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let xs = p.base_x + r * p.cols;
   for (var j = lid; j < p.cols; j += WG) { dx[xs + j] = p.scale * y[ys + j] * (dy[gs + j] - d); }
 }
+#endif
 #endif

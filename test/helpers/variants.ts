@@ -20,6 +20,23 @@ export function forEachVariant(what: string, family: string, body: (variant: str
 }
 
 /**
+ * Declares `body`'s tests for every form of a row kernel (launch.ts, rowKernel): the workgroup form under
+ * each reduction form (family `reduce`), and the row form (an invocation per row).
+ */
+export function forEachRowForm(what: string, family: string, body: () => void): void {
+  forEachVariant(`${what} (a workgroup per row)`, 'reduce', () => {
+    beforeEach(() => forceKernels({ [family]: 'workgroup' }));
+    afterEach(() => forceKernels({ [family]: null }));
+    body();
+  });
+  describe(`${what} (an invocation per row)`, () => {
+    beforeEach(() => forceKernels({ [family]: 'row' }));
+    afterEach(() => forceKernels({ [family]: null }));
+    body();
+  });
+}
+
+/**
  * `it` for tests of how work is split over bindings and dispatch grids (host-side logic that is the same at
  * every subgroup size): they run in the default project only, not again in the lavapipe-subgroup-N ones,
  * whose job is the kernels' lane counts (these tests take most of a project's time there).

@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference.ts';
 import { rmsnorm } from '../../src/tensor/ops/rmsnorm.ts';
 import { backward, engine, fill, forceKernels, tensor } from '../../src/tensor/index.ts';
 import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
-import { forEachVariant } from '../helpers/variants.ts';
+import { forEachRowForm } from '../helpers/variants.ts';
 
 const u = UNIT_ROUNDOFF.f32;
 const EPS = 1e-5;
@@ -36,18 +36,12 @@ function referenceChecks() {
   }
 }
 
-// The workgroup form (a workgroup per row), with each form of the row reductions (workgroup-memory tree,
-// subgroup operations).
-forEachVariant('rmsnorm', 'reduce', () => {
-  beforeEach(() => forceKernels({ rmsnorm: 'workgroup' }));
-  afterEach(() => forceKernels({ rmsnorm: null }));
-  referenceChecks();
-});
+// Every case with each form of the kernels: a workgroup per row under each form of the row reductions
+// (workgroup-memory tree, subgroup operations), and an invocation per row.
+forEachRowForm('rmsnorm', 'rmsnorm', referenceChecks);
 
-describe('rmsnorm (row form: an invocation per row)', () => {
-  beforeEach(() => forceKernels({ rmsnorm: 'row' }));
-  afterEach(() => forceKernels({ rmsnorm: null, reduce: null }));
-  referenceChecks();
+describe('rmsnorm: the two forms', () => {
+  afterEach(() => forceKernels(null));
 
   it('gives the workgroup form’s bits where that form sums with the workgroup-memory tree', async () => {
     // Rows of 3 to 300 columns (fewer and more than the tree's 64 partial sums); forward and both gradients.

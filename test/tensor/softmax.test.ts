@@ -1,9 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference.ts';
 import { softmax } from '../../src/tensor/ops/softmax.ts';
-import { engine, fill, tensor } from '../../src/tensor/index.ts';
+import { backward, engine, fill, forceKernels, tensor } from '../../src/tensor/index.ts';
 import { UNIT_ROUNDOFF, checkOp, expectAllClose } from '../helpers/check.ts';
-import { forEachVariant } from '../helpers/variants.ts';
+import { forEachRowForm } from '../helpers/variants.ts';
 
 const u = UNIT_ROUNDOFF.f32;
 
@@ -12,8 +12,9 @@ const u = UNIT_ROUNDOFF.f32;
 // Tk-term dot product of values ≲ 4.
 const tols = (Tk: number) => ({ fwdTol: (Tk + 30) * u, gradTol: (2 * Tk + 30) * u * 8 });
 
-// Every case with each form of the row reductions (workgroup-memory tree, subgroup operations).
-forEachVariant('softmax', 'reduce', () => {
+// Every case with each form of the kernels: a workgroup per row under each form of the row reductions
+// (workgroup-memory tree, subgroup operations), and an invocation per row.
+forEachRowForm('softmax', 'softmax', () => {
   it('plain, along the last axis', async () => {
     for (const shape of [
       [3, 5],
@@ -80,6 +81,33 @@ forEachVariant('softmax', 'reduce', () => {
 });
 
 describe('softmax', () => {
+  afterEach(() => forceKernels(null));
+
+  it('an invocation per row gives the bits of a workgroup per row with the workgroup-memory tree', async () => {
+    // Causal, masked rows of 5 to 300 keys (fewer and more than the tree's 64 partial sums); forward and
+    // gradient.
+    for (const [B, H, T, Tk] of [
+      [2, 3, 6, 6],
+      [1, 2, 4, 300],
+    ]) {
+      const n = B * H * T * Tk;
+      const xs = Array.from({ length: n }, (_, i) => Math.sin(i * 0.731) * 3);
+      const dys = Array.from({ length: n }, (_, i) => Math.cos(i * 0.37));
+      const mask = Array.from({ length: B * Tk }, (_, i) => (i % Tk === 1 ? 0 : 1));
+      const run = async (form: string) => {
+        forceKernels({ softmax: form, reduce: 'workgroup' });
+        const x = tensor(xs, [B, H, T, Tk]);
+        x.requiresGrad = true;
+        const y = softmax(x, { scale: 0.5, causal: true, past: Tk - T, keyMask: tensor(mask, [B, Tk], 'i32') });
+        backward(y, tensor(dys, [B, H, T, Tk]));
+        const out = [Array.from(await y.readF32()), Array.from(await x.grad!.readF32())];
+        [x, y].forEach((t) => t.dispose());
+        return out;
+      };
+      expect(await run('row'), `(${B}, ${H}, ${T}, ${Tk})`).toEqual(await run('workgroup'));
+    }
+  });
+
   it('normalises rows of a tensor larger than one storage binding', async () => {
     const Tk = 4096;
     const R = Math.ceil((engine().gpu.limits.maxStorageBufferBindingSize / 4 / Tk) * 1.1);

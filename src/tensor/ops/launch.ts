@@ -4,7 +4,7 @@ import { type Engine, engine } from '../../gpu/engine.ts';
 import { type Tensor, empty, keep } from '../tensor.ts';
 import { Params } from '../../gpu/commands.ts';
 import { type Defines, kernel } from '../../gpu/pipelines.ts';
-import { variantFamily } from './variants.ts';
+import { type VariantFamily, variantFamily } from './variants.ts';
 
 export { Params, engine };
 
@@ -59,3 +59,20 @@ export function reduction(): { SUBGROUP_REDUCE: boolean } {
   }
   return { SUBGROUP_REDUCE: form === 'subgroup' };
 }
+
+/**
+ * A row kernel's form (softmax, rmsnorm): `workgroup`, a workgroup per row summing in the adapter's
+ * reduction form, or `row`, an invocation per row and ROWS rows a workgroup (shaders/workgroup.wgsl's
+ * ROW: no barrier; it sums in the tree's order, so on a CPU adapter the two give the same bits). CPU
+ * adapters take `row`: their barriers cost most of a small row kernel. Returns the defines and the
+ * workgroup count for `rows` rows.
+ */
+export function rowKernel(family: VariantFamily<RowForm>, rows: number): { defines: Defines; workgroups: number } {
+  const row = family.pick(() => (engine().gpu.report.isCpu ? 'row' : 'workgroup')) === 'row';
+  return row
+    ? { defines: { ROW: true, SUBGROUP_REDUCE: false }, workgroups: groups(rows, ROWS) }
+    : { defines: { ROW: false, ...reduction() }, workgroups: rows };
+}
+export type RowForm = 'workgroup' | 'row';
+export const ROW_FORMS = ['workgroup', 'row'] as const;
+const ROWS = 64; // workgroup.wgsl's ROWS

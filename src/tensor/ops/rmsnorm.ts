@@ -1,7 +1,6 @@
 // RMSNorm (shaders/rmsnorm.wgsl): forward and backward side by side.
 import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
-import type { Defines } from '../../gpu/pipelines.ts';
-import { Params, engine, groups, k, ranges, reduction } from './launch.ts';
+import { Params, ROW_FORMS, type RowForm, engine, groups, k, ranges, rowKernel } from './launch.ts';
 import { variantFamily } from './variants.ts';
 import { zeros } from './elementwise.ts';
 
@@ -9,21 +8,8 @@ function weightDefines(w: Tensor) {
   return { W_F32: w.dtype === 'f32', W_DTYPE: w.dtype };
 }
 
-/**
- * The forward and backward row kernels: a workgroup per row, summing with the adapter's reduction form, or
- * an invocation per row (`row`: CPU adapters, where the workgroup's barriers cost most of the kernel; it
- * sums in the workgroup-memory tree's order, so the two give the same bits there — see the shader).
- */
-export const RMSNORM = variantFamily('rmsnorm', ['workgroup', 'row'] as const);
-const ROWS = 64; // rows a workgroup in the row form (the shader's ROWS)
-
-/** The defines and the workgroup count of a dispatch over `rows` rows. */
-function rowKernel(rows: number): { defines: Defines; workgroups: number } {
-  const row = RMSNORM.pick(() => (engine().gpu.report.isCpu ? 'row' : 'workgroup')) === 'row';
-  return row
-    ? { defines: { ROW: true, SUBGROUP_REDUCE: false }, workgroups: groups(rows, ROWS) }
-    : { defines: { ROW: false, ...reduction() }, workgroups: rows };
-}
+/** The forward and backward kernels' form: a workgroup or an invocation per row (launch.ts, rowKernel). */
+export const RMSNORM = variantFamily<RowForm>('rmsnorm', ROW_FORMS);
 
 function check(x: Tensor, w: Tensor): [number, number] {
   assertDtype('rmsnorm', x, 'f32');
@@ -41,7 +27,7 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
   const y = empty(x.shape);
   const rstd = empty([N]);
   for (const [r0, r1] of ranges(N, C * 4)) {
-    const { defines, workgroups } = rowKernel(r1 - r0);
+    const { defines, workgroups } = rowKernel(RMSNORM, r1 - r0);
     const kern = k('rmsnorm.wgsl', 'main', { FORWARD: true, ...weightDefines(w), ...defines });
     const wx = x.bind(r0 * C, r1 * C);
     const wy = y.bind(r0 * C, r1 * C);
@@ -64,7 +50,7 @@ export function rmsnormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, 
   if (needs[0]) {
     dx = empty(x.shape);
     for (const [r0, r1] of ranges(N, C * 4)) {
-      const { defines, workgroups } = rowKernel(r1 - r0);
+      const { defines, workgroups } = rowKernel(RMSNORM, r1 - r0);
       const kern = k('rmsnorm.wgsl', 'main', { BACKWARD: true, ...weightDefines(w), ...defines });
       const wx = x.bind(r0 * C, r1 * C);
       const wg = dy.bind(r0 * C, r1 * C);

@@ -1,7 +1,11 @@
 // Softmax along the last axis (shaders/softmax.wgsl), with the attention options: a scale folded in, a
 // causal mask and a key-padding mask. Forward and backward side by side.
 import { type Tensor, assertDtype, empty, recordOp, shapeStr } from '../tensor.ts';
-import { Params, engine, k, placeholder, ranges, reduction } from './launch.ts';
+import { Params, ROW_FORMS, type RowForm, engine, k, placeholder, ranges, rowKernel } from './launch.ts';
+import { variantFamily } from './variants.ts';
+
+/** The forward and backward kernels' form: a workgroup or an invocation per row (launch.ts, rowKernel). */
+export const SOFTMAX = variantFamily<RowForm>('softmax', ROW_FORMS);
 
 export interface SoftmaxOptions {
   /** Multiplies the inputs first (1/√D for attention). */
@@ -34,16 +38,17 @@ export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
     heads = x.shape[1];
   }
   const y = empty(x.shape);
-  const kern = k('softmax.wgsl', 'main', { FORWARD: true, ...reduction() });
   const mask = keyMask ?? placeholder();
   for (const [r0, r1] of ranges(R, Tk * 4)) {
+    const { defines, workgroups } = rowKernel(SOFTMAX, r1 - r0);
+    const kern = k('softmax.wgsl', 'main', { FORWARD: true, ...defines });
     const wx = x.bind(r0 * Tk, r1 * Tk);
     const wy = y.bind(r0 * Tk, r1 * Tk);
     const p = new Params()
       .u32(r1 - r0, Tk, Tq, heads, past, causal ? 1 : 0, keyMask ? (opts.segments ? 2 : 1) : 0)
       .f32(scale)
       .u32(wx.base, wy.base, 0, r0, keyMask ? keyMask.shape[1] : 0);
-    engine().cmd.dispatch(kern, [mask.bind().binding, wx.binding, wy.binding], p, r1 - r0);
+    engine().cmd.dispatch(kern, [mask.bind().binding, wx.binding, wy.binding], p, workgroups);
   }
   // Backward reads y, the op's own output (kept as saved[0]), not x.
   recordOp('softmax', y, [x], [y], (dy, _needs, [ySaved]) => [softmaxBackward(dy, ySaved, scale)]);
@@ -55,8 +60,9 @@ export function softmaxBackward(dy: Tensor, y: Tensor, scale: number): Tensor {
   const Tk = y.shape[y.shape.length - 1];
   const R = y.size / Tk;
   const dx = empty(y.shape);
-  const kern = k('softmax.wgsl', 'main', { BACKWARD: true, ...reduction() });
   for (const [r0, r1] of ranges(R, Tk * 4)) {
+    const { defines, workgroups } = rowKernel(SOFTMAX, r1 - r0);
+    const kern = k('softmax.wgsl', 'main', { BACKWARD: true, ...defines });
     const wy = y.bind(r0 * Tk, r1 * Tk);
     const wg = dy.bind(r0 * Tk, r1 * Tk);
     const wd = dx.bind(r0 * Tk, r1 * Tk);
@@ -64,7 +70,7 @@ export function softmaxBackward(dy: Tensor, y: Tensor, scale: number): Tensor {
       .u32(r1 - r0, Tk, 1, 1, 0, 0, 0)
       .f32(scale)
       .u32(wd.base, wy.base, wg.base, r0, 0);
-    engine().cmd.dispatch(kern, [wy.binding, wg.binding, wd.binding], p, r1 - r0);
+    engine().cmd.dispatch(kern, [wy.binding, wg.binding, wd.binding], p, workgroups);
   }
   return dx;
 }
