@@ -6,6 +6,13 @@
 //                 m ← β1·m + (1 − β1)·g
 //                 v ← β2·v + (1 − β2)·g²
 //                 p ← p − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + eps)
+// MULTI (multi-tensor): the same two passes over many tensors in few dispatches (a LoRA adapter has a
+// few dozen small tensors; the demo's 16 slots made 448 one-workgroup norm dispatches a step):
+//   sum_squares:  up to 8 gradients a dispatch, a workgroup per (tensor, slot), each summing as the
+//                 one-tensor pass does; the sums go to partial[tensor · slots + slot]
+//   finish:       acc[slot] = Σ partial over the tensors in order, from 0 — the one-tensor passes' order
+//   step:         up to 3 tensors a dispatch (4 bindings each), the same per-element arithmetic
+// so both forms give the same bits.
 // Slots: a parameter may stack several independent models along its first axis (parallel inner loops),
 // each with its own gradient norm and learning rate; element i belongs to slot i / slot_size. One model is
 // one slot. The per-slot learning-rate terms and the bias corrections are computed on the host in float64,
@@ -78,5 +85,145 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   m[p.base_m + i] = m1;
   v[p.base_v + i] = v1;
   param[p.base + i] = decayed + (neg_step_size * m1) / denom;              // param.addcdiv_(m, denom, value=−step)
+}
+#endif
+
+#if MULTI_SUM
+// Gradients g0..g7 (absent ones bound to a placeholder and never read); per tensor t < count:
+// t_info[t] = (element base, elements per slot, index of the tensor in the whole list, 0).
+struct MultiSum {
+  count: u32,
+  slots: u32,
+  pad0: u32,
+  pad1: u32,
+  t_info: array<vec4<u32>, 8>,
+}
+@group(0) @binding(0) var<storage, read> g0: array<f32>;
+@group(0) @binding(1) var<storage, read> g1: array<f32>;
+@group(0) @binding(2) var<storage, read> g2: array<f32>;
+@group(0) @binding(3) var<storage, read> g3: array<f32>;
+@group(0) @binding(4) var<storage, read> g4: array<f32>;
+@group(0) @binding(5) var<storage, read> g5: array<f32>;
+@group(0) @binding(6) var<storage, read> g6: array<f32>;
+@group(0) @binding(7) var<storage, read> g7: array<f32>;
+@group(0) @binding(8) var<storage, read_write> partial_sums: array<f32>;
+@group(0) @binding(9) var<uniform> q: MultiSum;
+#include "workgroup.wgsl"
+
+fn grad_of(t: u32, i: u32) -> f32 {
+  switch t {
+    case 0u: { return g0[i]; }
+    case 1u: { return g1[i]; }
+    case 2u: { return g2[i]; }
+    case 3u: { return g3[i]; }
+    case 4u: { return g4[i]; }
+    case 5u: { return g5[i]; }
+    case 6u: { return g6[i]; }
+    default: { return g7[i]; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, me: Invocation) {
+  let lid = me.index;
+  let w = linear_workgroup(wid, nwg);
+  let t = w / q.slots;
+  let slot = w % q.slots;
+  if (t >= q.count) { return; }  // uniform across the workgroup: the barriers below stay uniform
+  let info = q.t_info[t];
+  let base = info.x + slot * info.y;
+  var s = 0.0;
+  for (var i = lid; i < info.y; i += WG) { let v = grad_of(t, base + i); s += v * v; }
+  let total = workgroup_sum(s, me);
+  if (lid == 0u) { partial_sums[info.z * q.slots + slot] = total; }
+}
+#endif
+
+#if MULTI_FINISH
+@group(0) @binding(0) var<storage, read> partial_sums: array<f32>;
+@group(0) @binding(1) var<storage, read_write> acc: array<f32>;
+@group(0) @binding(2) var<uniform> p: Params;  // n: tensors, slot_size: slots
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let slot = linear_workgroup(wid, nwg) * WG + lid;
+  if (slot >= p.slot_size) { return; }
+  var s = 0.0;
+  for (var t = 0u; t < p.n; t++) { s += partial_sums[t * p.slot_size + slot]; }
+  acc[slot] = s;
+}
+#endif
+
+#if MULTI_STEP
+// Tensors 0..2 (param, gradient, m, v each; absent ones bound to placeholders): workgroups
+// [t_info[t].y, t_info[t + 1].y) update tensor t; t_info[t] = (elements, first workgroup, elements per
+// slot, 0), and bases[t] = (param, gradient, m, v) element bases.
+struct MultiStep {
+  beta1: f32,
+  one_minus_beta1: f32,
+  beta2: f32,
+  one_minus_beta2: f32,
+  eps: f32,
+  bias2_sqrt: f32,
+  max_norm: f32,
+  count: u32,
+  t_info: array<vec4<u32>, 4>,
+  bases: array<vec4<u32>, 3>,
+}
+@group(0) @binding(0) var<storage, read_write> param0: array<f32>;
+@group(0) @binding(1) var<storage, read> grad0: array<f32>;
+@group(0) @binding(2) var<storage, read_write> m0: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v0: array<f32>;
+@group(0) @binding(4) var<storage, read_write> param1: array<f32>;
+@group(0) @binding(5) var<storage, read> grad1: array<f32>;
+@group(0) @binding(6) var<storage, read_write> m1: array<f32>;
+@group(0) @binding(7) var<storage, read_write> v1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> param2: array<f32>;
+@group(0) @binding(9) var<storage, read> grad2: array<f32>;
+@group(0) @binding(10) var<storage, read_write> m2: array<f32>;
+@group(0) @binding(11) var<storage, read_write> v2: array<f32>;
+@group(0) @binding(12) var<storage, read> norm_sq: array<f32>;
+@group(0) @binding(13) var<storage, read> slot_scalars: array<f32>;
+@group(0) @binding(14) var<uniform> q: MultiStep;
+
+// One element's update, exactly as the one-tensor step computes it: (param, m, v) after the step.
+fn adam(param: f32, g: f32, m: f32, v: f32, slot: u32) -> vec3<f32> {
+  var clip = 1.0;
+  if (q.max_norm > 0.0) { clip = min(1.0, q.max_norm / (sqrt(norm_sq[slot]) + 1e-6)); }
+  let grad = g * clip;
+  let decayed = param * slot_scalars[2u * slot];
+  let m_new = m * q.beta1 + q.one_minus_beta1 * grad;
+  let v_new = v * q.beta2 + (q.one_minus_beta2 * grad) * grad;
+  let denom = sqrt(v_new) / q.bias2_sqrt + q.eps;
+  return vec3<f32>(decayed + (slot_scalars[2u * slot + 1u] * m_new) / denom, m_new, v_new);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let w = linear_workgroup(wid, nwg);
+  var t = 0u;
+  if (w >= q.t_info[1].y && q.count > 1u) { t = 1u; }
+  if (w >= q.t_info[2].y && q.count > 2u) { t = 2u; }
+  let info = q.t_info[t];
+  let i = (w - info.y) * WG + lid;
+  if (i >= info.x) { return; }
+  let b = q.bases[t] + vec4<u32>(i);
+  let slot = i / info.z;
+  switch t {
+    case 0u: {
+      let r = adam(param0[b.x], grad0[b.y], m0[b.z], v0[b.w], slot);
+      m0[b.z] = r.y; v0[b.w] = r.z; param0[b.x] = r.x;
+    }
+    case 1u: {
+      let r = adam(param1[b.x], grad1[b.y], m1[b.z], v1[b.w], slot);
+      m1[b.z] = r.y; v1[b.w] = r.z; param1[b.x] = r.x;
+    }
+    default: {
+      let r = adam(param2[b.x], grad2[b.y], m2[b.z], v2[b.w], slot);
+      m2[b.z] = r.y; v2[b.w] = r.z; param2[b.x] = r.x;
+    }
+  }
 }
 #endif

@@ -2,7 +2,19 @@
 // correction, f32 state — and global-norm gradient clipping computed on the GPU (no readback per step).
 // With `slots`, every parameter stacks that many independent models along its first axis (parallel
 // inner loops): each slot has its own gradient norm and its own learning rate (0 freezes a slot).
-import { Params, type Tensor, engine, groups, k, keep, parameter, ranges } from '../tensor/index.ts';
+import { Params, type Tensor, empty, engine, groups, k, keep, parameter, placeholder, ranges, variantFamily } from '../tensor/index.ts';
+
+/**
+ * The norm and step passes: a dispatch per tensor (and per slot, for the norm), or `multi`: 8 gradients a
+ * norm dispatch and 3 tensors a step dispatch, with the same bits (shaders/adamw.wgsl). A LoRA adapter has
+ * a few dozen small tensors, so the per-tensor form was mostly fixed costs: the tiny bench step made 56
+ * AdamW dispatches, the demo's 16 slots 448 norm dispatches a step. `multi` needs every gradient within one
+ * storage binding and 14 storage buffers a kernel; elsewhere the per-tensor form runs.
+ */
+export const ADAMW = variantFamily('adamw', ['per-tensor', 'multi'] as const);
+const SUM_GROUP = 8;
+const STEP_GROUP = 3;
+const WG = 256; // the shader's WG
 
 export interface AdamWOptions {
   lr: number;
@@ -24,6 +36,8 @@ export class AdamW {
   /** Σ g² per slot over every parameter, refreshed each step when clipping (read it with gradNorms()). */
   private readonly normSq: Tensor;
   private readonly slotScalars: Tensor;
+  /** Stand-ins for the step's absent tensors: one buffer may not be bound writable twice in a dispatch. */
+  private readonly scratch: Tensor[];
 
   constructor(
     readonly params: Tensor[],
@@ -42,6 +56,7 @@ export class AdamW {
     this.v = params.map(zero);
     this.normSq = keep(parameter([this.slots]));
     this.slotScalars = keep(parameter([this.slots, 2]));
+    this.scratch = Array.from({ length: 3 * (STEP_GROUP - 1) }, () => keep(empty([1])));
   }
 
   private get clips(): boolean {
@@ -65,7 +80,6 @@ export class AdamW {
    * `lr` — one rate for all slots, or one per slot.
    */
   update(lr: number | number[] = this.options.lr): void {
-    const { cmd } = engine();
     const [beta1, beta2] = this.options.betas ?? [0.9, 0.999];
     const lrs = typeof lr === 'number' ? new Array(this.slots).fill(lr) : lr;
     if (lrs.length !== this.slots) throw new RangeError(`AdamW.update: ${lrs.length} learning rates for ${this.slots} slots`);
@@ -76,6 +90,19 @@ export class AdamW {
     this.normSq.write(new Float32Array(this.slots));
     const common = (n: number) =>
       new Params().u32(n).f32(beta1, 1 - beta1, beta2, 1 - beta2, this.options.eps ?? 1e-8, Math.sqrt(1 - beta2 ** this.step), this.options.maxGradNorm ?? 0);
+    const present = this.params.map((p, i) => ({ p, g: p.grad, i })).filter((x): x is { p: Tensor; g: Tensor; i: number } => x.g !== null);
+    const { limits } = engine().gpu;
+    const multi =
+      ADAMW.pick(() => 'multi') === 'multi' &&
+      limits.maxStorageBuffersPerShaderStage >= 4 * STEP_GROUP + 2 &&
+      present.every(({ g }) => g.bytes <= limits.maxStorageBufferBindingSize);
+    if (multi) this.updateMulti(present, common);
+    else this.updatePerTensor(common);
+  }
+
+  /** The norm and step passes a dispatch per tensor (and per slot and binding window, for the norm). */
+  private updatePerTensor(common: (n: number) => Params): void {
+    const { cmd } = engine();
     const sum = k('adamw.wgsl', 'main', { SUM_SQUARES: true });
     // The norm is only needed to clip: without clipping, skip a pass that costs a dispatch per slot and tensor.
     for (const p of this.clips ? this.params : []) {
@@ -99,6 +126,57 @@ export class AdamW {
     });
   }
 
+  /** The same passes over many tensors a dispatch (every gradient within one binding). */
+  private updateMulti(present: { p: Tensor; g: Tensor; i: number }[], common: (n: number) => Params): void {
+    const { cmd } = engine();
+    const slots = this.slots;
+    if (this.clips && present.length) {
+      // Σ g² of each (tensor, slot) into partial, then per slot in tensor order into normSq.
+      const partial = empty([present.length * slots]);
+      const sum = k('adamw.wgsl', 'main', { MULTI_SUM: true });
+      for (let first = 0; first < present.length; first += SUM_GROUP) {
+        const group = present.slice(first, first + SUM_GROUP);
+        const params = new Params().u32(group.length, slots, 0, 0);
+        const bindings = [];
+        for (let j = 0; j < SUM_GROUP; j++) {
+          const g = group[j]?.g.bind() ?? placeholder().bind();
+          bindings.push(g.binding);
+          params.u32(group[j] ? g.base : 0, group[j] ? group[j].g.size / slots : 0, first + j, 0);
+        }
+        cmd.dispatch(sum, [...bindings, partial.bind().binding], params, group.length * slots);
+      }
+      const finish = k('adamw.wgsl', 'main', { MULTI_FINISH: true });
+      cmd.dispatch(finish, [partial.bind().binding, this.normSq.bind().binding], common(present.length).u32(0, 0, 0, 0, 0, slots, 0), groups(slots, WG));
+      partial.dispose();
+    }
+    const step = k('adamw.wgsl', 'main', { MULTI_STEP: true });
+    const [beta1, beta2] = this.options.betas ?? [0.9, 0.999];
+    // An absent tensor j ≥ 1 of a group: the read-only placeholder for its gradient, scratch for the rest.
+    const absent = (j: number) => [this.scratch[3 * j - 3], placeholder(), this.scratch[3 * j - 2], this.scratch[3 * j - 1]];
+    for (let first = 0; first < present.length; first += STEP_GROUP) {
+      const group = present.slice(first, first + STEP_GROUP);
+      const params = new Params()
+        .f32(beta1, 1 - beta1, beta2, 1 - beta2, this.options.eps ?? 1e-8, Math.sqrt(1 - beta2 ** this.step), this.options.maxGradNorm ?? 0)
+        .u32(group.length);
+      const bindings = [];
+      const bases: number[] = [];
+      let workgroups = 0;
+      for (let j = 0; j < 4; j++) {
+        const x = group[j];
+        params.u32(x ? x.p.size : 0, workgroups, x ? x.p.size / slots : 1, 0);
+        if (x) workgroups += groups(x.p.size, WG);
+      }
+      for (let j = 0; j < STEP_GROUP; j++) {
+        const x = group[j];
+        const views = (x ? [x.p, x.g, this.m[x.i], this.v[x.i]] : absent(j)).map((t) => t.bind());
+        bindings.push(...views.map((w) => w.binding));
+        bases.push(...views.map((w) => (x ? w.base : 0)));
+      }
+      params.u32(...bases);
+      cmd.dispatch(step, [...bindings, this.normSq.bind().binding, this.slotScalars.bind().binding], params, workgroups);
+    }
+  }
+
   /** Drops every parameter's gradient (call after update, before the next accumulation). */
   zeroGrad(): void {
     for (const p of this.params) {
@@ -115,6 +193,6 @@ export class AdamW {
   }
 
   dispose(): void {
-    for (const t of [...this.m, ...this.v, this.normSq, this.slotScalars]) t.dispose();
+    for (const t of [...this.m, ...this.v, this.normSq, this.slotScalars, ...this.scratch]) t.dispose();
   }
 }

@@ -2,9 +2,9 @@
 // against torch.optim.AdamW's own two steps (the llama-tiny fixture), and the GPU optimiser against the
 // reference, with what the fixture does not exercise: clipping, other betas, several steps, a parameter
 // without a gradient, and slots.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type AdamWReferenceOptions, type AdamWReferenceState, adamwInit, adamwStep } from '../../src/tensor/cpu-reference.ts';
-import { type Tensor, keep, parameter, tensor } from '../../src/tensor/index.ts';
+import { type Tensor, forceKernels, keep, parameter, tensor } from '../../src/tensor/index.ts';
 import { AdamW } from '../../src/train/adamw.ts';
 import { Rng } from '../../src/util/random.ts';
 import { UNIT_ROUNDOFF, expectAllClose } from '../helpers/check.ts';
@@ -140,5 +140,33 @@ describe('AdamW on the GPU against the float64 reference', () => {
     expect(await opt.gradNorms()).toHaveLength(slots);
     opt.dispose();
     gpu.dispose();
+  });
+});
+
+describe('AdamW: many tensors a dispatch', () => {
+  afterEach(() => forceKernels(null));
+
+  it('gives the bits of a dispatch per tensor: 11 tensors of 2 slots, one without a gradient, two steps', async () => {
+    // 11 tensors fill a norm dispatch of 8 and one of 3, and four step dispatches of ≤ 3; with clipping
+    // (the slots' norms) and without.
+    const slots = 2;
+    const sizes = [6, 40, 2, 130, 8, 14, 600, 4, 10, 18, 2];
+    const run = async (form: string, maxGradNorm: number) => {
+      forceKernels({ adamw: form });
+      const rng = new Rng(3);
+      const params = sizes.map((n) => gpuParameter(normals(rng, slots * n), [slots, n]));
+      const opt = new AdamW(params, { lr: 1e-2, weightDecay: 0.1, maxGradNorm, slots });
+      for (let step = 0; step < 2; step++) {
+        params.forEach((p, i) => (p.grad = i === 3 ? null : keep(tensor(normals(rng, p.size, 3), p.shape))));
+        opt.update([1e-2, 3e-3]);
+        opt.zeroGrad();
+      }
+      const out = await Promise.all(params.map(async (p) => Array.from(await p.read())));
+      const norms = maxGradNorm ? await opt.gradNorms() : [];
+      opt.dispose();
+      params.forEach((p) => p.dispose());
+      return { out, norms };
+    };
+    for (const clip of [1, 0]) expect(await run('multi', clip), `maxGradNorm ${clip}`).toEqual(await run('per-tensor', clip));
   });
 });
