@@ -35,8 +35,6 @@ export function note(opts: BenchOptions, text: string): void {
   (opts.json ? console.error : console.log)(text);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Seconds per call of `record` (which records GPU work without waiting), by wall clock around submit and
  * wait: batches of calls in one submit, sized to last about
@@ -44,14 +42,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * call sizes the batches.) The submit-and-wait round trip is spread over the batch.
  *
  * While awaiting, Dawn's Node bindings poll on the JavaScript thread, which takes a core from lavapipe's
- * worker threads (half of this 2-core machine). Sleeping for most of the expected time before awaiting
- * gives the kernels the cores they would have in an application that keeps the CPU side busy otherwise;
- * `sleepFirst: false` measures the plain await.
+ * worker threads; cmd.sync() sleeps through most of a wait it has seen before (Commands.settle), as in an
+ * application, so a batch of a new size runs once untimed first. Sleeping here as well stacked the two
+ * naps: one-call batches (products over ~0.25 s) measured 1.5–2× their time, e.g. 2048³ f32 at about half
+ * of 1024³'s GFLOP/s, where the kernel's CPU time per FLOP is the same.
  */
-export async function timeGpu(
-  record: () => void,
-  { reps = 5, batchSeconds = 0.4, sleepFirst = true }: { reps?: number; batchSeconds?: number; sleepFirst?: boolean } = {},
-): Promise<number> {
+export async function timeGpu(record: () => void, { reps = 5, batchSeconds = 0.4 }: { reps?: number; batchSeconds?: number } = {}): Promise<number> {
   const { cmd } = engine();
   record(); // compiles the pipelines
   await cmd.sync();
@@ -60,18 +56,15 @@ export async function timeGpu(
   await cmd.sync();
   const once = Math.max(1e-6, (performance.now() - t0) / 1000);
   const calls = Math.max(1, Math.min(1000, Math.round(batchSeconds / once)));
-  let estimate = once;
-  const times: number[] = [];
-  for (let r = 0; r < reps; r++) {
+  const batch = async () => {
     const start = performance.now();
     for (let i = 0; i < calls; i++) record();
-    cmd.flush();
-    if (sleepFirst) await sleep(estimate * calls * 900);
     await cmd.sync();
-    const per = (performance.now() - start) / 1000 / calls;
-    times.push(per);
-    estimate = Math.min(...times);
-  }
+    return (performance.now() - start) / 1000 / calls;
+  };
+  if (calls > 1) await batch();
+  const times: number[] = [];
+  for (let r = 0; r < reps; r++) times.push(await batch());
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
 }
