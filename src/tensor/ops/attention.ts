@@ -5,9 +5,9 @@
 //    matrix exists; the node keeps the output and one log-sum-exp per query row, and the backward
 //    recomputes the probabilities tile by tile (a δ = rowsum(dOut ⊙ Out) pre-pass, a dQ kernel over query
 //    blocks, a dK/dV kernel over key blocks). Used whenever D is a multiple of 4 (every Llama), except for
-//    small training shapes on CPU adapters (see attentionKernel).
+//    small shapes on CPU adapters (see attentionKernel).
 //  - materialised: strided batched GEMMs around the masked softmax, scores (B, H, T, keys) in memory.
-//    For other head sizes, small training shapes on CPU adapters, and the benchmarks' baseline.
+//    For other head sizes, small shapes on CPU adapters, and the benchmarks' baseline.
 //
 // Layouts are the projections' own, so no permute is ever needed:
 //   q (B, T, H·D)       — row (b, t) holds every query head
@@ -52,21 +52,22 @@ export function forceAttentionKernel(kind: AttentionKernel | null): void {
   ATTENTION.force(kind);
 }
 
-// On a CPU adapter the fused kernels lose to the materialised path from about 128 query rows on: at D = 64,
-// forward + backward, 2.5× at T = 128, 8× at T = 256 (the 30M shape), 4–10× at T = 512 (lavapipe, same
-// run: bench attention), while at T ≤ 64 (the tiny and demo shapes) the two are even and decoding (T = 1)
-// favours fused. The materialised path keeps each layer's probabilities (B, H, T, keys) for the backward,
-// so it is taken only while they are small: 4 MiB covers the 30M shape (2 MiB) and leaves the 1B shape at
-// 256 tokens (8 MiB a layer, 128 MiB over 16 layers) and long sequences (ARC's 1,630 tokens: 340 MiB a
-// layer) on the memory-lean fused path. GPUs always take fused.
-const MATERIALISE_FROM_ROWS = 128;
+// On a CPU adapter the fused kernels lose to the materialised path at every shape measured (lavapipe,
+// bench attention, one quiet run; materialised / fused time, forward + backward): the tiny shape 0.64, the
+// demo's inner loops 0.29, its M-step rows (T = 256, D = 32) 0.18, the 30M shape 0.17, T = 512 0.16, the 1B
+// shape at 256 tokens 0.21; decoding 0.4–0.9. The fused kernels' workgroups stage tiles through workgroup
+// memory with barriers, which a CPU adapter pays for in every tile; the GEMMs and the row softmax do not.
+// The materialised path keeps each layer's probabilities (B, H, T, keys) for the backward, so it is taken
+// only while they are small: 4 MiB a layer covers the tiny, demo and 30M shapes and leaves the 1B shape at
+// 256 tokens (8 MiB a layer, 128 MiB over 16 layers: its step's peak would pass 1.3× the weights) and long
+// sequences (ARC's 1,630 tokens: 340 MiB a layer) on the memory-lean path. GPUs always take fused.
 const MATERIALISE_MAX_BYTES = 4 * 2 ** 20;
 
 /** The implementation this adapter runs for shape `s` (unless forced). */
 export function attentionKernel(s: AttentionShape): AttentionKernel {
   if (s.D % 4 !== 0) return 'materialised'; // the fused kernels read vec4 rows
   return ATTENTION.pick(() => {
-    const small = s.T >= MATERIALISE_FROM_ROWS && s.B * s.H * s.T * s.keys * 4 <= MATERIALISE_MAX_BYTES;
+    const small = s.B * s.H * s.T * s.keys * 4 <= MATERIALISE_MAX_BYTES;
     return engine().gpu.report.isCpu && small ? 'materialised' : 'fused';
   });
 }
