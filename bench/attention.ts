@@ -20,6 +20,7 @@ const training = (B: number, T: number, H: number, Hkv: number, D: number) => ({
 const cases: Case[] = [
   { name: 'tiny', s: training(2, 64, 4, 2, 16), backward: true },
   { name: 'demo', s: training(32, 32, 4, 4, 32), pad: 12, backward: true },
+  { name: 'demo-sft', s: training(4, 256, 4, 4, 32), backward: true },
   { name: '128', s: training(1, 128, 8, 2, 64), backward: true },
   { name: '30M', s: training(1, 256, 8, 2, 64), backward: true },
   { name: '512', s: training(1, 512, 8, 2, 64), backward: true },
