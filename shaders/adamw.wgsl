@@ -19,9 +19,8 @@
 // as torch computes them in Python.
 #include "common.wgsl"
 
-struct Params {
-  n: u32,
-  // Scalars rounded to f32 on the host from float64, as torch casts Python floats for f32 tensors.
+// Scalars rounded to f32 on the host from float64, as torch casts Python floats for f32 tensors.
+struct Hyper {
   beta1: f32,
   one_minus_beta1: f32,
   beta2: f32,
@@ -29,6 +28,25 @@ struct Params {
   eps: f32,
   bias2_sqrt: f32,       // √(1 − β2ᵗ)
   max_norm: f32,         // ≤ 0: no clipping
+}
+
+// One element's step for both step forms: (param, m, v) after it, from their values before, the gradient,
+// and its slot's Σ g², decay = 1 − lr·wd and neg_step_size = −lr / (1 − β1ᵗ).
+fn adam(h: Hyper, x: f32, g_in: f32, m_in: f32, v_in: f32, slot_norm_sq: f32, decay: f32, neg_step_size: f32) -> vec3<f32> {
+  var clip = 1.0;
+  if (h.max_norm > 0.0) { clip = min(1.0, h.max_norm / (sqrt(slot_norm_sq) + 1e-6)); }
+  let grad = g_in * clip;
+  // Each line is one torch op, rounded as torch rounds it (no fused multiply-adds).
+  let decayed = x * decay;                                            // param.mul_(1 − lr·wd)
+  let m_new = m_in * h.beta1 + h.one_minus_beta1 * grad;              // exp_avg.mul_(β1).add_(g, alpha=1 − β1)
+  let v_new = v_in * h.beta2 + (h.one_minus_beta2 * grad) * grad;    // exp_avg_sq.mul_(β2).addcmul_(g, g, value=1 − β2)
+  let denom = sqrt(v_new) / h.bias2_sqrt + h.eps;                     // (exp_avg_sq.sqrt() / √bc2).add_(eps)
+  return vec3<f32>(decayed + (neg_step_size * m_new) / denom, m_new, v_new); // param.addcdiv_(m, denom, value=−step)
+}
+
+struct Params {
+  n: u32,
+  h: Hyper,
   base: u32,             // element offsets of this dispatch's slice in each binding: param (or g, in sum_squares),
   base_g: u32,
   base_m: u32,
@@ -72,19 +90,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let i = linear_workgroup(wid, nwg) * WG + lid;
   if (i >= p.n) { return; }
   let slot = (p.first + i) / p.slot_size;
-  var clip = 1.0;
-  if (p.max_norm > 0.0) { clip = min(1.0, p.max_norm / (sqrt(norm_sq[slot]) + 1e-6)); }
-  let grad = g[p.base_g + i] * clip;
-  let decay = slot_scalars[2u * slot];
-  let neg_step_size = slot_scalars[2u * slot + 1u];
-  // Each line is one torch op, rounded as torch rounds it (no fused multiply-adds).
-  let decayed = param[p.base + i] * decay;                                 // param.mul_(1 − lr·wd)
-  let m1 = m[p.base_m + i] * p.beta1 + p.one_minus_beta1 * grad;           // exp_avg.mul_(β1).add_(g, alpha=1 − β1)
-  let v1 = v[p.base_v + i] * p.beta2 + (p.one_minus_beta2 * grad) * grad;  // exp_avg_sq.mul_(β2).addcmul_(g, g, value=1 − β2)
-  let denom = sqrt(v1) / p.bias2_sqrt + p.eps;                             // (exp_avg_sq.sqrt() / √bc2).add_(eps)
-  m[p.base_m + i] = m1;
-  v[p.base_v + i] = v1;
-  param[p.base + i] = decayed + (neg_step_size * m1) / denom;              // param.addcdiv_(m, denom, value=−step)
+  let r = adam(p.h, param[p.base + i], g[p.base_g + i], m[p.base_m + i], v[p.base_v + i], norm_sq[slot],
+               slot_scalars[2u * slot], slot_scalars[2u * slot + 1u]);
+  m[p.base_m + i] = r.y;
+  v[p.base_v + i] = r.z;
+  param[p.base + i] = r.x;
 }
 #endif
 
@@ -160,13 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // [t_info[t].y, t_info[t + 1].y) update tensor t; t_info[t] = (elements, first workgroup, elements per
 // slot, 0), and bases[t] = (param, gradient, m, v) element bases.
 struct MultiStep {
-  beta1: f32,
-  one_minus_beta1: f32,
-  beta2: f32,
-  one_minus_beta2: f32,
-  eps: f32,
-  bias2_sqrt: f32,
-  max_norm: f32,
+  h: Hyper,
   count: u32,
   t_info: array<vec4<u32>, 4>,
   bases: array<vec4<u32>, 3>,
@@ -187,16 +191,9 @@ struct MultiStep {
 @group(0) @binding(13) var<storage, read> slot_scalars: array<f32>;
 @group(0) @binding(14) var<uniform> q: MultiStep;
 
-// One element's update, exactly as the one-tensor step computes it: (param, m, v) after the step.
-fn adam(param: f32, g: f32, m: f32, v: f32, slot: u32) -> vec3<f32> {
-  var clip = 1.0;
-  if (q.max_norm > 0.0) { clip = min(1.0, q.max_norm / (sqrt(norm_sq[slot]) + 1e-6)); }
-  let grad = g * clip;
-  let decayed = param * slot_scalars[2u * slot];
-  let m_new = m * q.beta1 + q.one_minus_beta1 * grad;
-  let v_new = v * q.beta2 + (q.one_minus_beta2 * grad) * grad;
-  let denom = sqrt(v_new) / q.bias2_sqrt + q.eps;
-  return vec3<f32>(decayed + (slot_scalars[2u * slot + 1u] * m_new) / denom, m_new, v_new);
+// One element's step (adam above), with its slot's terms.
+fn step_one(x: f32, g_in: f32, m_in: f32, v_in: f32, slot: u32) -> vec3<f32> {
+  return adam(q.h, x, g_in, m_in, v_in, norm_sq[slot], slot_scalars[2u * slot], slot_scalars[2u * slot + 1u]);
 }
 
 @compute @workgroup_size(WG)
@@ -213,15 +210,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let slot = i / info.z;
   switch t {
     case 0u: {
-      let r = adam(param0[b.x], grad0[b.y], m0[b.z], v0[b.w], slot);
+      let r = step_one(param0[b.x], grad0[b.y], m0[b.z], v0[b.w], slot);
       m0[b.z] = r.y; v0[b.w] = r.z; param0[b.x] = r.x;
     }
     case 1u: {
-      let r = adam(param1[b.x], grad1[b.y], m1[b.z], v1[b.w], slot);
+      let r = step_one(param1[b.x], grad1[b.y], m1[b.z], v1[b.w], slot);
       m1[b.z] = r.y; v1[b.w] = r.z; param1[b.x] = r.x;
     }
     default: {
-      let r = adam(param2[b.x], grad2[b.y], m2[b.z], v2[b.w], slot);
+      let r = step_one(param2[b.x], grad2[b.y], m2[b.z], v2[b.w], slot);
       m2[b.z] = r.y; v2[b.w] = r.z; param2[b.x] = r.x;
     }
   }

@@ -87,22 +87,25 @@ export class AdamW {
     // Per-slot terms in float64, rounded once to f32, as torch does with Python floats.
     const wd = this.options.weightDecay ?? 0;
     this.slotScalars.write(lrs.flatMap((r) => [1 - r * wd, -r / (1 - beta1 ** this.step)]));
-    this.normSq.write(new Float32Array(this.slots));
-    const common = (n: number) =>
-      new Params().u32(n).f32(beta1, 1 - beta1, beta2, 1 - beta2, this.options.eps ?? 1e-8, Math.sqrt(1 - beta2 ** this.step), this.options.maxGradNorm ?? 0);
+    // The shader's Hyper struct, after `n` in Params and first in MultiStep.
+    const hyper = (p: Params) =>
+      p.f32(beta1, 1 - beta1, beta2, 1 - beta2, this.options.eps ?? 1e-8, Math.sqrt(1 - beta2 ** this.step), this.options.maxGradNorm ?? 0);
+    const common = (n: number) => hyper(new Params().u32(n));
     const present = this.params.map((p, i) => ({ p, g: p.grad, i })).filter((x): x is { p: Tensor; g: Tensor; i: number } => x.g !== null);
     const { limits } = engine().gpu;
     const multi =
       ADAMW.pick(() => 'multi') === 'multi' &&
       limits.maxStorageBuffersPerShaderStage >= 4 * STEP_GROUP + 2 &&
       present.every(({ g }) => g.bytes <= limits.maxStorageBufferBindingSize);
-    if (multi) this.updateMulti(present, common);
+    if (multi) this.updateMulti(present, common, hyper);
     else this.updatePerTensor(common);
   }
 
   /** The norm and step passes a dispatch per tensor (and per slot and binding window, for the norm). */
   private updatePerTensor(common: (n: number) => Params): void {
     const { cmd } = engine();
+    // The norm passes add into normSq (the multi form's finish pass writes it whole instead).
+    this.normSq.write(new Float32Array(this.slots));
     const sum = k('adamw.wgsl', 'main', { SUM_SQUARES: true });
     // The norm is only needed to clip: without clipping, skip a pass that costs a dispatch per slot and tensor.
     for (const p of this.clips ? this.params : []) {
@@ -127,7 +130,7 @@ export class AdamW {
   }
 
   /** The same passes over many tensors a dispatch (every gradient within one binding). */
-  private updateMulti(present: { p: Tensor; g: Tensor; i: number }[], common: (n: number) => Params): void {
+  private updateMulti(present: { p: Tensor; g: Tensor; i: number }[], common: (n: number) => Params, hyper: (p: Params) => Params): void {
     const { cmd } = engine();
     const slots = this.slots;
     if (this.clips && present.length) {
@@ -148,16 +151,13 @@ export class AdamW {
       const finish = k('adamw.wgsl', 'main', { MULTI_FINISH: true });
       cmd.dispatch(finish, [partial.bind().binding, this.normSq.bind().binding], common(present.length).u32(0, 0, 0, 0, 0, slots, 0), groups(slots, WG));
       partial.dispose();
-    }
+    } else if (this.clips) this.normSq.write(new Float32Array(slots)); // no gradient: norms of 0, as the per-tensor form
     const step = k('adamw.wgsl', 'main', { MULTI_STEP: true });
-    const [beta1, beta2] = this.options.betas ?? [0.9, 0.999];
     // An absent tensor j ≥ 1 of a group: the read-only placeholder for its gradient, scratch for the rest.
     const absent = (j: number) => [this.scratch[3 * j - 3], placeholder(), this.scratch[3 * j - 2], this.scratch[3 * j - 1]];
     for (let first = 0; first < present.length; first += STEP_GROUP) {
       const group = present.slice(first, first + STEP_GROUP);
-      const params = new Params()
-        .f32(beta1, 1 - beta1, beta2, 1 - beta2, this.options.eps ?? 1e-8, Math.sqrt(1 - beta2 ** this.step), this.options.maxGradNorm ?? 0)
-        .u32(group.length);
+      const params = hyper(new Params()).u32(group.length);
       const bindings = [];
       const bases: number[] = [];
       let workgroups = 0;
