@@ -64,7 +64,7 @@ export class BufferPool {
     if (!buffer) {
       this.gpu.check();
       buffer = this.allocate(size);
-      bufferId(buffer);
+      bufferId(buffer); // numbered now, so that ids follow creation order (release() hands out the oldest first)
       this.stats.allocatedBytes += size;
       this.stats.buffers++;
       this.stats.peakAllocatedBytes = Math.max(this.stats.peakAllocatedBytes, this.stats.allocatedBytes);
