@@ -5,12 +5,15 @@
 // whatever the adapter offers; on a GPU that binds 2 GiB, those tests would otherwise build multi-GiB
 // arrays. The subgroup-size projects of vitest.config.ts also check that lavapipe gave the subgroup size
 // they are named for.
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { engine, init, shutdown } from '../src/tensor/index.ts';
+import { writeCompileLog } from '../src/gpu/pipelines.ts';
 
 export const TEST_LIMITS = { maxStorageBufferBindingSize: 128 << 20 };
 
 beforeAll(async () => {
+  // The compile census (SEAL_COMPILE_LOG, src/gpu/pipelines.ts) counts the processes a test starts under its file.
+  process.env.SEAL_COMPILE_WHO = expect.getState().testPath;
   await init({ limits: TEST_LIMITS });
   const expected = Number(process.env.SEAL_TEST_SUBGROUP_SIZE ?? 0);
   const { report } = engine().gpu;
@@ -24,4 +27,5 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await shutdown();
+  writeCompileLog(process.env.SEAL_COMPILE_WHO);
 });

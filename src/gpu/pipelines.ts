@@ -6,7 +6,7 @@
 // A define that no directive or substitution of the shader (its includes too) names is an error: a
 // misspelt setting would otherwise select nothing and go unnoticed.
 // Pipelines are cached by the preprocessed source and entry point.
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Gpu } from './device.ts';
@@ -139,6 +139,19 @@ export function onShaderCompiled(listener: ((name: string) => void) | null): voi
  *  first run on an empty shader cache spends most of its first minute here). */
 export const compiled = { pipelines: 0, ms: 0 };
 
+// SEAL_COMPILE_LOG=file: each process appends one JSON line at exit — its command line (or vitest's test
+// file), and every pipeline it compiled with the milliseconds it took — so that a whole `npm test` on an
+// empty shader cache can be broken down by test file and kernel (bench/compile-census.ts sums it).
+const compileLog = process.env.SEAL_COMPILE_LOG;
+const compiledTimes: [string, number][] = [];
+/** Appends this process's census line now (vitest's workers end without an 'exit' event) and starts anew. */
+export function writeCompileLog(who = process.argv.slice(1).join(' ')): void {
+  if (!compileLog || !compiledTimes.length) return;
+  appendFileSync(compileLog, `${JSON.stringify({ who, lanes: process.env.LP_NATIVE_VECTOR_WIDTH ?? '', kernels: compiledTimes })}\n`);
+  compiledTimes.length = 0;
+}
+if (compileLog) process.on('exit', () => writeCompileLog(process.env.SEAL_COMPILE_WHO));
+
 const byKey = new WeakMap<Gpu, Map<string, Kernel>>();
 const bySource = new WeakMap<Gpu, Map<string, Kernel>>();
 
@@ -165,8 +178,10 @@ export function kernel(gpu: Gpu, file: string, entry: string, defines: Defines =
     const pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry }, label });
     k = { pipeline, layout: pipeline.getBindGroupLayout(0), label, name: kernelName(file, entry, defines), id: nextKernelId++ };
     sourced.set(sourceKey, k);
+    const ms = performance.now() - start;
     compiled.pipelines++;
-    compiled.ms += performance.now() - start;
+    compiled.ms += ms;
+    if (compileLog) compiledTimes.push([k.label, Math.round(ms)]);
     compiledListener?.(k.name);
   }
   keyed.set(key, k);
