@@ -80,6 +80,18 @@ export class GpuDeviceLostError extends GpuError {
   override name = 'GpuDeviceLostError';
 }
 
+/** The limits as a plain object (the getters of GPUSupportedLimits live on its prototype). */
+function copyLimits(limits: GPUSupportedLimits): GPUSupportedLimits {
+  const copy: Record<string, number> = {};
+  for (let o = limits; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
+    for (const key of Object.getOwnPropertyNames(o)) {
+      const value = (limits as unknown as Record<string, unknown>)[key];
+      if (typeof value === 'number' && !(key in copy)) copy[key] = value;
+    }
+  }
+  return Object.freeze(copy) as unknown as GPUSupportedLimits;
+}
+
 export class Gpu {
   readonly limits: GPUSupportedLimits;
   readonly features: ReadonlySet<string>;
@@ -100,7 +112,9 @@ export class Gpu {
     readonly device: GPUDevice,
     info: GPUAdapterInfo,
   ) {
-    this.limits = device.limits;
+    // A plain copy: each read of Dawn's GPUSupportedLimits crosses into native code (about 0.1 µs), and
+    // the ops read limits for every dispatch.
+    this.limits = copyLimits(device.limits);
     this.features = new Set(device.features);
     const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
     const subgroups = this.features.has('subgroups');

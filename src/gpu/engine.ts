@@ -1,6 +1,6 @@
 // The engine context: the device, its buffer pool and its command recorder. Ops are synchronous and find
 // it here; `await init()` once before using any of them.
-import { BufferPool } from './buffers.ts';
+import { BufferPool, bufferSize } from './buffers.ts';
 import { Commands, type Binding } from './commands.ts';
 import { type Gpu, type GpuOptions, getGpu, resetGpu } from './device.ts';
 
@@ -46,11 +46,13 @@ export async function shutdown(): Promise<void> {
  * inside it. Throws when the range cannot fit one binding: the caller must split its work.
  */
 export function bindRange(buffer: GPUBuffer, start: number, end: number): { binding: Binding; shift: number } {
-  const { gpu } = engine();
-  const max = gpu.limits.maxStorageBufferBindingSize;
-  if (buffer.size <= max) return { binding: buffer, shift: start };
-  const offset = Math.floor(start / gpu.limits.minStorageBufferOffsetAlignment) * gpu.limits.minStorageBufferOffsetAlignment;
-  const size = Math.min(buffer.size - offset, Math.ceil((end - offset) / 4) * 4);
+  const { limits } = engine().gpu;
+  const max = limits.maxStorageBufferBindingSize;
+  const bytes = bufferSize(buffer);
+  if (bytes <= max) return { binding: buffer, shift: start };
+  const align = limits.minStorageBufferOffsetAlignment;
+  const offset = Math.floor(start / align) * align;
+  const size = Math.min(bytes - offset, Math.ceil((end - offset) / 4) * 4);
   if (size > max) throw new RangeError(`internal: a ${size}-byte window exceeds the ${max}-byte binding limit`);
   return { binding: { buffer, offset, size }, shift: start - offset };
 }

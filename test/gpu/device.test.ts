@@ -25,6 +25,15 @@ describe('device', () => {
     expect(report.subgroupMinSize).toBeLessThanOrEqual(report.subgroupMaxSize);
   });
 
+  it("keeps the device's limits as a plain copy, every one of them", () => {
+    const { limits, device } = engine().gpu;
+    const native = device.limits as unknown as Record<string, number>;
+    const names = Object.keys(Object.getPrototypeOf(native)).filter((k) => typeof native[k] === 'number');
+    expect(names.length).toBeGreaterThan(20); // WebGPU defines about 30
+    for (const name of names) expect((limits as unknown as Record<string, number>)[name], name).toBe(native[name]);
+    expect(Object.getPrototypeOf(limits)).toBe(Object.prototype);
+  });
+
   it('refuses a limit it does not request', async () => {
     await expect(createGpu({ limits: { maxBindGroups: 4 } as never })).rejects.toThrow(/"maxBindGroups" is not a limit the engine requests/);
   });
