@@ -159,6 +159,19 @@ export function chooseVariant(M = Infinity, transA = false, transB = false): Gem
 
 const B_DEFINE: Record<string, string> = { f32: 'B_F32', bf16: 'B_BF16', f16: 'B_F16' };
 
+// Windows end on a 16-byte boundary (when the buffer allows), so that vec4 reads reach every element;
+// an empty K range still writes C (zeros, or C unchanged when accumulating): bind a token window.
+function bindSpan(x: Operand, span: [number, number] | null) {
+  if (!span) return x.t.bind(0, Math.min(1, x.t.size));
+  const perVec = x.t.dtype === 'f32' ? 4 : 8;
+  return x.t.bind(span[0], Math.ceil((span[1] + 1) / perVec) * perVec);
+}
+
+function multiple(n: number, ...xs: number[]): boolean {
+  for (const x of xs) if (x % n !== 0) return false;
+  return true;
+}
+
 /** Records the dispatch for one piece of a GEMM (operand windows already known to fit). */
 export function dispatchGemm(
   v: GemmVariant,
@@ -175,17 +188,9 @@ export function dispatchGemm(
   const batches = (piece.o[1] - piece.o[0]) * inner;
   const tilesM = Math.ceil(M / v.rows);
   const tilesN = Math.ceil(N / v.cols);
-  // Windows end on a 16-byte boundary (when the buffer allows), so that vec4 reads reach every element;
-  // an empty K range still writes C (zeros, or C unchanged when accumulating): bind a token window.
-  const bind = (x: Operand, span: [number, number] | null) => {
-    if (!span) return x.t.bind(0, Math.min(1, x.t.size));
-    const perVec = x.t.dtype === 'f32' ? 4 : 8;
-    return x.t.bind(span[0], Math.ceil((span[1] + 1) / perVec) * perVec);
-  };
-  const wa = bind(ops.a, spans.a);
-  const wb = bind(ops.b, spans.b);
-  const wc = bind(ops.c, spans.c);
-  const multiple = (n: number, ...xs: number[]) => xs.every((x) => x % n === 0);
+  const wa = bindSpan(ops.a, spans.a);
+  const wb = bindSpan(ops.b, spans.b);
+  const wc = bindSpan(ops.c, spans.c);
   const vec4 =
     !!v.vec4 &&
     (!v.gemv || (!ops.a.trans && ops.b.trans)) &&

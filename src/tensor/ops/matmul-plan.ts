@@ -39,12 +39,13 @@ export function layout(which: 'a' | 'b' | 'c', trans: boolean): [Dim, Dim] {
 
 /** First and last (inclusive) element an operand touches in a piece; null when the piece is empty. */
 export function extent(x: Operand, dims: [Dim, Dim], piece: GemmPiece): [number, number] | null {
-  const [rowDim, colDim] = dims;
-  const lo = (d: Dim) => piece[d][0];
-  const hi = (d: Dim) => piece[d][1] - 1;
-  for (const d of ['o', 'i', rowDim, colDim] as Dim[]) if (piece[d][1] <= piece[d][0]) return null;
-  const at = (pick: (d: Dim) => number) => x.offset + pick('o') * x.strides[0] + pick('i') * x.strides[1] + pick(rowDim) * x.ld + pick(colDim);
-  return [at(lo), at(hi)];
+  // Written without closures: this runs for every operand of every GEMM dispatch, and under tsx (which
+  // keeps function names) each closure created costs about 0.4 µs.
+  const [o, i, r, c] = [piece.o, piece.i, piece[dims[0]], piece[dims[1]]];
+  if (o[1] <= o[0] || i[1] <= i[0] || r[1] <= r[0] || c[1] <= c[0]) return null;
+  const first = x.offset + o[0] * x.strides[0] + i[0] * x.strides[1] + r[0] * x.ld + c[0];
+  const last = x.offset + (o[1] - 1) * x.strides[0] + (i[1] - 1) * x.strides[1] + (r[1] - 1) * x.ld + (c[1] - 1);
+  return [first, last];
 }
 
 /**
