@@ -24,6 +24,7 @@ import { type ArcTask, findArcTask, loadArcTasks, parseArcTasks } from '../../sr
 import type { Grid } from '../../src/seal/arc/grid.ts';
 import { formatExample, formatGrid, parseGridAnswer } from '../../src/seal/arc/grid-text.ts';
 import { renderArcTask } from '../../src/seal/arc/render.ts';
+import { INCREASE_HEIGHT_2, TRANSPOSE, flip, repeat, rotate, sameForBoth } from '../../src/seal/arc/tools.ts';
 import { ARC_DIR, HAVE_ARC, TRAINING_CHALLENGES, TRAINING_SOLUTIONS } from '../seal/arc/shared-arc.ts';
 
 // ---------------------------------------------------------------- reference transforms
@@ -328,5 +329,43 @@ describe('SEAL files and grid text', () => {
     expect(text).not.toContain(`Input:\n${rows(task.test[0].input)}\n`);
     // The inference queries ask for the test input as a numpy-printed grid.
     expect(text).toContain(`${formatGrid(task.test[0].input)} -> `);
+  });
+});
+
+describe("SEAL's augmentation tools change what some tasks mean (notes/arc-world.md)", () => {
+  const world = generateArcWorld({ seed: 3, trainTasks: 4 * PRIMITIVE_FAMILIES.length, evalTasks: 0, families: PRIMITIVE_FAMILIES });
+  /** Whether every pair of every task of `family`, with `transform` applied to both grids, is a pair of `becomes`. */
+  const turnsInto = (family: string, transform: Parameters<typeof sameForBoth>[1], becomes: string) => {
+    const tool = sameForBoth('basic', transform);
+    return world.train
+      .filter((t) => world.meta.tasks[t.id].family === family)
+      .every((t) =>
+        [...t.train, ...t.test].every((p) => {
+          const { input, output } = tool.apply({ input: p.input, output: p.output! });
+          const f = becomes === family ? reference(world, t.id) : REFERENCE[becomes];
+          const expected = f(input);
+          return JSON.stringify(expected) === JSON.stringify(output);
+        }),
+      );
+  };
+
+  it('a flip or transpose on both grids turns rotate-90 into rotate-270; rotations keep it', () => {
+    expect(turnsInto('rotate-90', flip(0), 'rotate-270')).toBe(true);
+    expect(turnsInto('rotate-90', TRANSPOSE, 'rotate-270')).toBe(true);
+    expect(turnsInto('rotate-90', rotate(180), 'rotate-90')).toBe(true);
+    expect(turnsInto('rotate-90', INCREASE_HEIGHT_2, 'rotate-90')).toBe(false);
+  });
+
+  it('a rotation turns gravity-left into gravity-down and tile-2x1 into tile-1x2', () => {
+    expect(turnsInto('gravity-left', rotate(90), 'gravity-down')).toBe(true);
+    expect(turnsInto('tile-2x1', rotate(90), 'tile-1x2')).toBe(true);
+    expect(turnsInto('gravity-down', flip(0), 'gravity-down')).toBe(false);
+  });
+
+  it('every tool keeps colour-map and upscale-2 tasks what they are', () => {
+    for (const transform of [rotate(90), flip(1), TRANSPOSE, INCREASE_HEIGHT_2, repeat(0), repeat(2)]) {
+      expect(turnsInto('colour-map', transform, 'colour-map'), transform.name).toBe(true);
+      expect(turnsInto('upscale-2', transform, 'upscale-2'), transform.name).toBe(true);
+    }
   });
 });
