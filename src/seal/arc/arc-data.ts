@@ -100,22 +100,31 @@ function attachSolutions(tasks: ArcTask[], solutions: unknown, source: string): 
   }
 }
 
-/** A grid must be a rectangular list of rows of integers 0–9, 1 to 30 cells a side. */
+/**
+ * A grid must be a rectangular list of rows of integers 0–9, 1 to 30 cells a side. Every error names the grid
+ * (`where`: the file, task id, pair and side) and what the file must hold instead.
+ */
 export function checkGrid(value: unknown, where: string): Grid {
-  if (!Array.isArray(value) || value.length === 0 || !value.every(Array.isArray)) {
-    throw new Error(`${where}: a grid must be a non-empty array of rows, got ${describe(value)}`);
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new Error(`${where}: a grid must be a non-empty array of rows, got ${describe(value)}; write it as rows of colours, e.g. [[0, 1], [2, 0]]`);
+  }
+  const notRow = value.findIndex((row) => !Array.isArray(row));
+  if (notRow >= 0) {
+    throw new Error(`${where}: row ${notRow} is ${describe(value[notRow])}, not an array of cells; a grid is an array of rows, e.g. [[0, 1], [2, 0]]`);
   }
   const rows = value as unknown[][];
   const cols = rows[0].length;
-  if (cols === 0) throw new Error(`${where}: rows must not be empty`);
+  if (cols === 0) throw new Error(`${where}: rows must not be empty (row 0 has no cells); every row needs 1 to ${MAX_GRID_SIDE} cells`);
   if (rows.length > MAX_GRID_SIDE || cols > MAX_GRID_SIDE) {
-    throw new Error(`${where}: grid is ${rows.length}×${cols}; ARC grids are at most ${MAX_GRID_SIDE}×${MAX_GRID_SIDE}`);
+    throw new Error(`${where}: grid is ${rows.length}×${cols}; ARC grids are at most ${MAX_GRID_SIDE}×${MAX_GRID_SIDE}: crop or drop the task`);
   }
   rows.forEach((row, i) => {
-    if (row.length !== cols) throw new Error(`${where}: row ${i} has ${row.length} cells but row 0 has ${cols}; grids must be rectangular`);
+    if (row.length !== cols) {
+      throw new Error(`${where}: row ${i} has ${row.length} cells but row 0 has ${cols}; grids must be rectangular: give every row ${cols} cells`);
+    }
     row.forEach((cell, j) => {
       if (!Number.isInteger(cell) || (cell as number) < 0 || (cell as number) > 9) {
-        throw new Error(`${where}: cell [${i}][${j}] is ${jsonSnippet(cell)}; colours are integers 0–9`);
+        throw new Error(`${where}: cell [${i}][${j}] is ${jsonSnippet(cell)}; colours are integers 0–9 (0 the background): write it as one`);
       }
     });
   });
