@@ -4,7 +4,7 @@
 import benny from 'benny';
 import { engine } from '../src/gpu/engine.ts';
 import { preprocess } from '../src/gpu/pipelines.ts';
-import { Params } from '../src/gpu/commands.ts';
+import { kernelInterface, packParams } from '../src/gpu/kernel-interface.ts';
 import { type Tensor, empty, fill } from '../src/tensor/index.ts';
 import { inplaceRaw } from '../src/tensor/ops/elementwise.ts';
 import { gemm } from '../src/tensor/ops/matmul.ts';
@@ -110,9 +110,16 @@ export async function run(opts: BenchOptions): Promise<void> {
     trans: true,
     strides: [0, 0] as [number, number],
   };
+  // The GEMM's 21 parameters, packed by name as a dispatch packs them.
+  const gemmParams = kernelInterface(preprocess('matmul-naive.wgsl', { B_F32: true }), 'main').params!;
+  const words = new Uint32Array(64);
   const summary = await quietSuite('cpu side', {
-    'build a 21-word Params': () => {
-      new Params().u32(1, 2, 3, 4, 5, 6, 7, 0).f32(1).u32(0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0);
+    'pack the GEMM parameters (21 words, by name)': () => {
+      const p = {
+        ...{ m: 1, n: 2, k: 3, batch_inner: 4, batches: 5, tiles_m: 6, tiles_n: 7, accumulate: 0, alpha: 1 },
+        ...{ a_base: 0, a_ld: 1, a_s0: 0, a_s1: 0, b_base: 0, b_ld: 1, b_s0: 0, b_s1: 0, c_base: 0, c_ld: 1, c_s0: 0, c_s1: 0 },
+      };
+      packParams('gemm', gemmParams, p, words, 0);
     },
     'plan the LM head gemm (bf16 E over 4 bindings)': () => {
       planGemm(

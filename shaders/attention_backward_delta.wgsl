@@ -4,17 +4,19 @@
 #include "common.wgsl"
 #include "attention_common.wgsl"
 
+const WG: u32 = 64u;
+
 @group(0) @binding(0) var<storage, read> out: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> dout: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> lse: array<f32>;
 @group(0) @binding(3) var<storage, read_write> stats: array<vec2<f32>>;
 @group(0) @binding(4) var<uniform> p: Params;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   // i runs over the piece's (batch entry, query, head) in the layout of out: one per thread.
-  let i = linear_workgroup(wid, nwg) * 64u + lid;
+  let i = linear_workgroup(wid, nwg) * WG + lid;
   let H = p.Hkv * p.G;
   let per_entry = (p.rows / p.G) * H;
   let bl = i / per_entry;

@@ -12,6 +12,8 @@ struct Params {
   first: u32,      // flat index of this dispatch's element 0
 }
 
+const WG: u32 = 256u;
+
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> y: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
@@ -25,10 +27,10 @@ fn hash(v: u32) -> u32 {
   return h;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * 256u + lid;
+  let i = linear_workgroup(wid, nwg) * WG + lid;
   if (i >= p.n) { return; }
   let keep = hash(hash(p.first + i) ^ p.seed) >= p.threshold;
   y[p.base_y + i] = select(0.0, x[p.base_x + i] * p.scale, keep);

@@ -21,6 +21,8 @@ struct Params {
   first: u32,      // flat output index of element 0 of this dispatch (chunked dispatches)
 }
 
+const WG: u32 = 256u;
+
 // Unary: y = f(x, alpha)
 fn op_copy(x: f32, alpha: f32) -> f32 { return x; }
 fn op_scale(x: f32, alpha: f32) -> f32 { return x * alpha; }
@@ -75,10 +77,10 @@ fn apply(a: V, b: V, alpha: f32) -> V { return {{FN}}(a, b, alpha); }
 @group(0) @binding(1) var<storage, read_write> out: array<V>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * 256u + lid;
+  let i = linear_workgroup(wid, nwg) * WG + lid;
   if (i >= p.n) { return; }
   out[p.base_out + i] = apply(a[p.base_a + i], p.alpha);
 }
@@ -88,10 +90,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(0) var<storage, read_write> out: array<V>;
 @group(0) @binding(1) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * 256u + lid;
+  let i = linear_workgroup(wid, nwg) * WG + lid;
   if (i >= p.n) { return; }
   out[p.base_out + i] = V(p.alpha);
 }
@@ -103,10 +105,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(2) var<storage, read_write> out: array<V>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * 256u + lid;
+  let i = linear_workgroup(wid, nwg) * WG + lid;
   if (i >= p.n) { return; }
 #if BROADCAST
   let flat = p.first + i;
@@ -129,10 +131,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 @group(0) @binding(1) var<storage, read> b: array<V>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * 256u + lid;
+  let i = linear_workgroup(wid, nwg) * WG + lid;
   if (i >= p.n) { return; }
   a[p.base_a + i] = apply(a[p.base_a + i], b[p.base_b + i], p.alpha);
 }

@@ -17,6 +17,7 @@ struct Params {
 }
 
 #if GATHER
+const WG: u32 = 256u;
 #if TABLE_F32
 @group(0) @binding(0) var<storage, read> table: array<f32>;
 fn table_at(i: u32) -> f32 { return table[p.base_table + i]; }
@@ -28,10 +29,10 @@ fn table_at(i: u32) -> f32 { let j = p.base_table + i; return unpack_{{TABLE_DTY
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * 256u + lid;
+  let i = linear_workgroup(wid, nwg) * WG + lid;
   if (i >= p.tokens * p.cols) { return; }
   let n = i / p.cols;
   let c = i % p.cols;
@@ -41,15 +42,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 #endif
 
 #if SCATTER
+const WG: u32 = 64u;  // columns a workgroup
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> dtable: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let c = linear_workgroup(wid, nwg) * 64u + lid;
+  let c = linear_workgroup(wid, nwg) * WG + lid;
   if (c >= p.cols) { return; }
   for (var n = 0u; n < p.tokens; n++) {
     let row = u32(ids[p.base_ids + n]) - p.v0;

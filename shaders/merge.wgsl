@@ -11,16 +11,18 @@ struct Params {
   base_d: u32,
 }
 
+const WG: u32 = 256u;
+
 @group(0) @binding(1) var<storage, read> delta: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 
 #if W_F32
 @group(0) @binding(0) var<storage, read_write> w: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let i = linear_workgroup(wid, nwg) * 256u + lid;
+  let i = linear_workgroup(wid, nwg) * WG + lid;
   if (i >= p.n) { return; }
   w[p.base_w + i] = w[p.base_w + i] + delta[p.base_d + i] * p.scale;
 }
@@ -32,10 +34,10 @@ fn round_to_dtype(x: f32) -> f32 {
   return unpack_{{W_DTYPE}}(pack_{{W_DTYPE}}(x, 0.0), 0u);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let pair = linear_workgroup(wid, nwg) * 256u + lid;
+  let pair = linear_workgroup(wid, nwg) * WG + lid;
   let i = 2u * pair;
   if (i >= p.n) { return; }
   let word = (p.base_w + i) >> 1u;

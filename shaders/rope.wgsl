@@ -18,6 +18,8 @@ struct Params {
   max_pos: u32,  // rows in the tables
 }
 
+const WG: u32 = 256u;
+
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> positions: array<i32>;
 @group(0) @binding(2) var<storage, read> cos_table: array<f32>;
@@ -25,10 +27,10 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<uniform> p: Params;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let j = linear_workgroup(wid, nwg) * 256u + lid;
+  let j = linear_workgroup(wid, nwg) * WG + lid;
   if (j >= p.pairs) { return; }
   let row = j / p.half;
   let i = j % p.half;

@@ -10,41 +10,12 @@
 import './globals.ts';
 import { bufferId } from './buffers.ts';
 import type { Gpu } from './device.ts';
+import { type ParamValues, packParams } from './kernel-interface.ts';
 import { type Kernel, compiled } from './pipelines.ts';
 import { Profiler, profileTable } from './profiler.ts';
 
 /** A buffer bound whole, or a byte range of it. */
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
-
-/** Scalar kernel parameters, in the order of the shader's uniform struct (all 4-byte scalars). */
-export class Params {
-  private words: number[] = [];
-  private static view = new DataView(new ArrayBuffer(4));
-  u32(...values: number[]): this {
-    for (const v of values) {
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`u32 parameter out of range: ${v}`);
-      this.words.push(v);
-    }
-    return this;
-  }
-  i32(...values: number[]): this {
-    for (const v of values) this.words.push(v >>> 0);
-    return this;
-  }
-  f32(...values: number[]): this {
-    for (const v of values) {
-      Params.view.setFloat32(0, v, true);
-      this.words.push(Params.view.getUint32(0, true));
-    }
-    return this;
-  }
-  get length(): number {
-    return this.words.length;
-  }
-  writeTo(target: Uint32Array, wordOffset: number): void {
-    target.set(this.words, wordOffset);
-  }
-}
 
 const ARENA_BYTES = 1 << 20;
 const PARAM_SLOT = 256;
@@ -68,6 +39,7 @@ export class Commands {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private arena = new Uint32Array(ARENA_BYTES / 4);
+  private arenaFloats = new Float32Array(this.arena.buffer);
   private arenaUsed = 0; // bytes
   private uniform: GPUBuffer;
   private groups = new Map<string, GPUBindGroup>();
@@ -125,20 +97,22 @@ export class Commands {
 
   /**
    * Records one dispatch. `workgroups` is a linear count (folded into 2-D when too large) or an explicit
-   * [x, y, z] grid. Binding i of the shader receives bindings[i]; the last binding is the parameters
-   * (when `params` is given).
+   * [x, y, z] grid. Binding i of the shader receives bindings[i]; the last binding is the parameters: the
+   * fields of the kernel's uniform struct by name (kernel-interface.ts), null for a kernel without one.
    */
-  dispatch(k: Kernel, bindings: Binding[], params: Params | null, workgroups: number | [number, number, number]): void {
+  dispatch(k: Kernel, bindings: Binding[], params: ParamValues | null, workgroups: number | [number, number, number]): void {
+    if (!k.params !== !params)
+      throw new Error(`${k.label}: ${k.params ? 'no parameters given for its uniform struct' : 'parameters given, but it has no uniform struct'}`);
     // Before this dispatch's parameters enter the arena: a flush starts the arena again.
     if (this.profiler?.full) this.flush();
     let paramsOffset = -1;
-    if (params) {
-      // Every dispatch gets a fixed 256-byte slot: a shader's uniform struct may declare more fields than
-      // a given op fills in, and the binding must cover the whole struct.
-      if (params.length * 4 > PARAM_SLOT) throw new RangeError(`${k.label}: more than ${PARAM_SLOT} bytes of parameters`);
+    if (k.params && params) {
+      // Every dispatch gets a fixed 256-byte slot (bind groups are cached per slot), zeroed: fields the
+      // kernel does not read may be left out.
+      if (k.params.size > PARAM_SLOT) throw new RangeError(`${k.label}: more than ${PARAM_SLOT} bytes of parameters`);
       if (this.arenaUsed + PARAM_SLOT > ARENA_BYTES) this.flush();
       this.arena.fill(0, this.arenaUsed / 4, (this.arenaUsed + PARAM_SLOT) / 4);
-      params.writeTo(this.arena, this.arenaUsed / 4);
+      packParams(k.label, k.params, params, this.arena, this.arenaUsed / 4, this.arenaFloats);
       paramsOffset = this.arenaUsed;
       this.arenaUsed += Math.ceil(PARAM_SLOT / this.align) * this.align;
     }

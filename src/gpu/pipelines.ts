@@ -5,11 +5,14 @@
 //   {{NAME}}                        replaced by the define's value (an absent one is an error)
 // A define that no directive or substitution of the shader (its includes too) names is an error: a
 // misspelt setting would otherwise select nothing and go unnoticed.
-// Pipelines are cached by the preprocessed source and entry point.
+// Pipelines are cached by the preprocessed source and entry point. Each kernel carries the interface its
+// source declares (kernel-interface.ts): the parameters' struct, which the host fills by name, and the
+// workgroup size, from which it counts workgroups.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Gpu } from './device.ts';
+import { type KernelInterface, kernelInterface } from './kernel-interface.ts';
 
 export type Defines = Record<string, string | number | boolean>;
 
@@ -107,7 +110,7 @@ function substitute(text: string, defines: Defines, file: string, line: number):
   });
 }
 
-export interface Kernel {
+export interface Kernel extends KernelInterface {
   readonly pipeline: GPUComputePipeline;
   readonly layout: GPUBindGroupLayout;
   /** File, entry point and every define, for error messages. */
@@ -174,9 +177,11 @@ export function kernel(gpu: Gpu, file: string, entry: string, defines: Defines =
   if (!k) {
     const label = `${file}:${entry}${Object.keys(defines).length ? ' ' + JSON.stringify(defines) : ''}`;
     const start = performance.now();
+    const declared = kernelInterface(source, entry, label);
     const module = gpu.device.createShaderModule({ code: source, label });
     const pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: entry }, label });
-    k = { pipeline, layout: pipeline.getBindGroupLayout(0), label, name: kernelName(file, entry, defines), id: nextKernelId++ };
+    const name = kernelName(file, entry, defines);
+    k = { ...declared, pipeline, layout: pipeline.getBindGroupLayout(0), label, name, id: nextKernelId++ };
     sourced.set(sourceKey, k);
     const ms = performance.now() - start;
     compiled.pipelines++;

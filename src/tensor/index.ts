@@ -59,7 +59,8 @@ export { lowRankLinear, type LowRankOptions } from './ops/low-rank.ts';
 export { dropout } from './ops/dropout.ts';
 
 // Writing an op of one's own (as the optimiser and the LoRA merge do): a shader's pipeline by file, entry
-// point and defines; its parameters; splitting work so each binding fits; recording the op for autograd
+// point and defines (it carries its parameters' struct, filled by name at dispatch, and its workgroup
+// size: kernel-interface.ts); splitting work so each binding fits; recording the op for autograd
 // (recordOp, above); and the kernel variants an adapter chooses between, which tests and benchmarks force.
-export { k, Params, ranges, groups, placeholder, reduction } from './ops/launch.ts';
+export { k, ranges, groups, placeholder, reduction } from './ops/launch.ts';
 export { type VariantFamily, variantFamily, forceKernels, kernelFamilies } from './ops/variants.ts';

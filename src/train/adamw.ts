@@ -2,7 +2,7 @@
 // correction, f32 state — and global-norm gradient clipping computed on the GPU (no readback per step).
 // With `slots`, every parameter stacks that many independent models along its first axis (parallel
 // inner loops): each slot has its own gradient norm and its own learning rate (0 freezes a slot).
-import { Params, type Tensor, empty, engine, groups, k, keep, parameter, placeholder, ranges, variantFamily } from '../tensor/index.ts';
+import { type Tensor, empty, engine, groups, k, keep, parameter, placeholder, ranges, variantFamily } from '../tensor/index.ts';
 
 /**
  * The norm and step passes: a dispatch per tensor (and per slot, for the norm), or `multi`: 8 gradients a
@@ -14,7 +14,17 @@ import { Params, type Tensor, empty, engine, groups, k, keep, parameter, placeho
 export const ADAMW = variantFamily('adamw', ['per-tensor', 'multi'] as const);
 const SUM_GROUP = 8;
 const STEP_GROUP = 3;
-const WG = 256; // the shader's WG
+
+/** shaders/adamw.wgsl's Hyper: the scalars every pass takes. */
+type Hyper = {
+  beta1: number;
+  one_minus_beta1: number;
+  beta2: number;
+  one_minus_beta2: number;
+  eps: number;
+  bias2_sqrt: number;
+  max_norm: number;
+};
 
 export interface AdamWOptions {
   lr: number;
@@ -87,22 +97,28 @@ export class AdamW {
     // Per-slot terms in float64, rounded once to f32, as torch does with Python floats.
     const wd = this.options.weightDecay ?? 0;
     this.slotScalars.write(lrs.flatMap((r) => [1 - r * wd, -r / (1 - beta1 ** this.step)]));
-    // The shader's Hyper struct, after `n` in Params and first in MultiStep.
-    const hyper = (p: Params) =>
-      p.f32(beta1, 1 - beta1, beta2, 1 - beta2, this.options.eps ?? 1e-8, Math.sqrt(1 - beta2 ** this.step), this.options.maxGradNorm ?? 0);
-    const common = (n: number) => hyper(new Params().u32(n));
+    // The shader's Hyper struct.
+    const h: Hyper = {
+      beta1,
+      one_minus_beta1: 1 - beta1,
+      beta2,
+      one_minus_beta2: 1 - beta2,
+      eps: this.options.eps ?? 1e-8,
+      bias2_sqrt: Math.sqrt(1 - beta2 ** this.step),
+      max_norm: this.options.maxGradNorm ?? 0,
+    };
     const present = this.params.map((p, i) => ({ p, g: p.grad, i })).filter((x): x is { p: Tensor; g: Tensor; i: number } => x.g !== null);
     const { limits } = engine().gpu;
     const multi =
       ADAMW.pick(() => 'multi') === 'multi' &&
       limits.maxStorageBuffersPerShaderStage >= 4 * STEP_GROUP + 2 &&
       present.every(({ g }) => g.bytes <= limits.maxStorageBufferBindingSize);
-    if (multi) this.updateMulti(present, common, hyper);
-    else this.updatePerTensor(common);
+    if (multi) this.updateMulti(present, h);
+    else this.updatePerTensor(h);
   }
 
   /** The norm and step passes a dispatch per tensor (and per slot and binding window, for the norm). */
-  private updatePerTensor(common: (n: number) => Params): void {
+  private updatePerTensor(h: Hyper): void {
     const { cmd } = engine();
     // The norm passes add into normSq (the multi form's finish pass writes it whole instead).
     this.normSq.write(new Float32Array(this.slots));
@@ -114,7 +130,7 @@ export class AdamW {
       for (let slot = 0; slot < this.slots; slot++) {
         for (const [s, e] of ranges(per, 4)) {
           const g = p.grad.bind(slot * per + s, slot * per + e);
-          cmd.dispatch(sum, [g.binding, this.normSq.bind().binding], common(e - s).u32(g.base, 0, 0, 0, 0, per, slot), 1);
+          cmd.dispatch(sum, [g.binding, this.normSq.bind().binding], { n: e - s, h, base: g.base, slot_size: per, slot }, 1);
         }
       }
     }
@@ -124,13 +140,15 @@ export class AdamW {
       for (const [s, e] of ranges(p.size, 4)) {
         const views = [p, p.grad, this.m[i], this.v[i]].map((t) => t.bind(s, e));
         const bindings = [...views.map((w) => w.binding), this.normSq.bind().binding, this.slotScalars.bind().binding];
-        cmd.dispatch(step, bindings, common(e - s).u32(...views.map((w) => w.base), s, p.size / this.slots, 0), groups(e - s, 256));
+        const [base, base_g, base_m, base_v] = views.map((w) => w.base);
+        const params = { n: e - s, h, base, base_g, base_m, base_v, first: s, slot_size: p.size / this.slots };
+        cmd.dispatch(step, bindings, params, groups(e - s, step));
       }
     });
   }
 
   /** The same passes over many tensors a dispatch (every gradient within one binding). */
-  private updateMulti(present: { p: Tensor; g: Tensor; i: number }[], common: (n: number) => Params, hyper: (p: Params) => Params): void {
+  private updateMulti(present: { p: Tensor; g: Tensor; i: number }[], h: Hyper): void {
     const { cmd } = engine();
     const slots = this.slots;
     if (this.clips && present.length) {
@@ -139,17 +157,17 @@ export class AdamW {
       const sum = k('adamw.wgsl', 'main', { MULTI_SUM: true });
       for (let first = 0; first < present.length; first += SUM_GROUP) {
         const group = present.slice(first, first + SUM_GROUP);
-        const params = new Params().u32(group.length, slots, 0, 0);
         const bindings = [];
+        const info = [];
         for (let j = 0; j < SUM_GROUP; j++) {
           const g = group[j]?.g.bind() ?? placeholder().bind();
           bindings.push(g.binding);
-          params.u32(group[j] ? g.base : 0, group[j] ? group[j].g.size / slots : 0, first + j, 0);
+          info.push([group[j] ? g.base : 0, group[j] ? group[j].g.size / slots : 0, first + j, 0]);
         }
-        cmd.dispatch(sum, [...bindings, partial.bind().binding], params, group.length * slots);
+        cmd.dispatch(sum, [...bindings, partial.bind().binding], { count: group.length, slots, t_info: info }, group.length * slots);
       }
       const finish = k('adamw.wgsl', 'main', { MULTI_FINISH: true });
-      cmd.dispatch(finish, [partial.bind().binding, this.normSq.bind().binding], common(present.length).u32(0, 0, 0, 0, 0, slots, 0), groups(slots, WG));
+      cmd.dispatch(finish, [partial.bind().binding, this.normSq.bind().binding], { n: present.length, h, slot_size: slots }, groups(slots, finish));
       partial.dispose();
     } else if (this.clips) this.normSq.write(new Float32Array(slots)); // no gradient: norms of 0, as the per-tensor form
     const step = k('adamw.wgsl', 'main', { MULTI_STEP: true });
@@ -157,22 +175,22 @@ export class AdamW {
     const absent = (j: number) => [this.scratch[3 * j - 3], placeholder(), this.scratch[3 * j - 2], this.scratch[3 * j - 1]];
     for (let first = 0; first < present.length; first += STEP_GROUP) {
       const group = present.slice(first, first + STEP_GROUP);
-      const params = hyper(new Params()).u32(group.length);
       const bindings = [];
-      const bases: number[] = [];
+      const bases = [];
+      const info = [];
       let workgroups = 0;
       for (let j = 0; j < 4; j++) {
         const x = group[j];
-        params.u32(x ? x.p.size : 0, workgroups, x ? x.p.size / slots : 1, 0);
-        if (x) workgroups += groups(x.p.size, WG);
+        info.push([x ? x.p.size : 0, workgroups, x ? x.p.size / slots : 1, 0]);
+        if (x) workgroups += groups(x.p.size, step);
       }
       for (let j = 0; j < STEP_GROUP; j++) {
         const x = group[j];
         const views = (x ? [x.p, x.g, this.m[x.i], this.v[x.i]] : absent(j)).map((t) => t.bind());
         bindings.push(...views.map((w) => w.binding));
-        bases.push(...views.map((w) => (x ? w.base : 0)));
+        bases.push(views.map((w) => (x ? w.base : 0)));
       }
-      params.u32(...bases);
+      const params = { h, count: group.length, t_info: info, bases };
       cmd.dispatch(step, [...bindings, this.normSq.bind().binding, this.slotScalars.bind().binding], params, workgroups);
     }
   }

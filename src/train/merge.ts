@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeLlamaConfig } from '../io/hf-config.ts';
 import { type TensorToWrite, readGpuBytes, writeSafetensors } from '../io/safetensors.ts';
 import type { Llama } from '../model/llama.ts';
-import { Params, type Tensor, decode, empty, encode, engine, gemm, groups, k, noGrad, ranges } from '../tensor/index.ts';
+import { type Tensor, decode, empty, encode, engine, gemm, groups, k, noGrad, ranges } from '../tensor/index.ts';
 import type { LoraAdapter } from './lora.ts';
 
 /** Adds every adapted projection's update into its weight, then detaches the adapter. */
@@ -30,8 +30,8 @@ export function mergeAdapter(model: Llama, adapter: LoraAdapter): void {
         engine().cmd.dispatch(
           kern,
           [ww.binding, wd.binding],
-          new Params().u32(n).f32(d.scale).u32(ww.base, wd.base),
-          groups(packed ? Math.ceil(n / 2) : n, 256),
+          { n, scale: d.scale, base_w: ww.base, base_d: wd.base },
+          groups(packed ? Math.ceil(n / 2) : n, kern),
         );
       }
       delta.dispose();

@@ -18,7 +18,7 @@
 import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
 import { zeros } from './elementwise.ts';
 import { type GemmOperand, gemm } from './matmul.ts';
-import { Params, engine, k as kernel, placeholder } from './launch.ts';
+import { engine, groups, k as kernel, placeholder } from './launch.ts';
 import { softmax, softmaxBackward } from './softmax.ts';
 import { variantFamily } from './variants.ts';
 
@@ -173,7 +173,7 @@ interface Windows {
   dv?: number;
 }
 
-/** The uniform block of attention_common.wgsl for one piece. */
+/** The parameters of attention_common.wgsl for one piece (a window not given is one the kernel must not read). */
 function params(
   s: AttentionShape,
   opts: AttentionOptions,
@@ -182,11 +182,25 @@ function params(
 ) {
   const G = s.H / s.Hkv;
   const mode = opts.keyMask ? (opts.segments ? 2 : 1) : 0;
-  return new Params()
-    .u32(piece.rows, s.T, piece.t0, G, s.Hkv, s.S, s.keys, piece.j0, piece.kcount, s.past, (opts.causal ?? true) ? 1 : 0)
-    .u32(mode, opts.keyMask ? opts.keyMask.shape[1] : 0, piece.b0, piece.nb)
-    .f32(1 / Math.sqrt(s.D))
-    .u32(w.q ?? 0, w.k ?? 0, w.v ?? 0, w.o ?? 0, w.do ?? 0, w.dv ?? 0);
+  return {
+    ...piece,
+    T: s.T,
+    G,
+    Hkv: s.Hkv,
+    S: s.S,
+    keys: s.keys,
+    past: s.past,
+    causal: (opts.causal ?? true) ? 1 : 0,
+    mask_mode: mode,
+    mask_stride: opts.keyMask ? opts.keyMask.shape[1] : 0,
+    scale: 1 / Math.sqrt(s.D),
+    base_q: w.q,
+    base_k: w.k,
+    base_v: w.v,
+    base_o: w.o,
+    base_do: w.do,
+    base_dv: w.dv,
+  };
 }
 
 // Element ranges of one piece: rows [lo, hi) of the queries of entries [b0, b0 + nb) in q-shaped tensors,
@@ -248,7 +262,7 @@ function fusedAttentionBackward(
     const wd = bind4(dout, ...queryRange(s, piece));
     const rows = (piece.hi - piece.lo) * G;
     const p = params(s, opts, { b0: piece.b0, nb: piece.nb, t0: piece.lo, rows, j0: 0, kcount: s.keys }, { o: wo.base, do: wd.base });
-    cmd.dispatch(delta, [wo.binding, wd.binding, lse.bind().binding, stats.bind().binding], p, Math.ceil((piece.nb * rows * s.Hkv) / 64));
+    cmd.dispatch(delta, [wo.binding, wd.binding, lse.bind().binding, stats.bind().binding], p, groups(piece.nb * rows * s.Hkv, delta));
   }
 
   let dq: Tensor | null = null;

@@ -4,7 +4,7 @@
 import { type Tensor, assertDtype, empty, gradEnabled, recordOp } from '../tensor.ts';
 import { binaryRaw, fill } from './elementwise.ts';
 import { gemm } from './matmul.ts';
-import { Params, engine, k, ranges, reduction } from './launch.ts';
+import { engine, k, ranges, reduction } from './launch.ts';
 
 export const IGNORE_INDEX = -100;
 
@@ -49,7 +49,7 @@ function rowLosses(logits: Tensor, n: number, targets: Tensor, t0: number, rowLo
   const rows = k('cross_entropy.wgsl', 'main', { ROWS: true, ...reduction() });
   for (const [r0, r1] of ranges(n, V * 4)) {
     const wx = logits.bind(r0 * V, r1 * V);
-    const p = new Params().u32(r1 - r0, V, wx.base, t0 + r0, t0 + r0, 0);
+    const p = { rows: r1 - r0, vocab: V, base_x: wx.base, base_t: t0 + r0, base_row: t0 + r0 };
     engine().cmd.dispatch(rows, [wx.binding, targets.bind().binding, rowLoss.bind().binding, lse.bind().binding], p, r1 - r0);
   }
 }
@@ -61,7 +61,7 @@ function meanLoss(rowLoss: Tensor, targets: Tensor, V: number, weights?: Tensor)
   engine().cmd.dispatch(
     k('cross_entropy.wgsl', 'main', { MEAN: true, WEIGHTED: !!weights, ...reduction() }),
     [rowLoss.bind().binding, targets.bind().binding, mean.bind().binding, count.bind().binding, ...(weights ? [weights.bind().binding] : [])],
-    new Params().u32(rowLoss.size, V, 0, 0, 0, 0),
+    { rows: rowLoss.size, vocab: V },
     1,
   );
   return { mean, count };
@@ -76,7 +76,7 @@ function logitGradients(logits: Tensor, n: number, targets: Tensor, t0: number, 
   for (const [r0, r1] of ranges(n, V * 4)) {
     const wx = logits.bind(r0 * V, r1 * V);
     const wd = inPlace ? wx : dx.bind(r0 * V, r1 * V);
-    const p = new Params().u32(r1 - r0, V, wx.base, t0 + r0, t0 + r0, wd.base);
+    const p = { rows: r1 - r0, vocab: V, base_x: wx.base, base_t: t0 + r0, base_row: t0 + r0, base_dx: wd.base };
     const bindings = [
       wx.binding,
       targets.bind().binding,

@@ -1,6 +1,6 @@
 // Inverted dropout (shaders/dropout.wgsl): forward and backward apply the same seeded mask.
 import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
-import { Params, engine, groups, k, ranges } from './launch.ts';
+import { engine, groups, k, ranges } from './launch.ts';
 
 function apply(x: Tensor, p: number, seed: number): Tensor {
   const y = empty(x.shape);
@@ -9,11 +9,8 @@ function apply(x: Tensor, p: number, seed: number): Tensor {
   for (const [s, e] of ranges(x.size, 4)) {
     const wx = x.bind(s, e);
     const wy = y.bind(s, e);
-    const params = new Params()
-      .u32(e - s, seed >>> 0, threshold)
-      .f32(1 / (1 - p))
-      .u32(wx.base, wy.base, s);
-    engine().cmd.dispatch(kern, [wx.binding, wy.binding], params, groups(e - s, 256));
+    const params = { n: e - s, seed: seed >>> 0, threshold, scale: 1 / (1 - p), base_x: wx.base, base_y: wy.base, first: s };
+    engine().cmd.dispatch(kern, [wx.binding, wy.binding], params, groups(e - s, kern));
   }
   return y;
 }

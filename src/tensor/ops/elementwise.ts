@@ -4,14 +4,15 @@
 import { type Shape, type Tensor, assertDtype, empty, gradEnabled, noGrad, provideCoreOps, recordOp, sameShape, shapeStr } from '../tensor.ts';
 import type { Binding } from '../../gpu/commands.ts';
 import type { Defines } from '../../gpu/pipelines.ts';
-import { Params, engine, groups, k, ranges } from './launch.ts';
+import { engine, groups, k, ranges } from './launch.ts';
 import { sumTo } from './reduce.ts';
 
 type Unary = 'copy' | 'scale' | 'sigmoid' | 'silu';
 type Binary = 'add' | 'sub' | 'mul' | 'div' | 'axpy' | 'silu_grad' | 'silu_grad_swapped' | 'sigmoid_grad' | 'swiglu';
 
-function params(n: number, baseA: number, baseB: number, baseOut: number, alpha: number): Params {
-  return new Params().u32(n, baseA >>> 0, baseB >>> 0, baseOut >>> 0).f32(alpha);
+// Bases wrap around (u32 arithmetic): a broadcast operand's may be negative (see binaryRaw's bindOperand).
+function params(n: number, baseA: number, baseB: number, baseOut: number, alpha: number) {
+  return { n, base_a: baseA >>> 0, base_b: baseB >>> 0, base_out: baseOut >>> 0, alpha };
 }
 
 /**
@@ -23,7 +24,7 @@ function dispatchElementwise(defines: Defines, bindings: Binding[], n: number, b
   const vec4 = n % 4 === 0 && bases.every((b) => b % 4 === 0);
   const d = vec4 ? 4 : 1;
   const kern = k('elementwise.wgsl', 'main', { ...defines, VEC4: vec4 });
-  engine().cmd.dispatch(kern, bindings, params(n / d, bases[0] / d, bases[1] / d, bases[2] / d, alpha), groups(n / d, 256));
+  engine().cmd.dispatch(kern, bindings, params(n / d, bases[0] / d, bases[1] / d, bases[2] / d, alpha), groups(n / d, kern));
 }
 
 /** y = f(x, alpha) over every element. */
@@ -113,8 +114,10 @@ export function binaryRaw(op: string, fn: Binary, a: Tensor, b: Tensor, alpha = 
       continue;
     }
     const kern = k('elementwise.wgsl', 'main', { BINARY: true, BROADCAST: true, FN: `op_${fn}`, VEC4: false });
-    const p = params(e - s, wa.base, wb.base, wo.base, alpha).u32(dims[1], dims[2], dims[3], ...sa, ...sb, s);
-    engine().cmd.dispatch(kern, [wa.binding, wb.binding, wo.binding], p, groups(e - s, 256));
+    const [sa0, sa1, sa2, sa3] = sa;
+    const [sb0, sb1, sb2, sb3] = sb;
+    const p = { ...params(e - s, wa.base, wb.base, wo.base, alpha), d1: dims[1], d2: dims[2], d3: dims[3], sa0, sa1, sa2, sa3, sb0, sb1, sb2, sb3, first: s };
+    engine().cmd.dispatch(kern, [wa.binding, wb.binding, wo.binding], p, groups(e - s, kern));
   }
   return out;
 }

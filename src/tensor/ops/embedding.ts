@@ -1,7 +1,7 @@
 // Embedding lookup (shaders/embedding.wgsl), forward and backward side by side.
 import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
 import { BYTES } from '../dtype.ts';
-import { Params, engine, groups, k, ranges } from './launch.ts';
+import { engine, groups, k, ranges } from './launch.ts';
 import { zeros } from './elementwise.ts';
 
 // table (V, C), ids i32 (...) → (..., C). Ids must lie in [0, V) (the caller validates them on the CPU).
@@ -19,8 +19,8 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
     const wi = ids.bind();
     for (const [n0, n1] of ranges(N, C * 4)) {
       const wo = out.bind(n0 * C, n1 * C);
-      const p = new Params().u32(n1 - n0, C, v0, v1 - v0, wt.base, wi.base + n0, wo.base);
-      engine().cmd.dispatch(kern, [wt.binding, wi.binding, wo.binding], p, groups((n1 - n0) * C, 256));
+      const p = { tokens: n1 - n0, cols: C, v0, rows: v1 - v0, base_table: wt.base, base_ids: wi.base + n0, base_out: wo.base };
+      engine().cmd.dispatch(kern, [wt.binding, wi.binding, wo.binding], p, groups((n1 - n0) * C, kern));
     }
   }
   recordOp('embedding', out, [table], [ids], (dy) => [embeddingBackward(dy, ids, V, C)]);
@@ -37,8 +37,9 @@ export function embeddingBackward(dy: Tensor, ids: Tensor, V: number, C: number)
     for (const [n0, n1] of ranges(N, C * 4)) {
       const wg = dy.bind(n0 * C, n1 * C);
       const wi = ids.bind();
-      const p = new Params().u32(n1 - n0, C, v0, v1 - v0, wt.base, wi.base + n0, wg.base);
-      engine().cmd.dispatch(kern, [wg.binding, wi.binding, wt.binding], p, groups(C, 64));
+      // base_out: dy's rows (the gather's out)
+      const p = { tokens: n1 - n0, cols: C, v0, rows: v1 - v0, base_table: wt.base, base_ids: wi.base + n0, base_out: wg.base };
+      engine().cmd.dispatch(kern, [wg.binding, wi.binding, wt.binding], p, groups(C, kern));
     }
   }
   return dtable;

@@ -2,11 +2,10 @@
 // bindings fit the adapter's maxStorageBufferBindingSize.
 import { type Engine, engine } from '../../gpu/engine.ts';
 import { type Tensor, empty, keep } from '../tensor.ts';
-import { Params } from '../../gpu/commands.ts';
-import { type Defines, kernel } from '../../gpu/pipelines.ts';
+import { type Defines, type Kernel, kernel } from '../../gpu/pipelines.ts';
 import { type VariantFamily, variantFamily } from './variants.ts';
 
-export { Params, engine };
+export { engine };
 
 export function k(file: string, entry: string, defines: Defines = {}) {
   return kernel(engine().gpu, file, entry, defines);
@@ -29,9 +28,11 @@ export function ranges(n: number, bytesPerUnit: number, granule = 1): [number, n
   return out;
 }
 
-/** Workgroups needed for `n` items at `per` items each. */
-export function groups(n: number, per: number): number {
-  return Math.ceil(n / per);
+/** Workgroups needed for `n` items at `per` items each, or at one item per invocation of kernel `per`. */
+export function groups(n: number, per: number | Kernel): number {
+  if (typeof per === 'number') return Math.ceil(n / per);
+  const [x, y, z] = per.workgroupSize;
+  return Math.ceil(n / (x * y * z));
 }
 
 const placeholders = new WeakMap<Engine, Tensor>();
@@ -65,14 +66,13 @@ export function reduction(): { SUBGROUP_REDUCE: boolean } {
  * reduction form, or `row`, an invocation per row and ROWS rows a workgroup (shaders/workgroup.wgsl's
  * ROW: no barrier; it sums in the tree's order, so on a CPU adapter the two give the same bits). CPU
  * adapters take `row`: their barriers cost most of a small row kernel. Returns the defines and the
- * workgroup count for `rows` rows.
+ * workgroup count for `rows` rows of the kernel made with them.
  */
-export function rowKernel(family: VariantFamily<RowForm>, rows: number): { defines: Defines; workgroups: number } {
+export function rowKernel(family: VariantFamily<RowForm>, rows: number): { defines: Defines; workgroups: (kern: Kernel) => number } {
   const row = family.pick(() => (engine().gpu.report.isCpu ? 'row' : 'workgroup')) === 'row';
   return row
-    ? { defines: { ROW: true, SUBGROUP_REDUCE: false }, workgroups: groups(rows, ROWS) }
-    : { defines: { ROW: false, ...reduction() }, workgroups: rows };
+    ? { defines: { ROW: true, SUBGROUP_REDUCE: false }, workgroups: (kern) => groups(rows, kern) }
+    : { defines: { ROW: false, ...reduction() }, workgroups: () => rows };
 }
 export type RowForm = 'workgroup' | 'row';
 export const ROW_FORMS = ['workgroup', 'row'] as const;
-const ROWS = 64; // workgroup.wgsl's ROWS

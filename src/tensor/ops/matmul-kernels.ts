@@ -22,7 +22,7 @@ import type { Gpu } from '../../gpu/device.ts';
 import type { Defines } from '../../gpu/pipelines.ts';
 import type { DType } from '../dtype.ts';
 import type { GemmPiece, Operand } from './matmul-plan.ts';
-import { Params, engine, k, reduction } from './launch.ts';
+import { engine, k, reduction } from './launch.ts';
 import { variantFamily } from './variants.ts';
 
 /** A kernel variant: its shader, defines, and the output tile one workgroup computes. */
@@ -202,12 +202,6 @@ export function dispatchGemm(
     return;
   }
   const b8 = vec4 && !!v.b8 && bDtype !== 'f32' && multiple(8, wb.base, ops.b.ld, ...ops.b.strides);
-  const p = new Params()
-    .u32(M, N, K, inner, batches, tilesM, tilesN, piece.accumulate ? 1 : 0)
-    .f32(alpha)
-    .u32(wa.base, ops.a.ld, ops.a.strides[0], ops.a.strides[1])
-    .u32(wb.base, ops.b.ld, ops.b.strides[0], ops.b.strides[1])
-    .u32(wc.base, ops.c.ld, ops.c.strides[0], ops.c.strides[1]);
   const kern = k(v.file, 'main', {
     ...v.defines,
     [B_DEFINE[bDtype]]: true,
@@ -217,5 +211,29 @@ export function dispatchGemm(
     B8: b8,
     ...(v.reduces ? reduction() : {}),
   });
+  const [a, b, c] = [ops.a, ops.b, ops.c];
+  const p = {
+    m: M,
+    n: N,
+    k: K,
+    batch_inner: inner,
+    batches,
+    tiles_m: tilesM,
+    tiles_n: tilesN,
+    accumulate: piece.accumulate ? 1 : 0,
+    alpha,
+    a_base: wa.base,
+    a_ld: a.ld,
+    a_s0: a.strides[0],
+    a_s1: a.strides[1],
+    b_base: wb.base,
+    b_ld: b.ld,
+    b_s0: b.strides[0],
+    b_s1: b.strides[1],
+    c_base: wc.base,
+    c_ld: c.ld,
+    c_s0: c.strides[0],
+    c_s1: c.strides[1],
+  };
   engine().cmd.dispatch(kern, [wa.binding, wb.binding, wc.binding], p, batches * tilesM * tilesN);
 }

@@ -6,12 +6,14 @@
 // the copy itself costs about one more load and store per element, against ≥ 8 loads in the product.
 import { empty } from '../tensor.ts';
 import type { Operand } from './matmul-plan.ts';
-import { Params, engine, k } from './launch.ts';
+import { engine, groups, k } from './launch.ts';
 
 /** Rows per tile of the kernels that want copies: an operand is re-read once per tile of the other side. */
 const TILE = 32;
 /** Copy only operands re-read at least this often (the copy costs about two reads). */
 const MIN_REUSE = 4;
+/** Quads of columns one invocation copies: on lavapipe one each ran 3× slower (see the shader). */
+const QUADS = 8;
 
 /** The stored (rows, cols) of an operand: A is (M, K) or, transposed, (K, M); B is (K, N) or (N, K). */
 function stored(which: 'a' | 'b', x: Operand, M: number, N: number, K: number): [number, number] {
@@ -34,11 +36,12 @@ export function cacheFriendly(which: 'a' | 'b', x: Operand, M: number, N: number
   const { limits } = engine().gpu;
   if (rows * ld * 4 > limits.maxStorageBufferBindingSize || x.t.bytes > limits.maxStorageBufferBindingSize) return x;
   const copy = empty([rows, ld]);
-  const perRow = Math.ceil(ld / 2048);
   const src = x.t.bind();
   const base = src.base + x.offset;
   const vec4 = base % 4 === 0 && x.ld % 4 === 0 && limits.minStorageBufferOffsetAlignment % 16 === 0;
-  const p = new Params().u32(rows, cols, base, x.ld, ld, perRow);
-  engine().cmd.dispatch(k('matmul-pack.wgsl', 'main', { VEC4: vec4 }), [src.binding, copy.bind().binding], p, rows * perRow);
+  const kern = k('matmul-pack.wgsl', 'main', { VEC4: vec4, QUADS });
+  const perRow = groups(ld, 4 * QUADS * kern.workgroupSize[0]);
+  const p = { rows, cols, base, ld: x.ld, dst_ld: ld, groups_per_row: perRow };
+  engine().cmd.dispatch(kern, [src.binding, copy.bind().binding], p, rows * perRow);
   return { t: copy, offset: 0, ld, trans: x.trans, strides: [0, 0] };
 }

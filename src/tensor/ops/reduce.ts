@@ -1,15 +1,11 @@
 // Reductions along the last axis (shaders/reduce.wgsl), forward and backward side by side, and sumTo:
 // summing a broadcast result back to an operand's shape.
 import { type Shape, type Tensor, assertDtype, empty, numel, recordOp, shapeStr } from '../tensor.ts';
-import { Params, engine, groups, k, ranges, reduction } from './launch.ts';
+import { engine, groups, k, ranges, reduction } from './launch.ts';
 
 function rowsCols(t: Tensor): [number, number] {
   const cols = t.shape.length ? t.shape[t.shape.length - 1] : 1;
   return [cols ? t.size / cols : 0, cols];
-}
-
-function reduceParams(rows: number, cols: number, baseX: number, baseOut: number, alpha = 1, baseG = 0, baseM = 0) {
-  return new Params().u32(rows, cols, baseX, baseOut).f32(alpha).u32(baseG, baseM, 0, 0);
 }
 
 /** x (R, C) → out (R): sum·alpha or max along the last axis. */
@@ -21,7 +17,8 @@ function reduceLast(x: Tensor, max: boolean, alpha: number): Tensor {
   for (const [r0, r1] of ranges(rows, cols * 4)) {
     const wx = x.bind(r0 * cols, r1 * cols);
     const wo = out.bind(r0, r1);
-    engine().cmd.dispatch(kern, [wx.binding, wo.binding], reduceParams(r1 - r0, cols, wx.base, wo.base, alpha), r1 - r0);
+    const p = { rows: r1 - r0, cols, base_x: wx.base, base_out: wo.base, alpha };
+    engine().cmd.dispatch(kern, [wx.binding, wo.binding], p, r1 - r0);
   }
   return out;
 }
@@ -34,8 +31,8 @@ function broadcastLast(g: Tensor, shape: Shape, alpha: number): Tensor {
   for (const [r0, r1] of ranges(rows, cols * 4)) {
     const wg = g.bind(r0, r1);
     const wo = out.bind(r0 * cols, r1 * cols);
-    const p = reduceParams(r1 - r0, cols, 0, wo.base, alpha, wg.base);
-    engine().cmd.dispatch(kern, [wg.binding, wo.binding], p, groups((r1 - r0) * cols, 256));
+    const p = { rows: r1 - r0, cols, base_out: wo.base, alpha, base_g: wg.base };
+    engine().cmd.dispatch(kern, [wg.binding, wo.binding], p, groups((r1 - r0) * cols, kern));
   }
   return out;
 }
@@ -77,7 +74,7 @@ function maxGrad(x: Tensor, m: Tensor, g: Tensor): Tensor {
     const wm = m.bind(r0, r1);
     const wg = g.bind(r0, r1);
     const wo = out.bind(r0 * cols, r1 * cols);
-    const p = reduceParams(r1 - r0, cols, wx.base, wo.base, 1, wg.base, wm.base);
+    const p = { rows: r1 - r0, cols, base_x: wx.base, base_out: wo.base, base_g: wg.base, base_m: wm.base };
     engine().cmd.dispatch(kern, [wx.binding, wm.binding, wg.binding, wo.binding], p, r1 - r0);
   }
   return out;
@@ -112,12 +109,9 @@ function sumMiddle(x: Tensor, a: number, r: number, b: number): Tensor {
   const dispatch = (a0: number, a1: number, r0: number, r1: number, accumulate: boolean) => {
     const wx = x.bind((a0 * r + r0) * b, ((a1 - 1) * r + r1) * b);
     const wo = out.bind(a0 * b, a1 * b);
-    const p = new Params()
-      .u32(a1 - a0, r1 - r0, wx.base, wo.base)
-      .f32(1)
-      .u32(0, 0, b, accumulate ? 1 : 0);
+    const p = { rows: a1 - a0, cols: r1 - r0, base_x: wx.base, base_out: wo.base, inner: b, accumulate: accumulate ? 1 : 0 };
     // Rows of x between the chunk's slices are skipped by the stride: r0 > 0 only with a single a.
-    engine().cmd.dispatch(kern, [wx.binding, wo.binding], p, groups((a1 - a0) * b, 256));
+    engine().cmd.dispatch(kern, [wx.binding, wo.binding], p, groups((a1 - a0) * b, kern));
   };
   if (r * b * 4 <= engine().gpu.limits.maxStorageBufferBindingSize / 2) {
     for (const [a0, a1] of ranges(a, r * b * 4)) dispatch(a0, a1, 0, r, false);

@@ -1,6 +1,6 @@
 // RMSNorm (shaders/rmsnorm.wgsl): forward and backward side by side.
 import { type Tensor, assertDtype, empty, recordOp } from '../tensor.ts';
-import { Params, ROW_FORMS, type RowForm, engine, groups, k, ranges, rowKernel } from './launch.ts';
+import { ROW_FORMS, type RowForm, engine, groups, k, ranges, rowKernel } from './launch.ts';
 import { variantFamily } from './variants.ts';
 import { zeros } from './elementwise.ts';
 
@@ -32,11 +32,8 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
     const wx = x.bind(r0 * C, r1 * C);
     const wy = y.bind(r0 * C, r1 * C);
     const wr = rstd.bind(r0, r1);
-    const p = new Params()
-      .u32(r1 - r0, C)
-      .f32(eps)
-      .u32(wx.base, wy.base, wr.base, 0, 0);
-    engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wy.binding, wr.binding], p, workgroups);
+    const p = { rows: r1 - r0, cols: C, eps, base_x: wx.base, base_y: wy.base, base_r: wr.base };
+    engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wy.binding, wr.binding], p, workgroups(kern));
   }
   recordOp('rmsnorm', y, [x, w], [x, w, rstd], (dy, needs) => rmsnormBackward(dy, x, w, rstd, needs));
   rstd.dispose(); // the graph node keeps it if backward needs it
@@ -56,11 +53,8 @@ export function rmsnormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, 
       const wg = dy.bind(r0 * C, r1 * C);
       const wr = rstd.bind(r0, r1);
       const wd = dx.bind(r0 * C, r1 * C);
-      const p = new Params()
-        .u32(r1 - r0, C)
-        .f32(0)
-        .u32(wx.base, wg.base, wr.base, wd.base, 0);
-      engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wg.binding, wr.binding, wd.binding], p, workgroups);
+      const p = { rows: r1 - r0, cols: C, base_x: wx.base, base_y: wg.base, base_r: wr.base, base_dx: wd.base, accumulate: 0 };
+      engine().cmd.dispatch(kern, [w.bind().binding, wx.binding, wg.binding, wr.binding, wd.binding], p, workgroups(kern));
     }
   }
   let dw: Tensor | null = null;
@@ -72,11 +66,8 @@ export function rmsnormBackward(dy: Tensor, x: Tensor, w: Tensor, rstd: Tensor, 
       const wx = x.bind(r0 * C, r1 * C);
       const wg = dy.bind(r0 * C, r1 * C);
       const wr = rstd.bind(r0, r1);
-      const p = new Params()
-        .u32(r1 - r0, C)
-        .f32(0)
-        .u32(wx.base, wg.base, wr.base, 0, 1);
-      engine().cmd.dispatch(kern, [wx.binding, wg.binding, wr.binding, dw.bind().binding], p, groups(C, 64));
+      const p = { rows: r1 - r0, cols: C, base_x: wx.base, base_y: wg.base, base_r: wr.base, base_dx: 0, accumulate: 1 };
+      engine().cmd.dispatch(kern, [wx.binding, wg.binding, wr.binding, dw.bind().binding], p, groups(C, kern));
     }
   }
   return [dx, dw];

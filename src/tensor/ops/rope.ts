@@ -1,6 +1,6 @@
 // Rotary position embedding (shaders/rope.wgsl), forward and backward side by side, and the cos/sin tables.
 import { type Tensor, assertDtype, empty, keep, parameter, recordOp } from '../tensor.ts';
-import { Params, engine, groups, k, ranges } from './launch.ts';
+import { engine, groups, k, ranges } from './launch.ts';
 
 /**
  * cos/sin of pos·inv_freq for positions [0, P), as Hugging Face computes them: the angle is one f32
@@ -58,12 +58,9 @@ function rotate(x: Tensor, positions: Tensor, table: RopeTable, heads: number, s
     const wx = x.bind(r0 * D, r1 * D);
     const wy = y.bind(r0 * D, r1 * D);
     const wp = positions.bind(r0 / heads, Math.ceil(r1 / heads));
-    const p = new Params()
-      .u32((r1 - r0) * half, heads, half, wx.base, wy.base, wp.base)
-      .f32(sign)
-      .u32(table.positions);
+    const p = { pairs: (r1 - r0) * half, heads, half, base_x: wx.base, base_y: wy.base, base_pos: wp.base, sign, max_pos: table.positions };
     const bindings = [wx.binding, wp.binding, table.cos!.bind().binding, table.sin!.bind().binding, wy.binding];
-    engine().cmd.dispatch(kern, bindings, p, groups((r1 - r0) * half, 256));
+    engine().cmd.dispatch(kern, bindings, p, groups((r1 - r0) * half, kern));
   }
   return y;
 }

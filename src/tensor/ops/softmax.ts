@@ -1,7 +1,7 @@
 // Softmax along the last axis (shaders/softmax.wgsl), with the attention options: a scale folded in, a
 // causal mask and a key-padding mask. Forward and backward side by side.
 import { type Tensor, assertDtype, empty, recordOp, shapeStr } from '../tensor.ts';
-import { Params, ROW_FORMS, type RowForm, engine, k, placeholder, ranges, rowKernel } from './launch.ts';
+import { ROW_FORMS, type RowForm, engine, k, placeholder, ranges, rowKernel } from './launch.ts';
 import { variantFamily } from './variants.ts';
 
 /** The forward and backward kernels' form: a workgroup or an invocation per row (launch.ts, rowKernel). */
@@ -44,11 +44,21 @@ export function softmax(x: Tensor, opts: SoftmaxOptions = {}): Tensor {
     const kern = k('softmax.wgsl', 'main', { FORWARD: true, ...defines });
     const wx = x.bind(r0 * Tk, r1 * Tk);
     const wy = y.bind(r0 * Tk, r1 * Tk);
-    const p = new Params()
-      .u32(r1 - r0, Tk, Tq, heads, past, causal ? 1 : 0, keyMask ? (opts.segments ? 2 : 1) : 0)
-      .f32(scale)
-      .u32(wx.base, wy.base, 0, r0, keyMask ? keyMask.shape[1] : 0);
-    engine().cmd.dispatch(kern, [mask.bind().binding, wx.binding, wy.binding], p, workgroups);
+    const p = {
+      rows: r1 - r0,
+      cols: Tk,
+      tq: Tq,
+      heads,
+      past,
+      causal: causal ? 1 : 0,
+      has_mask: keyMask ? (opts.segments ? 2 : 1) : 0,
+      scale,
+      base_x: wx.base,
+      base_y: wy.base,
+      first_row: r0,
+      mask_stride: keyMask ? keyMask.shape[1] : 0,
+    };
+    engine().cmd.dispatch(kern, [mask.bind().binding, wx.binding, wy.binding], p, workgroups(kern));
   }
   // Backward reads y, the op's own output (kept as saved[0]), not x.
   recordOp('softmax', y, [x], [y], (dy, _needs, [ySaved]) => [softmaxBackward(dy, ySaved, scale)]);
@@ -66,11 +76,9 @@ export function softmaxBackward(dy: Tensor, y: Tensor, scale: number): Tensor {
     const wy = y.bind(r0 * Tk, r1 * Tk);
     const wg = dy.bind(r0 * Tk, r1 * Tk);
     const wd = dx.bind(r0 * Tk, r1 * Tk);
-    const p = new Params()
-      .u32(r1 - r0, Tk, 1, 1, 0, 0, 0)
-      .f32(scale)
-      .u32(wd.base, wy.base, wg.base, r0, 0);
-    engine().cmd.dispatch(kern, [wy.binding, wg.binding, wd.binding], p, workgroups);
+    // base_x: dx's rows
+    const p = { rows: r1 - r0, cols: Tk, scale, base_x: wd.base, base_y: wy.base, base_g: wg.base, first_row: r0 };
+    engine().cmd.dispatch(kern, [wy.binding, wg.binding, wd.binding], p, workgroups(kern));
   }
   return dx;
 }
