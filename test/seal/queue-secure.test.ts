@@ -81,7 +81,8 @@ describe.skipIf(!HAVE_REDIS)('seal on a password-protected Redis, and --queue po
   let httpPort: number;
   const children: ReturnType<typeof seal>[] = [];
   beforeAll(async () => {
-    redis = await startRedis({ user: { name: 'seal', password } });
+    // The ACL rules docs/queue.md recommends.
+    redis = await startRedis({ user: { name: 'seal', password, rules: '~bull:* &* +@all -@dangerous +info' } });
     limited = await startRedis({ user: { name: 'seal', password, rules: '~* &* +@all -@scripting' } });
     http = createServer((_req, res) => res.writeHead(400).end('Bad Request'));
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
