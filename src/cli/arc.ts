@@ -5,6 +5,7 @@ import { type ArcTask, loadArcTasks } from '../seal/arc/arc-data.ts';
 import { ARC_DOMAIN_DEFAULTS, ArcDomain } from '../seal/arc/domain.ts';
 import { renderArc } from '../seal/arc/render.ts';
 import { ArcRun } from '../seal/arc/run.ts';
+import { checkRedis } from '../seal/queue/connection.ts';
 import { InnerLoopQueue } from '../seal/queue/coordinator.ts';
 import { arcJobs } from '../seal/queue/domains.ts';
 import { checkTargets } from '../train/lora.ts';
@@ -119,6 +120,7 @@ function experimentCommand(name: 'run' | 'eval'): Command {
       const trainFile = f.trainChallenges ?? f.challenges;
       const trainTasks = rounds > 0 ? pick(loadArcTasks(trainFile, f.trainSolutions ?? f.solutions), f.trainTasks, PAPER_TRAIN_TASKS, trainFile) : [];
       const conditions: string[] = f.conditions ?? ['in-context', 'oracle', ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`)];
+      if (f.queue) await checkRedis(f.queue); // a bad --queue fails before the run directory is touched
       const run = openRun(f, { command: 'arc', rounds, conditions });
       if (!run) return;
       try {

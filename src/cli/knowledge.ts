@@ -12,6 +12,7 @@ import { KnowledgeRun, type KnowledgeRunConfig } from '../seal/knowledge/run.ts'
 import { SELF_EDIT_PROMPT_KINDS, type SelfEditPromptKind } from '../seal/knowledge/self-edit-prompts.ts';
 import { loadSelfEditPassages, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
+import { checkRedis } from '../seal/queue/connection.ts';
 import { InnerLoopQueue } from '../seal/queue/coordinator.ts';
 import { knowledgeJobs } from '../seal/queue/domains.ts';
 import { checkTargets } from '../train/lora.ts';
@@ -153,6 +154,7 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
     ...Object.keys(selfEditFiles).map((n) => `self-edits:${n}`),
     ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`),
   ];
+  if (f.queue) await checkRedis(f.queue); // a bad --queue fails before the run directory is touched
   const run = openRun(f, { command: 'knowledge', rounds, conditions });
   if (!run) return;
   try {

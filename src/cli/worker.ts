@@ -10,9 +10,14 @@ import { localJudge } from './knowledge.ts';
 export const workerCommand: Command = {
   name: 'worker',
   summary: "Run inner-loop jobs from a Redis queue (the E-step of runs started with --queue) on this machine's GPU.",
-  usage: 'seal worker --queue redis://host:port [--concurrency N] [--path-map /their/path=/my/path]',
+  usage: 'seal worker --queue redis://user:password@host:port [--concurrency N] [--path-map /their/path=/my/path] [--allow-path /models]',
   flags: [
-    { name: 'queue', type: 'string', required: true, help: 'the Redis the coordinators enqueue to, e.g. redis://10.0.0.5:6379' },
+    {
+      name: 'queue',
+      type: 'string',
+      required: true,
+      help: 'the Redis the coordinators enqueue to, e.g. redis://seal:PASSWORD@10.0.0.5:6379 (rediss:// for TLS)',
+    },
     {
       name: 'concurrency',
       type: 'int',
@@ -25,6 +30,19 @@ export const workerCommand: Command = {
       type: 'list',
       default: [],
       help: 'from=to: where this machine sees a folder the coordinator names (model folders shared under another mount point)',
+    },
+    {
+      name: 'allow-path',
+      type: 'list',
+      default: [],
+      help: "folders (this machine's paths) a job may make this worker open: model folders, a judge model; default: the job's run directory and the model folder it names",
+    },
+    {
+      name: 'max-job-bytes',
+      type: 'int',
+      min: 1,
+      default: 16 * 1024 * 1024,
+      help: 'largest job data (as JSON) this worker takes; a larger job fails for good',
     },
     { name: 'name', type: 'string', help: 'worker name in logs and on each job (default: host-pid)' },
     {
@@ -59,6 +77,8 @@ export const workerCommand: Command = {
       concurrency: f.concurrency,
       name: f.name,
       pathMap,
+      allowPaths: f.allowPath,
+      limits: { maxBytes: f.maxJobBytes },
       lockDurationMs: f.lockDuration,
       stalledIntervalMs: f.stalledInterval,
       maxStalledCount: f.maxStalls,

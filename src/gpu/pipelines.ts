@@ -150,6 +150,8 @@ const compiledTimes: [string, number][] = [];
 /** Appends this process's census line now (vitest's workers end without an 'exit' event) and starts anew. */
 export function writeCompileLog(who = process.argv.slice(1).join(' ')): void {
   if (!compileLog || !compiledTimes.length) return;
+  // A password in a URL argument (seal worker --queue redis://user:password@host) is masked.
+  who = who.replace(/(\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
   appendFileSync(compileLog, `${JSON.stringify({ who, lanes: process.env.LP_NATIVE_VECTOR_WIDTH ?? '', kernels: compiledTimes })}\n`);
   compiledTimes.length = 0;
 }

@@ -5,10 +5,28 @@
 // Redis. So nothing is lost when this process dies: jobs keep running on the workers, finished ones wait
 // in Redis, and the same command re-run enqueues the same jobs (the same ids: no duplicates) and collects
 // them without running a finished unit again.
+//
+// Nor when Redis has trouble: the coordinator learns of finished jobs from Redis's event stream and, every
+// `sweepMs`, by asking for each pending job's state — so a missed event costs a few seconds, and a job
+// that vanished (Redis restarted without persistence, or evicted it) is enqueued again. While Redis is
+// unreachable it says so once, waits, and goes on when it is back; a Redis at its maxmemory stops the
+// round with a RedisMemoryError that says what to change (what was recorded before is right: only
+// checked results are).
 import { resolve } from 'node:path';
-import { type Job, Queue, QueueEvents } from 'bullmq';
-import { type InnerLoopRunner, chunkWidth } from '../loop.ts';
-import { redisConnection, reachable } from './connection.ts';
+import { Queue, QueueEvents } from 'bullmq';
+import { type InnerLoopRunner, type InnerLoopUnit, chunkWidth } from '../loop.ts';
+import { Redis } from 'ioredis';
+import {
+  type RedisMemoryError,
+  checkRedis,
+  classifyRedisError,
+  insecureWarning,
+  isConnectionLoss,
+  reachable,
+  redactUrl,
+  redisConnection,
+  redisMemory,
+} from './connection.ts';
 import type { JobDomain } from './domains.ts';
 import { type InnerLoopJobData, type InnerLoopJobResult, JOB_VERSION, QUEUE_NAME, jobId, resultProblem } from './job.ts';
 import { modelHash } from './model-hash.ts';
@@ -20,36 +38,76 @@ export interface InnerLoopQueueOptions {
   attempts?: number;
   /** First retry delay, doubled each time (default 5 s). */
   backoffMs?: number;
+  /** How often to ask Redis for every pending job's state, besides its events (default 5 s). */
+  sweepMs?: number;
   log?: (message: string) => void;
 }
 
 /** Finished jobs the coordinator never collected (it was stopped for good) leave Redis after a week. */
 const KEEP_SECONDS = 7 * 24 * 3600;
 
+type Work = { chunk: InnerLoopUnit<unknown>[]; data: InnerLoopJobData; id: string };
+
 export class InnerLoopQueue {
+  /** When Redis stopped answering (null while it answers). */
+  private outageSince: number | null = null;
+
   private constructor(
     readonly url: string,
     private readonly queue: Queue<InnerLoopJobData, InnerLoopJobResult>,
     private readonly events: QueueEvents,
+    /** For INFO (memory) only. */
+    private readonly admin: Redis,
     private readonly options: InnerLoopQueueOptions,
   ) {}
 
+  /** The URL as it may be shown: its password masked. */
+  get shownUrl(): string {
+    return redactUrl(this.url);
+  }
+
+  /** Checks the Redis (checkRedis: a named error for each way it cannot serve), then connects. */
   static async open(url: string, options: InnerLoopQueueOptions): Promise<InnerLoopQueue> {
+    await checkRedis(url);
+    const warning = insecureWarning(url, 'the coordinator');
+    if (warning) (options.log ?? ((m) => process.stderr.write(`${m}\n`)))(warning);
     const connection = redisConnection(url);
     const queue = new Queue<InnerLoopJobData, InnerLoopJobResult>(QUEUE_NAME, { connection });
     const events = new QueueEvents(QUEUE_NAME, { connection });
-    // One listener per job in flight (waitUntilFinished): a round has hundreds.
+    const admin = new Redis({ ...(connection as object), maxRetriesPerRequest: null, lazyConnect: true });
+    // One listener per job in flight: a round has hundreds.
     queue.setMaxListeners(0);
     events.setMaxListeners(0);
     queue.on('error', () => {}); // connection errors surface in the calls that need Redis
     events.on('error', () => {});
+    admin.on('error', () => {});
     try {
-      await reachable(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), url);
+      await reachable(Promise.all([queue.waitUntilReady(), events.waitUntilReady(), admin.connect()]), url);
     } catch (e) {
       await Promise.allSettled([queue.close(), events.close()]);
+      admin.disconnect();
       throw e;
     }
-    return new InnerLoopQueue(url, queue, events, options);
+    const q = new InnerLoopQueue(url, queue, events, admin, options);
+    // The admin connection notices a lost Redis first (the others' commands just wait): say so at once.
+    admin.on('close', () => q.lost('waiting for results', 'connection closed'));
+    admin.on('ready', () => q.back());
+    return q;
+  }
+
+  private closed = false;
+
+  /** Redis stopped answering: said once, until it is back. */
+  private lost(what: string, why: string): void {
+    if (this.outageSince !== null || this.closed) return;
+    this.outageSince = Date.now();
+    this.options.log?.(`Redis at ${this.shownUrl} is unreachable while ${what} (${why}); waiting for it — the workers' jobs go on, and nothing is lost`);
+  }
+
+  private back(): void {
+    if (this.outageSince === null || this.closed) return;
+    this.options.log?.(`Redis is back after ${((Date.now() - this.outageSince) / 1000).toFixed(0)} s; collecting again`);
+    this.outageSince = null;
   }
 
   /** The runner for restEm: each chunk of `parallel` inner loops a job described by `jobs`. */
@@ -59,7 +117,7 @@ export class InnerLoopQueue {
       const dir = resolve(policy.dir);
       const model = { dir, hash: await modelHash(dir) };
       const chunks = Array.from({ length: Math.ceil(units.length / width) }, (_, c) => units.slice(c * width, (c + 1) * width));
-      const work = chunks.map((chunk) => {
+      const work = chunks.map((chunk): Work => {
         const { spec, contexts } = jobs.describe(domain, chunk);
         const data: InnerLoopJobData = {
           version: JOB_VERSION,
@@ -69,14 +127,14 @@ export class InnerLoopQueue {
           wide: width > 1,
           units: chunk.map((u, i) => ({ key: u.key, seed: u.seed, selfEdit: u.selfEdit, context: contexts[i] })),
         };
-        return { chunk, data, id: jobId(data) };
+        return { chunk: chunk as InnerLoopUnit<unknown>[], data, id: jobId(data) };
       });
-      const enqueued = await this.enqueue(work);
+      const byId = new Map(work.map((w) => [w.id, w]));
+      await this.withRedis('enqueuing the round', () => this.enqueue(work, true));
 
       // Progress: the fraction each job in flight reports, as units.
       const fractions = new Map(work.map((w) => [w.id, 0]));
-      const sizes = new Map(work.map((w) => [w.id, w.chunk.length]));
-      const report = () => onProgress([...fractions].reduce((sum, [id, f]) => sum + f * sizes.get(id)!, 0));
+      const report = () => onProgress([...fractions].reduce((sum, [id, f]) => sum + f * byId.get(id)!.chunk.length, 0));
       const onJobProgress = ({ jobId: id, data }: { jobId: string; data: unknown }) => {
         if (!fractions.has(id) || typeof data !== 'number') return;
         fractions.set(id, Math.min(1, Math.max(0, data)));
@@ -85,41 +143,58 @@ export class InnerLoopQueue {
       const onStalled = ({ jobId: id }: { jobId: string }) => {
         if (fractions.has(id)) this.options.log?.(`job ${id} stalled (its worker stopped answering); it goes back to the queue`);
       };
+      // Finished jobs named by the event stream are collected at once; the sweep finds the rest.
+      const hinted = new Set<string>();
+      let wake = () => {};
+      const onFinished = ({ jobId: id }: { jobId: string }) => {
+        if (!fractions.has(id)) return;
+        hinted.add(id);
+        wake();
+      };
       this.events.on('progress', onJobProgress);
       this.events.on('stalled', onStalled);
+      this.events.on('completed', onFinished);
+      this.events.on('failed', onFinished);
 
+      const pending = new Set(byId.keys());
       const failures: string[] = [];
-      try {
-        await Promise.all(
-          work.map(async ({ chunk, data, id }, k) => {
-            let result: InnerLoopJobResult;
-            try {
-              result = await enqueued[k].waitUntilFinished(this.events);
-            } catch (e) {
-              failures.push(`job ${id} (${chunk[0].key}${chunk.length > 1 ? ` and ${chunk.length - 1} more` : ''}): ${(e as Error).message}`);
-              fractions.delete(id);
-              return;
-            }
-            const problem = resultProblem(data, id, result);
-            if (problem) {
-              // Not recorded; removed, so that a re-run runs it again.
-              failures.push(`job ${id}: ${problem}`);
-              await this.queue.remove(id);
-              return;
-            }
-            fractions.delete(id);
-            onResults(
-              chunk,
-              result.results.map((r) => ({ score: r.score, details: r.details })),
-              result.seconds / chunk.length,
-            );
-            // Logged: Redis need not keep it.
-            await this.queue.remove(id);
-          }),
+      const record = (w: Work, result: InnerLoopJobResult) => {
+        pending.delete(w.id);
+        fractions.delete(w.id);
+        onResults(
+          w.chunk as InnerLoopUnit<C>[],
+          result.results.map((r) => ({ score: r.score, details: r.details })),
+          result.seconds / w.chunk.length,
         );
+      };
+      try {
+        const sweepMs = this.options.sweepMs ?? 5000;
+        let nextSweep = 0; // the first sweep at once: jobs an earlier coordinator left finished
+        while (pending.size > 0) {
+          const sweep = Date.now() >= nextSweep;
+          const ids = sweep ? [...pending] : [...hinted].filter((id) => pending.has(id));
+          hinted.clear();
+          if (ids.length) await this.withRedis('collecting results', () => this.collect(ids, byId, pending, failures, record));
+          if (sweep) {
+            await this.withRedis('checking its memory', () => this.checkMemory());
+            nextSweep = Date.now() + sweepMs;
+          }
+          if (pending.size > 0 && hinted.size === 0) {
+            await new Promise<void>((r) => {
+              const timer = setTimeout(r, Math.max(0, nextSweep - Date.now()));
+              wake = () => {
+                clearTimeout(timer);
+                r();
+              };
+            });
+            wake = () => {};
+          }
+        }
       } finally {
         this.events.off('progress', onJobProgress);
         this.events.off('stalled', onStalled);
+        this.events.off('completed', onFinished);
+        this.events.off('failed', onFinished);
       }
       if (failures.length) {
         throw new Error(
@@ -130,14 +205,97 @@ export class InnerLoopQueue {
     };
   }
 
-  /** Adds the jobs; those already there (an earlier coordinator's) are kept, except failed ones, which start afresh. */
-  private async enqueue(work: { data: InnerLoopJobData; id: string }[]): Promise<Job<InnerLoopJobData, InnerLoopJobResult>[]> {
-    for (const { id } of work) {
-      const old = await this.queue.getJob(id);
-      if (old && (await old.isFailed())) await old.remove();
+  /**
+   * Looks up `ids` (pending jobs): records the completed ones (then removes them from Redis), notes the
+   * failed ones, and enqueues again those Redis no longer has. Safe to repeat after an error part-way:
+   * a recorded job leaves `pending` in the same step.
+   */
+  private async collect(
+    ids: string[],
+    byId: Map<string, Work>,
+    pending: Set<string>,
+    failures: string[],
+    record: (w: Work, result: InnerLoopJobResult) => void,
+  ): Promise<void> {
+    const states = await Promise.all(ids.map((id) => this.queue.getJobState(id)));
+    const vanished: Work[] = [];
+    for (const [k, id] of ids.entries()) {
+      if (!pending.has(id)) continue;
+      const w = byId.get(id)!;
+      const state = states[k];
+      if (state === 'unknown') {
+        vanished.push(w);
+      } else if (state === 'completed' || state === 'failed') {
+        const job = await this.queue.getJob(id);
+        if (!job) {
+          vanished.push(w);
+          continue;
+        }
+        if (!pending.has(id)) continue;
+        if (state === 'failed') {
+          pending.delete(id);
+          failures.push(`job ${id} (${w.chunk[0].key}${w.chunk.length > 1 ? ` and ${w.chunk.length - 1} more` : ''}): ${job.failedReason}`);
+          continue;
+        }
+        const problem = resultProblem(w.data, id, job.returnvalue);
+        if (problem) {
+          // Not recorded; removed, so that a re-run runs it again.
+          pending.delete(id);
+          failures.push(`job ${id}: ${problem}`);
+          await this.removeQuietly(id);
+          continue;
+        }
+        record(w, job.returnvalue as InnerLoopJobResult);
+        // Logged: Redis need not keep it.
+        await this.removeQuietly(id);
+      }
+    }
+    if (vanished.length) {
+      this.options.log?.(
+        `${vanished.length} pending job${vanished.length > 1 ? 's' : ''} of this round vanished from Redis (restarted without persistence, or evicted by maxmemory-policy): enqueued again`,
+      );
+      await this.enqueue(vanished, false);
+    }
+  }
+
+  /** Removes a recorded job; if Redis cannot now, it expires with the week (a re-run skips logged units anyway). */
+  private async removeQuietly(id: string): Promise<void> {
+    await this.queue.remove(id).catch(() => {});
+  }
+
+  private async checkMemory(): Promise<void> {
+    const { used, max } = await redisMemory(this.admin);
+    if (max > 0 && used >= max) throw classifyRedisError(new Error(`used_memory ${used} of maxmemory ${max} bytes`), this.url) as RedisMemoryError;
+  }
+
+  /**
+   * Runs `fn`, waiting out a Redis that cannot be reached (said once, with a note when it is back) and
+   * turning Redis's refusals into named errors (a full Redis: RedisMemoryError).
+   */
+  private async withRedis<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        const value = await fn();
+        this.back();
+        return value;
+      } catch (e) {
+        if (!isConnectionLoss(e)) throw classifyRedisError(e, this.url) ?? e;
+        this.lost(what, (e as Error).message);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  /** Adds the jobs; those already there (an earlier coordinator's) are kept, except failed ones (`restartFailed`), which start afresh. */
+  private async enqueue(work: { data: InnerLoopJobData; id: string }[], restartFailed: boolean): Promise<void> {
+    if (restartFailed) {
+      for (const { id } of work) {
+        const old = await this.queue.getJob(id);
+        if (old && (await old.isFailed())) await old.remove();
+      }
     }
     const attempts = this.options.attempts ?? 3;
-    return this.queue.addBulk(
+    await this.queue.addBulk(
       work.map(({ data, id }) => ({
         name: data.domain.kind,
         data,
@@ -153,6 +311,8 @@ export class InnerLoopQueue {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.admin.disconnect();
     await Promise.allSettled([this.events.close(), this.queue.close()]);
   }
 }
