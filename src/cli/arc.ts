@@ -5,12 +5,13 @@ import { type ArcTask, loadArcTasks } from '../seal/arc/arc-data.ts';
 import { ARC_DOMAIN_DEFAULTS, ArcDomain } from '../seal/arc/domain.ts';
 import { renderArc } from '../seal/arc/render.ts';
 import { ArcRun } from '../seal/arc/run.ts';
+import { type RunOptions, openRun, progressUi, writeResults } from '../seal/experiment.ts';
+import { Policy } from '../seal/policy.ts';
 import { InnerLoopQueue } from '../seal/queue/coordinator.ts';
 import { arcJobs } from '../seal/queue/domains.ts';
 import { checkTargets } from '../train/lora.ts';
 import { type Command, type Flag, SEED_RANGE } from './args.ts';
 import { loraTargets } from './common.ts';
-import { loadPolicy, openRun, progressUi, writeResults } from './experiment-ui.ts';
 
 /** The paper's 11 RL training tasks and 8 evaluation tasks (SEAL's filtered ARC-AGI-1 sets). */
 export const PAPER_TRAIN_TASKS = [
@@ -119,10 +120,10 @@ function experimentCommand(name: 'run' | 'eval'): Command {
       const trainFile = f.trainChallenges ?? f.challenges;
       const trainTasks = rounds > 0 ? pick(loadArcTasks(trainFile, f.trainSolutions ?? f.solutions), f.trainTasks, PAPER_TRAIN_TASKS, trainFile) : [];
       const conditions: string[] = f.conditions ?? ['in-context', 'oracle', ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`)];
-      const run = openRun(f, { command: 'arc', rounds, conditions });
+      const run = openRun(f as RunOptions, { command: 'arc', rounds, conditions });
       if (!run) return;
       try {
-        const { policy, reload } = await loadPolicy(f.model);
+        const policy = await Policy.load(f.model);
         const tokenizer = policy.tokenizer;
         const sampling = { temperature: f.temperature, topP: 1, maxNewTokens: f.maxNewTokens };
         const domain = new ArcDomain(tokenizer, { answerTokens: f.answerTokens, answerBatch: f.answerBatch, maxSampleAttempts: f.maxSampleAttempts, sampling });
@@ -159,7 +160,7 @@ function experimentCommand(name: 'run' | 'eval'): Command {
           },
           run,
           ui,
-          reload,
+          (dir) => policy.reload(dir),
         );
         try {
           const results = await experiment.all();

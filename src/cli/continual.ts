@@ -12,13 +12,13 @@ import { type InnerLoopConfig, type KnowledgeFormat, KnowledgeDomain, SEAL_INNER
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
 import { SELF_EDIT_PROMPT_KINDS, type SelfEditPromptKind } from '../seal/knowledge/self-edit-prompts.ts';
 import { type SquadPassage, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
-import type { SamplingConfig } from '../seal/policy.ts';
+import { type RunOptions, openRun } from '../seal/experiment.ts';
+import { Policy, type SamplingConfig } from '../seal/policy.ts';
 import type { JsonValue, RunDir } from '../seal/run-dir.ts';
 import { checkTargets } from '../train/lora.ts';
 import { Progress } from '../util/progress.ts';
 import { svgHeatmap } from '../util/svg-heatmap.ts';
 import { type Command, SEED_RANGE } from './args.ts';
-import { loadPolicy, openRun } from './experiment-ui.ts';
 import { localJudge } from './knowledge.ts';
 
 /** SEAL's continual_self_edits.sh settings; with --world the demo's recipe replaces those a flag does not set. */
@@ -135,18 +135,30 @@ export const continualCommand: Command = {
     }
     // The resolved settings (and the world's identity) are the run's config: a changed recipe or retrained
     // model at the same path is refused rather than mixed into old results.
-    const run = openRun(f, { command: 'knowledge continual', sampling: sampling as unknown as JsonValue, inner: inner as unknown as JsonValue, world });
+    const run = openRun(f as RunOptions, {
+      command: 'knowledge continual',
+      sampling: sampling as unknown as JsonValue,
+      inner: inner as unknown as JsonValue,
+      world,
+    });
     if (!run) return;
     try {
-      const { policy, reload } = await loadPolicy(f.model);
+      const policy = await Policy.load(f.model);
       const domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader);
       let bar: Progress | null = null;
-      const experiment = new ContinualRun(policy, domain, { passages, sequences: f.sequences, length: f.length, seed: f.seed, sampling }, run, reload, {
-        progress: (done, total, info) => {
-          bar ??= new Progress({ label: 'continual updates', total });
-          bar.update(done, info);
+      const experiment = new ContinualRun(
+        policy,
+        domain,
+        { passages, sequences: f.sequences, length: f.length, seed: f.seed, sampling },
+        run,
+        (dir) => policy.reload(dir),
+        {
+          progress: (done, total, info) => {
+            bar ??= new Progress({ label: 'continual updates', total });
+            bar.update(done, info);
+          },
         },
-      });
+      );
       const matrix = await experiment.all();
       (bar as Progress | null)?.done();
       const title = f.world

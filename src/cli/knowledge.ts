@@ -9,15 +9,16 @@ import { CPT_MODES, type CptMode } from '../seal/knowledge/cpt.ts';
 import { type InnerLoopConfig, type KnowledgeFormat, SEAL_INNER_LOOP, containmentGrader, sealFormat } from '../seal/knowledge/domain.ts';
 import { type Grader, makeLlmJudge } from '../seal/knowledge/llm-judge.ts';
 import { KnowledgeRun, type KnowledgeRunConfig } from '../seal/knowledge/run.ts';
+import { Policy, stopIdsOf } from '../seal/policy.ts';
 import { SELF_EDIT_PROMPT_KINDS, type SelfEditPromptKind } from '../seal/knowledge/self-edit-prompts.ts';
 import { loadSelfEditPassages, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
+import { type RunOptions, openRun, progressUi, writeResults } from '../seal/experiment.ts';
 import { InnerLoopQueue } from '../seal/queue/coordinator.ts';
 import { knowledgeJobs } from '../seal/queue/domains.ts';
 import { checkTargets } from '../train/lora.ts';
 import { type Command, type Flag, SEED_RANGE, UsageError } from './args.ts';
 import { loraTargets } from './common.ts';
-import { loadPolicy, openRun, progressUi, writeResults } from './experiment-ui.ts';
 
 const renderCommand: Command = {
   name: 'knowledge render',
@@ -153,10 +154,10 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
     ...Object.keys(selfEditFiles).map((n) => `self-edits:${n}`),
     ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`),
   ];
-  const run = openRun(f, { command: 'knowledge', rounds, conditions });
+  const run = openRun(f as RunOptions, { command: 'knowledge', rounds, conditions });
   if (!run) return;
   try {
-    const { policy, reload } = await loadPolicy(f.model);
+    const policy = await Policy.load(f.model);
     const grader = f.judgeModel ? await localJudge(f.judgeModel) : containmentGrader;
     const inner: InnerLoopConfig = {
       ...SEAL_INNER_LOOP,
@@ -200,7 +201,7 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
     const queue = f.queue ? await InnerLoopQueue.open(f.queue, { origin: resolve(run.dir), log: ui.log }) : null;
     try {
       cfg.innerLoops = queue?.runner(knowledgeJobs(f.judgeModel ? `judge:${resolve(f.judgeModel)}` : 'containment'));
-      const experiment = new KnowledgeRun(policy, format, inner, grader, cfg, run, ui, reload);
+      const experiment = new KnowledgeRun(policy, format, inner, grader, cfg, run, ui, (dir) => policy.reload(dir));
       const results = await experiment.all();
       ui.finish();
       writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation');
@@ -217,7 +218,7 @@ async function runExperiment(f: Record<string, any>, rounds: number): Promise<vo
 export async function localJudge(dir: string): Promise<Grader> {
   const tokenizer = await loadTokenizer(dir);
   const model = await loadLlama(dir);
-  const stopIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])];
+  const stopIds = stopIdsOf(model, tokenizer);
   return makeLlmJudge({
     formatPrompt: (p) => (tokenizer.hasChatTemplate ? tokenizer.applyChatTemplate([{ role: 'user', content: p }], { addGenerationPrompt: true }) : p),
     generate: async (prompt) => {

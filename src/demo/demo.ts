@@ -13,19 +13,17 @@
 // (runs/demo) resumes when re-run.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTokenizer } from '../io/tokenizer.ts';
-import { loadLlama } from '../model/load.ts';
 import type { InnerLoopConfig, KnowledgeFormat } from '../seal/knowledge/domain.ts';
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
 import { KnowledgeRun } from '../seal/knowledge/run.ts';
 import { meanStd } from '../seal/knowledge/scoring.ts';
 import type { SquadPassage } from '../seal/knowledge/squad-data.ts';
 import { type RestEmConfig, keepBest, keepBestAboveMean } from '../seal/loop.ts';
+import { progressUi, writeResults } from '../seal/experiment.ts';
 import { Policy } from '../seal/policy.ts';
 import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { init, shutdown } from '../tensor/index.ts';
 import { PROJECTIONS } from '../model/llama.ts';
-import { progressUi, writeResults } from '../cli/experiment-ui.ts';
 import { type SelfEditGrade, type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
 import { gapPower, gapTable, orderingPairs, pairedGaps } from './ordering.ts';
 import { implicationsPrompt, parseImplications, questionPrompt } from './prompts.ts';
@@ -185,9 +183,7 @@ export async function runDemo(c: DemoConfig): Promise<void> {
       process.stdout.write(readFileSync(run.path('results.md'), 'utf8'));
       return;
     }
-    const tokenizer = await loadTokenizer(c.model);
-    const model = await loadLlama(c.model);
-    const policy = new Policy(model, tokenizer, c.model, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
+    const policy = await Policy.load(c.model);
     const ui = progressUi();
     const experiment = new KnowledgeRun(
       policy,
@@ -208,11 +204,7 @@ export async function runDemo(c: DemoConfig): Promise<void> {
       },
       run,
       ui,
-      async (dir) => {
-        policy.model.dispose();
-        policy.model = await loadLlama(dir);
-        policy.dir = dir;
-      },
+      (dir) => policy.reload(dir),
     );
     const results = await experiment.all();
     ui.finish();

@@ -6,8 +6,6 @@
 // in GPU memory only; a worker writes no files, so jobs share nothing mutable.
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import { loadTokenizer } from '../../io/tokenizer.ts';
-import { loadLlama } from '../../model/load.ts';
 import type { Grader } from '../knowledge/llm-judge.ts';
 import { Policy } from '../policy.ts';
 import { redisConnection, reachable } from './connection.ts';
@@ -148,9 +146,7 @@ class PolicyPool {
     if (i >= 0) return this.idle.splice(i, 1)[0].policy;
     while (this.idle.length > 0 && this.idle.length + this.busy > this.max) this.idle.shift()!.policy.model.dispose();
     try {
-      const tokenizer = await loadTokenizer(dir);
-      const model = await loadLlama(dir);
-      return new Policy(model, tokenizer, dir, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
+      return await Policy.load(dir);
     } catch (e) {
       this.busy--;
       throw e;

@@ -1,12 +1,9 @@
-// What both SEAL experiments share on the command line: opening the run directory, loading the policy,
-// a progress bar per phase, and at the end a results table (markdown), an SVG plot of the score per round
-// against the baselines, and the summary.
+// What every SEAL experiment shares, whoever drives it (the `seal` commands, the demo): opening the run
+// directory, a progress bar per phase, and at the end a results table (markdown), an SVG plot of the score
+// per round against the baselines, and the summary. The policy itself loads with Policy.load (policy.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadTokenizer } from '../io/tokenizer.ts';
-import { loadLlama } from '../model/load.ts';
-import { renderResultsTable, resultRow } from '../seal/knowledge/results-table.ts';
-import { Policy } from '../seal/policy.ts';
-import { type JsonValue, RunDir } from '../seal/run-dir.ts';
+import { renderResultsTable, resultRow } from './knowledge/results-table.ts';
+import { type JsonValue, RunDir } from './run-dir.ts';
 import { onShaderCompiled } from '../tensor/index.ts';
 import { Progress, type ProgressOptions } from '../util/progress.ts';
 import { svgPlot } from '../util/svg-plot.ts';
@@ -95,31 +92,28 @@ export function writeResults(
   process.stdout.write(`\n${markdown}\nresults: ${run.path('results.md')}  plot: ${run.path('plot.svg')}  log: ${run.path('log.jsonl')}\n`);
 }
 
+/** What every experiment's options hold about its run directory (the options object is saved whole as its config). */
+export interface RunOptions {
+  /** The run directory. */
+  run: string;
+  /** Accept a config that differs from the run directory's. */
+  force: boolean;
+  /** Where the E-step's inner loops run (a Redis URL); not part of the saved config. */
+  queue?: string;
+}
+
 /**
- * Opens a SEAL run directory for `flags` (saved as its config, minus --force and --queue: where the inner
+ * Opens a SEAL run directory for `options` (saved as its config, minus force and queue: where the inner
  * loops run changes no result, so a run can resume with or without a queue). A finished run prints its
  * results and gives null: re-running it does nothing.
  */
-export function openRun(flags: Record<string, any>, config: Record<string, JsonValue>): RunDir | null {
-  const saved: Record<string, JsonValue> = { ...JSON.parse(JSON.stringify(flags)), ...config };
+export function openRun(options: RunOptions, config: Record<string, JsonValue>): RunDir | null {
+  const saved: Record<string, JsonValue> = { ...(JSON.parse(JSON.stringify(options)) as Record<string, JsonValue>), ...config };
   delete saved.force;
   delete saved.queue;
-  const run = RunDir.open(flags.run, saved, { force: flags.force });
+  const run = RunDir.open(options.run, saved, { force: options.force });
   if (!run.isDone()) return run;
   process.stdout.write(`${run.dir} is finished; its results:\n\n${readFileSync(run.path('results.md'), 'utf8')}`);
   run.close();
   return null;
-}
-
-/** The policy in a model folder, and how to swap its weights for a saved round's (resuming a run). */
-export async function loadPolicy(dir: string): Promise<{ policy: Policy; reload: (dir: string) => Promise<void> }> {
-  const tokenizer = await loadTokenizer(dir);
-  const model = await loadLlama(dir);
-  const policy = new Policy(model, tokenizer, dir, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
-  const reload = async (saved: string) => {
-    policy.model.dispose();
-    policy.model = await loadLlama(saved);
-    policy.dir = saved;
-  };
-  return { policy, reload };
 }
