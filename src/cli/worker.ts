@@ -3,11 +3,11 @@
 // those jobs run again elsewhere).
 import { containmentGrader } from '../seal/knowledge/domain.ts';
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
+import { localJudge } from '../seal/knowledge/local-judge.ts';
 import { InnerLoopWorker } from '../seal/queue/worker.ts';
-import { type Command, UsageError } from './args.ts';
-import { localJudge } from './knowledge.ts';
+import { UsageError, defineCommand } from './args.ts';
 
-export const workerCommand: Command = {
+export const workerCommand = defineCommand({
   name: 'worker',
   summary: "Run inner-loop jobs from a Redis queue (the E-step of runs started with --queue) on this machine's GPU.",
   usage: 'seal worker --queue redis://host:port [--concurrency N] [--path-map /their/path=/my/path]',
@@ -78,4 +78,4 @@ export const workerCommand: Command = {
       process.on('SIGINT', () => stop('SIGINT'));
     });
   },
-};
+});

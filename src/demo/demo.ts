@@ -19,6 +19,7 @@ import { KnowledgeRun } from '../seal/knowledge/run.ts';
 import { meanStd } from '../seal/knowledge/scoring.ts';
 import type { SquadPassage } from '../seal/knowledge/squad-data.ts';
 import { type RestEmConfig, keepBest, keepBestAboveMean } from '../seal/loop.ts';
+import { type KnowledgeCondition, formatCondition, roundCondition } from '../seal/condition.ts';
 import { progressUi, writeResults } from '../seal/experiment.ts';
 import { Policy } from '../seal/policy.ts';
 import { type JsonValue, RunDir } from '../seal/run-dir.ts';
@@ -170,10 +171,16 @@ export async function runDemo(c: DemoConfig): Promise<void> {
   const evalPeople = world.eval.slice(0, c.evalPeople);
   const rlPeople = world.rl.slice(0, c.rounds * c.rlPeoplePerRound);
   // The equal-token control matches the final round's training tokens: the passage repeated that long.
-  const control = `repeated:round-${c.rounds}`;
+  const control: KnowledgeCondition = { kind: 'repeated', of: roundCondition(c.rounds) };
   // The rounds between the first and the last are not scored (their inner loops would cost a condition's
   // time each); their self-edits are still sampled, so the report follows the policy round by round.
-  const conditions = ['base', 'passage', 'round-0', ...(c.rounds > 0 ? [`round-${c.rounds}`] : []), control];
+  const conditions: KnowledgeCondition[] = [
+    { kind: 'base' },
+    { kind: 'passage' },
+    roundCondition(0),
+    ...(c.rounds > 0 ? [roundCondition(c.rounds)] : []),
+    control,
+  ];
   // The model's training record is part of the run's identity: a retrained folder at the same path is
   // refused by the run directory (with the way to start afresh) instead of resumed with stale results.
   const training = { pretraining: meta.pretraining, trainedOn: meta.trainedOn ?? [] } as unknown as JsonValue;
@@ -209,12 +216,15 @@ export async function runDemo(c: DemoConfig): Promise<void> {
     const results = await experiment.all();
     ui.finish();
     const selfEdits = selfEditReport(run, world, evalPeople, rlPeople);
-    const gaps = gapPower(pairedGaps(Object.fromEntries(results.map((r) => [r.label, r.perSeed])), orderingPairs(c.rounds, control)), adapterAccuracy(run));
+    const gaps = gapPower(
+      pairedGaps(Object.fromEntries(results.map((r) => [r.label, r.perSeed])), orderingPairs(c.rounds, formatCondition(control))),
+      adapterAccuracy(run),
+    );
     const tokens = Object.fromEntries(results.map((r) => [r.label, Math.round(r.trainTokens)]));
     const lines = [
       '',
       `base: no training. passage: the inner loop trains on the passages. round-r: on the passages and the`,
-      `implications the round-r policy writes (round-0: the pretrained model's own). ${control}: on the`,
+      `implications the round-r policy writes (round-0: the pretrained model's own). ${formatCondition(control)}: on the`,
       `passages repeated to round-${c.rounds}'s token count (the equal-token control).`,
       '',
       'Training tokens per person: ' +

@@ -2,6 +2,7 @@
 // directory, a progress bar per phase, and at the end a results table (markdown), an SVG plot of the score
 // per round against the baselines, and the summary. The policy itself loads with Policy.load (policy.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { type Condition, policyRound } from './condition.ts';
 import { renderResultsTable, resultRow } from './knowledge/results-table.ts';
 import { type JsonValue, RunDir } from './run-dir.ts';
 import { onShaderCompiled } from '../tensor/index.ts';
@@ -51,6 +52,8 @@ export function progressUi(stream?: ProgressOptions['stream']) {
 
 export interface LabelledResult {
   label: string;
+  /** The condition the label names (not written to the summary: its label is). */
+  condition: Condition;
   perSeed: number[];
 }
 
@@ -69,8 +72,7 @@ export function writeResults(
   const rows = results.map((r) => resultRow(r.label, r.perSeed));
   const markdown = renderResultsTable(rows, { metric, countLabel: 'seeds' });
   writeFileSync(run.path('results.md'), markdown + appendix);
-  const isRound = (l: string) => /^round-\d+$/.test(l);
-  const rounds = results.filter((r) => isRound(r.label));
+  const rounds = results.filter((r) => r.condition.kind === 'round');
   const row = (label: string) => rows[results.findIndex((r) => r.label === label)];
   const xs = rounds.length ? rounds.map((r) => r.label.replace('-', ' ')) : ['—'];
   const series = [
@@ -82,12 +84,17 @@ export function writeResults(
           },
         ]
       : []),
+    // The baselines: conditions no round's policy writes for (a round's equal-token control is not one).
     ...results
-      .filter((r) => !isRound(r.label) && !/round-\d+/.test(r.label))
+      .filter((r) => policyRound(r.condition) === null)
       .map((b) => ({ name: b.label, points: xs.map((x) => ({ x, y: row(b.label).mean, error: row(b.label).std })) })),
   ];
   writeFileSync(run.path('plot.svg'), svgPlot(series, { title, xLabel: 'policy', yLabel: metric, percent: true }));
-  run.writeSummary({ metric, results: results.map((r, i) => ({ ...r, mean: rows[i].mean, std: rows[i].std })), ...extra } as unknown as JsonValue);
+  run.writeSummary({
+    metric,
+    results: results.map(({ condition, ...r }, i) => ({ ...r, mean: rows[i].mean, std: rows[i].std })),
+    ...extra,
+  } as unknown as JsonValue);
   run.markDone();
   process.stdout.write(`\n${markdown}\nresults: ${run.path('results.md')}  plot: ${run.path('plot.svg')}  log: ${run.path('log.jsonl')}\n`);
 }
