@@ -13,7 +13,7 @@ import type { Grader } from '../seal/knowledge/llm-judge.ts';
 import { localJudge } from '../seal/knowledge/local-judge.ts';
 import { SELF_EDIT_PROMPT_KINDS } from '../seal/knowledge/self-edit-prompts.ts';
 import { type SquadPassage, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
-import { type RunOptions, openRun } from '../seal/experiment.ts';
+import { openRun } from '../seal/experiment.ts';
 import { Policy, type SamplingConfig } from '../seal/policy.ts';
 import type { JsonValue, RunDir } from '../seal/run-dir.ts';
 import { checkTargets } from '../train/lora.ts';
@@ -135,7 +135,7 @@ export const continualCommand = defineCommand({
     }
     // The resolved settings (and the world's identity) are the run's config: a changed recipe or retrained
     // model at the same path is refused rather than mixed into old results.
-    const run = openRun(f as RunOptions, {
+    const run = openRun(f, {
       command: 'knowledge continual',
       sampling: sampling as unknown as JsonValue,
       inner: inner as unknown as JsonValue,

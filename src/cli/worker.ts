@@ -38,7 +38,7 @@ export const workerCommand = defineCommand({
     { name: 'max-stalls', type: 'int', min: 0, default: 2, help: 'times a job may stall (its worker lost) before it fails (BullMQ maxStalledCount)' },
   ],
   async run(f) {
-    const pathMap = (f.pathMap as string[]).map((entry): [string, string] => {
+    const pathMap = f.pathMap.map((entry): [string, string] => {
       const [from, to] = entry.split('=');
       if (!from || !to) throw new UsageError(`seal worker: --path-map takes from=to entries, got "${entry}"`);
       return [from, to];

@@ -13,7 +13,7 @@
 // (runs/demo) resumes when re-run.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { InnerLoopConfig, KnowledgeFormat } from '../seal/knowledge/domain.ts';
+import { type InnerLoopConfig, type KnowledgeFormat, contextIndex } from '../seal/knowledge/domain.ts';
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
 import { KnowledgeRun } from '../seal/knowledge/run.ts';
 import { meanStd } from '../seal/knowledge/scoring.ts';
@@ -22,6 +22,7 @@ import { type RestEmConfig, keepBest, keepBestAboveMean } from '../seal/loop.ts'
 import { type KnowledgeCondition, formatCondition, roundCondition } from '../seal/condition.ts';
 import { progressUi, writeResults } from '../seal/experiment.ts';
 import { Policy } from '../seal/policy.ts';
+import { isPassageEvaluation } from '../seal/records.ts';
 import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { init, shutdown } from '../tensor/index.ts';
 import { PROJECTIONS } from '../model/llama.ts';
@@ -113,11 +114,11 @@ export function personPassage(p: PassagePerson): SquadPassage {
 /** Accuracy of each condition's adapters (people sharing one), keyed by seed and the adapter's first person. */
 export function adapterAccuracy(run: RunDir): Record<string, Map<string, number>> {
   const people: Record<string, Map<string, number[]>> = {};
-  for (const r of run.records('evaluation')) {
-    const key = `${r.seed}/${Array.isArray(r.group) ? r.group[0] : r.passage}`;
-    const byKey = (people[String(r.condition)] ??= new Map());
+  for (const r of run.records('evaluation').filter(isPassageEvaluation)) {
+    const key = `${r.seed}/${r.group ? r.group[0] : r.passage}`;
+    const byKey = (people[r.condition] ??= new Map());
     const accuracies = byKey.get(key) ?? [];
-    accuracies.push(Number(r.accuracy));
+    accuracies.push(r.accuracy);
     byKey.set(key, accuracies);
   }
   // Every person has the same number of questions, so the mean of their accuracies is the adapter's.
@@ -133,14 +134,13 @@ export function selfEditReport(run: RunDir, world: World, evalPeople: PassagePer
   const index = valueIndex(world);
   const groups = new Map<string, SelfEditGrade[]>();
   const add = (label: string, g: SelfEditGrade) => groups.set(label, [...(groups.get(label) ?? []), g]);
-  for (const r of run.records('eval-self-edit'))
-    add(`${r.condition} (evaluation people)`, gradeSelfEdit(world, evalPeople[Number(r.passage)], String(r.text), index));
+  for (const r of run.records('eval-self-edit')) add(`${r.condition} (evaluation people)`, gradeSelfEdit(world, evalPeople[r.passage], r.text, index));
   for (const r of run.records('self-edits')) {
-    const person = rlPeople[Number(String(r.context).slice(1))];
-    const kept = (run.get(`r${r.round}/${r.context}/selection`)?.kept as number[] | undefined) ?? [];
-    (r.texts as string[]).forEach((text, j) => {
+    const person = rlPeople[contextIndex(r.context)];
+    const kept = run.get(`r${r.round}/${r.context}/selection`, 'selection')?.kept ?? [];
+    r.texts.forEach((text, j) => {
       const g = gradeSelfEdit(world, person, text, index);
-      add(`RL round ${r.round}: samples of the round-${Number(r.round) - 1} policy`, g);
+      add(`RL round ${r.round}: samples of the round-${r.round - 1} policy`, g);
       if (kept.includes(j)) add(`RL round ${r.round}: kept for the M-step`, g);
     });
   }

@@ -5,6 +5,7 @@
 // Units (logged, resumable): `eval/<label>/s<s>/<task>` for in-context and oracle, and
 // `eval/<label>/s<s>/<task>/e<j>` for the j-th self-edit the round's policy wrote for the task.
 import { type ArcCondition, formatCondition, policyRound } from '../condition.ts';
+import { isArcEvaluation } from '../records.ts';
 import { type JsonValue, type RunDir, traceUnitStart } from '../run-dir.ts';
 import { type InnerLoopRunner, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
@@ -72,7 +73,7 @@ export class ArcRun {
       for (const task of this.config.evalTasks) {
         const seed = unitSeed(this.config.restEm.seed, 'eval', label, s, task.id);
         if (c.kind === 'in-context') {
-          await this.unit(`eval/${label}/s${s}/${task.id}`, async () => {
+          await this.run.evaluationUnit(`eval/${label}/s${s}/${task.id}`, async () => {
             const a = await answerTask(task, (q) => this.domain.answer(this.policy, q), { countTokens: this.domain.countTokens, seed });
             return {
               condition: label,
@@ -84,14 +85,14 @@ export class ArcRun {
             };
           });
         } else if (c.kind === 'oracle') {
-          await this.unit(`eval/${label}/s${s}/${task.id}`, async () => {
+          await this.run.evaluationUnit(`eval/${label}/s${s}/${task.id}`, async () => {
             const o = await this.domain.run(this.policy, task, parseSelfEdit(formatSelfEdit(ORACLE_SELF_EDIT)), seed);
             return { condition: label, task: task.id, seed: s, ...describeOutcome(o), reward: o.reward };
           });
         } else {
           const texts = await this.selfEdits(c.round, s, task);
           for (let j = 0; j < texts.length; j++) {
-            await this.unit(`eval/${label}/s${s}/${task.id}/e${j}`, async () => {
+            await this.run.evaluationUnit(`eval/${label}/s${s}/${task.id}/e${j}`, async () => {
               const o = await this.domain.run(this.policy, task, parseSelfEdit(texts[j]), unitSeed(seed, j));
               return { condition: label, task: task.id, seed: s, selfEdit: texts[j], ...describeOutcome(o), reward: o.reward };
             });
@@ -112,8 +113,9 @@ export class ArcRun {
     for (let s = 0; s < this.config.evalSeeds; s++) {
       const rewards = this.run
         .records('evaluation')
+        .filter(isArcEvaluation)
         .filter((r) => r.condition === label && r.seed === s)
-        .map((r) => Number(r.reward));
+        .map((r) => r.reward);
       const expected = this.config.evalTasks.length * (c.kind === 'round' ? this.config.evalSelfEdits : 1);
       if (rewards.length !== expected) throw new Error(`condition ${label} is not finished (seed ${s}: ${rewards.length} of ${expected} evaluations)`);
       perSeed.push(rewards.reduce((a, b) => a + b, 0) / rewards.length);
@@ -137,16 +139,8 @@ export class ArcRun {
         this.config.evalSelfEdits,
         unitSeed(this.config.restEm.seed, label, seed, task.id),
       );
-      this.run.append({ kind: 'eval-self-edits', key, condition: label, seed, task: task.id, texts, details });
+      this.run.log({ kind: 'eval-self-edits', key, condition: label, seed, task: task.id, texts, details });
     }
-    return this.run.get(key)!.texts as string[];
-  }
-
-  private async unit(key: string, work: () => Promise<Record<string, JsonValue>>): Promise<void> {
-    if (this.run.has(key)) return;
-    traceUnitStart([key]);
-    const started = performance.now();
-    const fields = await work();
-    this.run.append({ kind: 'evaluation', key, ...fields, seconds: (performance.now() - started) / 1000 });
+    return this.run.get(key, 'eval-self-edits')!.texts;
   }
 }

@@ -7,6 +7,7 @@
 // pretraining, cpt.ts, SEAL's v1 or v2: one update on every passage's c completions at once, `eval/<label>/s<s>`).
 import { type KnowledgeCondition, type PassageCondition, formatCondition, policyRound } from '../condition.ts';
 import type { Grader } from './llm-judge.ts';
+import { knowledgeEvaluation } from '../records.ts';
 import { type JsonValue, type RunDir, traceUnitStart } from '../run-dir.ts';
 import { type Domain, type InnerLoopRunner, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
@@ -129,7 +130,7 @@ export class KnowledgeRun {
     let done = 0;
     if (c.kind === 'cpt') {
       for (let s = 0; s < this.config.evalSeeds; s++) {
-        await this.unit(`eval/${label}/s${s}`, () => this.continuedPretraining(c.of, s));
+        await this.run.evaluationUnit(`eval/${label}/s${s}`, () => this.continuedPretraining(c.of, s));
         this.ui.evalProgress?.(label, ++done, total);
       }
       return this.result(c);
@@ -181,7 +182,7 @@ export class KnowledgeRun {
           const key = `eval/${label}/s${s}/p${i}`;
           if (this.run.has(key)) continue;
           const prep = prepared.get(`${s}/${i}`)!;
-          this.run.append({
+          this.run.log({
             kind: 'evaluation',
             key,
             condition: label,
@@ -212,31 +213,23 @@ export class KnowledgeRun {
     let units = 0;
     for (let s = 0; s < this.config.evalSeeds; s++) {
       if (c.kind === 'cpt') {
-        const r = this.run.get(`eval/${label}/s${s}`);
+        const r = knowledgeEvaluation(this.run.get(`eval/${label}/s${s}`, 'evaluation'));
         if (!r) throw new Error(`condition ${label} is not finished (seed ${s})`);
-        perSeed.push(Number(r.accuracy));
-        tokens += Number(r.trainTokens);
+        perSeed.push(r.accuracy);
+        tokens += r.trainTokens;
         units++;
         continue;
       }
       const accuracies = this.config.evalPassages.map((_, i) => {
-        const r = this.run.get(`eval/${label}/s${s}/p${i}`);
+        const r = knowledgeEvaluation(this.run.get(`eval/${label}/s${s}/p${i}`, 'evaluation'));
         if (!r) throw new Error(`condition ${label} is not finished (seed ${s}, passage ${i})`);
-        tokens += Number(r.trainTokens);
+        tokens += r.trainTokens;
         units++;
-        return Number(r.accuracy);
+        return r.accuracy;
       });
       perSeed.push(meanStd(accuracies).mean);
     }
     return { label, condition: c, perSeed, trainTokens: tokens / Math.max(1, units) };
-  }
-
-  private async unit(key: string, work: () => Promise<Record<string, JsonValue>>): Promise<void> {
-    if (this.run.has(key)) return;
-    traceUnitStart([key]);
-    const started = performance.now();
-    const fields = await work();
-    this.run.append({ kind: 'evaluation', key, ...fields, seconds: (performance.now() - started) / 1000 });
   }
 
   /** The training texts a condition uses for one passage, and the self-edit behind them. */
@@ -308,14 +301,14 @@ export class KnowledgeRun {
     }));
     const texts = await this.policy.sample(requests, this.config.restEm.sampling);
     missing.forEach((i, k) =>
-      this.run.append({ kind: 'eval-self-edit', key: `eval-self-edit/${round}/s${seed}/p${i}`, condition: round, seed, passage: i, text: texts[k] }),
+      this.run.log({ kind: 'eval-self-edit', key: `eval-self-edit/${round}/s${seed}/p${i}`, condition: round, seed, passage: i, text: texts[k] }),
     );
   }
 
   /** The self-edit the round-r policy wrote for evaluation passage `index` under seed `seed`. */
   private async policySelfEdit(round: number, seed: number, index: number): Promise<string> {
     await this.sampleSelfEdits(round, seed, [index]);
-    return String(this.run.get(`eval-self-edit/round-${round}/s${seed}/p${index}`)!.text);
+    return this.run.get(`eval-self-edit/round-${round}/s${seed}/p${index}`, 'eval-self-edit')!.text;
   }
 
   private currentRound(): number {
