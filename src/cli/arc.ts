@@ -1,35 +1,13 @@
 // seal arc <render|run|eval>: SEAL's few-shot ARC domain.
-import { resolve } from 'node:path';
 import { PROJECTIONS } from '../model/llama.ts';
-import { type ArcTask, loadArcTasks } from '../seal/arc/arc-data.ts';
-import { ARC_DOMAIN_DEFAULTS, ArcDomain } from '../seal/arc/domain.ts';
+import { ARC_DOMAIN_DEFAULTS } from '../seal/arc/domain.ts';
+import { runArcExperiment } from '../seal/arc/experiment.ts';
 import { renderArc } from '../seal/arc/render.ts';
-import { ArcRun } from '../seal/arc/run.ts';
-import { checkRedis } from '../seal/queue/connection.ts';
-import { InnerLoopQueue } from '../seal/queue/coordinator.ts';
-import { arcJobs } from '../seal/queue/domains.ts';
-import { checkTargets } from '../train/lora.ts';
-import { type Command, type Flag, SEED_RANGE } from './args.ts';
+import { parseArcCondition } from '../seal/condition.ts';
+import { type Command, SEED_RANGE, defineCommand, defineFlags } from './args.ts';
 import { loraTargets } from './common.ts';
-import { loadPolicy, openRun, progressUi, writeResults } from './experiment-ui.ts';
 
-/** The paper's 11 RL training tasks and 8 evaluation tasks (SEAL's filtered ARC-AGI-1 sets). */
-export const PAPER_TRAIN_TASKS = [
-  '44f52bb0',
-  '4be741c5',
-  '5582e5ca',
-  '5614dbcf',
-  '5bd6f4ac',
-  '6150a2bd',
-  '67e8384a',
-  '6d0aefbc',
-  '6e02f1e3',
-  '8be77c9e',
-  '8d5021e8',
-];
-export const PAPER_EVAL_TASKS = ['59341089', '66e6c45b', '68b67ca3', '903d1b4a', 'b1fc8b8e', 'bc4146bd', 'c7d4e6ad', 'ce8d95cc'];
-
-const renderCommand: Command = {
+const renderCommand = defineCommand({
   name: 'arc render',
   summary:
     'Dry run: the policy prompt, the first N test-time training texts a self-edit produces, and the inference queries, as the model sees them (before the chat template).',
@@ -45,9 +23,9 @@ const renderCommand: Command = {
   async run(f) {
     process.stdout.write(renderArc({ challengesPath: f.challenges, taskId: f.task, selfEditPath: f.selfEdit, limit: f.limit, seed: f.seed }));
   },
-};
+});
 
-const experimentFlags: Flag[] = [
+const experimentFlags = defineFlags([
   { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama or Qwen2 folder (the paper: Llama-3.2-1B-Instruct)' },
   { name: 'challenges', type: 'string', required: true, help: 'evaluation challenges (ARC Prize layout)' },
   { name: 'solutions', type: 'string', required: true, help: 'their solutions' },
@@ -56,7 +34,7 @@ const experimentFlags: Flag[] = [
   { name: 'train-solutions', type: 'string', help: 'RL training solutions (default: --solutions)' },
   { name: 'train-tasks', type: 'list', help: "RL training task ids (default: the paper's 11 where present, else every task)" },
   { name: 'run', type: 'string', required: true, help: 'run directory (config, log, models, summary); re-running resumes it' },
-  { name: 'conditions', type: 'list', help: 'in-context, oracle, round-<r> (default: all of them)' },
+  { name: 'conditions', type: 'list', item: parseArcCondition, help: 'in-context, oracle, round-<r> (default: all of them)' },
   { name: 'rounds', type: 'int', min: 0, default: 1, help: 'ReST-EM rounds (the paper: 1)' },
   { name: 'samples', type: 'int', min: 1, default: 15, help: 'self-edits sampled per training task' },
   { name: 'eval-self-edits', type: 'int', min: 1, default: 5, help: 'self-edits per evaluation task' },
@@ -90,20 +68,10 @@ const experimentFlags: Flag[] = [
     help: 'run the E-step inner loops as jobs on this Redis (redis://host:port), served by `seal worker`s; default: in this process',
   },
   { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
-];
-
-function pick(tasks: ArcTask[], ids: string[] | undefined, paper: string[], file: string): ArcTask[] {
-  const byId = new Map(tasks.map((t) => [t.id, t]));
-  const wanted = ids ?? (paper.every((id) => byId.has(id)) ? paper : tasks.map((t) => t.id));
-  return wanted.map((id) => {
-    const t = byId.get(id);
-    if (!t) throw new Error(`${file} has no task ${id}`);
-    return t;
-  });
-}
+]);
 
 function experimentCommand(name: 'run' | 'eval'): Command {
-  return {
+  return defineCommand({
     name: `arc ${name}`,
     summary:
       name === 'run'
@@ -115,67 +83,9 @@ function experimentCommand(name: 'run' | 'eval'): Command {
       loraTargets(f.mstepTargets, `seal arc ${name}: --mstep-targets`);
     },
     async run(f) {
-      const rounds = name === 'eval' ? 0 : f.rounds;
-      const evalTasks = pick(loadArcTasks(f.challenges, f.solutions), f.tasks, PAPER_EVAL_TASKS, f.challenges);
-      const trainFile = f.trainChallenges ?? f.challenges;
-      const trainTasks = rounds > 0 ? pick(loadArcTasks(trainFile, f.trainSolutions ?? f.solutions), f.trainTasks, PAPER_TRAIN_TASKS, trainFile) : [];
-      const conditions: string[] = f.conditions ?? ['in-context', 'oracle', ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`)];
-      if (f.queue) await checkRedis(f.queue); // a bad --queue fails before the run directory is touched
-      const run = openRun(f, { command: 'arc', rounds, conditions });
-      if (!run) return;
-      try {
-        const { policy, reload } = await loadPolicy(f.model);
-        const tokenizer = policy.tokenizer;
-        const sampling = { temperature: f.temperature, topP: 1, maxNewTokens: f.maxNewTokens };
-        const domain = new ArcDomain(tokenizer, { answerTokens: f.answerTokens, answerBatch: f.answerBatch, maxSampleAttempts: f.maxSampleAttempts, sampling });
-        const ui = progressUi();
-        const queue = f.queue ? await InnerLoopQueue.open(f.queue, { origin: resolve(run.dir), log: ui.log }) : null;
-        const experiment = new ArcRun(
-          policy,
-          domain,
-          {
-            trainTasks,
-            evalTasks,
-            conditions,
-            evalSelfEdits: f.evalSelfEdits,
-            evalSeeds: f.evalSeeds,
-            restEm: {
-              rounds,
-              samples: f.samples,
-              seeds: 1,
-              sampling,
-              imitation: {
-                lora: { r: f.mstepRank, alpha: f.mstepAlpha, dropout: 0, targets: checkTargets(f.mstepTargets) },
-                lr: f.mstepLr,
-                epochs: f.mstepEpochs,
-                batchSize: f.mstepBatchSize,
-                gradAccum: 1,
-                schedule: 'cosine',
-                warmupSteps: 0,
-                maxGradNorm: 1,
-                seed: f.seed,
-              },
-              seed: f.seed,
-            },
-            innerLoops: queue?.runner(arcJobs()),
-          },
-          run,
-          ui,
-          reload,
-        );
-        try {
-          const results = await experiment.all();
-          ui.finish();
-          writeResults(run, results, 'success rate', 'Few-shot ARC: tasks solved after test-time training');
-        } finally {
-          await queue?.close();
-        }
-        policy.model.dispose();
-      } finally {
-        run.close();
-      }
+      await runArcExperiment(f, name === 'eval' ? 0 : f.rounds);
     },
-  };
+  });
 }
 
 export const arcCommands: Command[] = [renderCommand, experimentCommand('run'), experimentCommand('eval')];

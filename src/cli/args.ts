@@ -2,16 +2,25 @@
 // `--help` and the saved run configuration all come from that declaration. Everything a flag can get
 // wrong is caught here, before a model loads: unknown or repeated flags, stray words, values of the wrong
 // type or out of range (each error names the flag), and each command's checks across flags.
+//
+// The declaration is also the flags' type: defineCommand gives `check` and `run` an object whose keys are
+// the flags' camelCase names and whose values have the flags' types (FlagsOf), optional where a flag has
+// neither a default nor `required`. Past parseFlags nothing coerces a flag.
 export type FlagType = 'string' | 'number' | 'int' | 'boolean' | 'list';
 
 export interface Flag {
   name: string;
   type: FlagType;
   help: string;
-  default?: string | number | boolean | string[];
+  default?: string | number | boolean | readonly string[];
   required?: boolean;
   /** For strings: the allowed values. */
   choices?: readonly string[];
+  /**
+   * For lists: turns each item into its typed value (a condition, say), throwing an Error whose message
+   * says what is wrong; parsing reports it as a UsageError naming the flag.
+   */
+  item?: (text: string) => unknown;
   /** For numbers: inclusive bounds (min, max) and exclusive ones (above, below). */
   min?: number;
   max?: number;
@@ -19,17 +28,68 @@ export interface Flag {
   below?: number;
 }
 
+/** kebab-case to camelCase, as parseFlags keys the flags: "max-new-tokens" → "maxNewTokens". */
+export type Camel<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<Camel<Tail>>}` : S;
+
+/** The value of one parsed flag. */
+export type FlagValue<F extends Flag> = F['type'] extends 'int' | 'number'
+  ? number
+  : F['type'] extends 'boolean'
+    ? boolean
+    : F['type'] extends 'list'
+      ? F extends { item: (text: string) => infer T }
+        ? T[]
+        : string[]
+      : F extends { choices: readonly (infer C)[] }
+        ? C
+        : string;
+
+type Given<F extends Flag> = F extends { required: true } ? F : F extends { default: unknown } ? F : never;
+
+/** The parsed flags of a declaration: every flag under its camelCase name, optional unless required or defaulted. */
+export type FlagsOf<Flags extends readonly Flag[]> = {
+  [F in Given<Flags[number]> as Camel<F['name']>]: FlagValue<F>;
+} & {
+  [F in Exclude<Flags[number], Given<Flags[number]>> as Camel<F['name']>]?: FlagValue<F>;
+};
+
+/** Flags as parseFlags returns them, before a command's declaration types them. */
+export type ParsedFlags = Record<string, unknown>;
+
 export interface Command {
   name: string;
   summary: string;
   usage: string;
-  flags: Flag[];
+  flags: readonly Flag[];
   /** False for commands that never touch the GPU (dry runs): the engine is not started. */
   gpu?: boolean;
   /** Checks across flags (and of list values), at parse time; throws a UsageError naming the flag. */
-  check?(flags: Record<string, any>): void;
-  run(flags: Record<string, any>): Promise<void>;
+  check?(flags: ParsedFlags): void;
+  run(flags: ParsedFlags): Promise<void>;
 }
+
+/** A command whose `check` and `run` see the flags typed by its declaration. */
+export interface TypedCommand<Flags extends readonly Flag[]> extends Omit<Command, 'flags' | 'check' | 'run'> {
+  flags: Flags;
+  check?(flags: FlagsOf<Flags>): void;
+  run(flags: FlagsOf<Flags>): Promise<void>;
+}
+
+/**
+ * Declares a command. The flags parseFlags hands it were built from this very declaration, so they have
+ * the declared types: the one place the parsed record is taken as FlagsOf.
+ */
+export function defineCommand<const Flags extends readonly Flag[]>(cmd: TypedCommand<Flags>): Command {
+  const typed = (flags: ParsedFlags) => flags as FlagsOf<Flags>;
+  return {
+    ...cmd,
+    check: cmd.check && ((flags) => cmd.check!(typed(flags))),
+    run: (flags) => cmd.run(typed(flags)),
+  };
+}
+
+/** A flag list declared apart from its command (shared by several), its literal types kept for FlagsOf. */
+export const defineFlags = <const Flags extends readonly Flag[]>(flags: Flags): Flags => flags;
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -41,9 +101,9 @@ export const SEED_RANGE = { min: 0, max: 2 ** 32 - 1 } as const;
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Parses `--name value`, `--name=value` and boolean `--name` / `--no-name`; returns flags keyed in camelCase. */
-export function parseFlags(cmd: Command, argv: readonly string[]): Record<string, any> {
+export function parseFlags(cmd: Command, argv: readonly string[]): ParsedFlags {
   const byName = new Map(cmd.flags.map((f) => [f.name, f]));
-  const flags: Record<string, any> = {};
+  const flags: ParsedFlags = {};
   const given = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -76,7 +136,7 @@ export function parseFlags(cmd: Command, argv: readonly string[]): Record<string
     const key = camel(f.name);
     if (flags[key] !== undefined) continue;
     if (f.required) throw new UsageError(`seal ${cmd.name}: --${f.name} is required (${f.help})`);
-    if (f.default !== undefined) flags[key] = f.default;
+    if (f.default !== undefined) flags[key] = f.item && Array.isArray(f.default) ? f.default.map(f.item) : f.default;
   }
   cmd.check?.(flags);
   return flags;
@@ -100,7 +160,14 @@ function convert(cmd: Command, flag: Flag, value: string): unknown {
         .map((s) => s.trim())
         .filter(Boolean);
       if (!items.length) throw new UsageError(`${where} takes a comma-separated list, got "${value}"`);
-      return items;
+      if (!flag.item) return items;
+      return items.map((item) => {
+        try {
+          return flag.item!(item);
+        } catch (e) {
+          throw new UsageError(`${where}: ${(e as Error).message}`);
+        }
+      });
     }
     default:
       if (value === '') throw new UsageError(`${where} needs a value, got an empty string`);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type Tokenizer, loadTokenizer } from '../io/tokenizer.ts';
 import type { Llama } from '../model/llama.ts';
 import { loadLlama } from '../model/load.ts';
+import { stopIdsOf } from '../seal/policy.ts';
 import { LoraAdapter, checkTargets } from '../train/lora.ts';
 import { UsageError } from './args.ts';
 
@@ -33,9 +34,9 @@ export function needTokenizer(loaded: Loaded, what: string, dir: string): Tokeni
   return loaded.tokenizer;
 }
 
-/** Ids that end generation: the config's EOS ids and the tokenizer's (they may differ: Llama-3.2-Instruct's eot). */
+/** Ids that end generation (policy.ts's stopIdsOf). */
 export function stopIds(loaded: Loaded): number[] {
-  return [...new Set([...loaded.model.config.eosTokenIds, ...(loaded.tokenizer?.eosIds ?? [])])];
+  return stopIdsOf(loaded.model, loaded.tokenizer);
 }
 
 export function parseIds(text: string, flag: string): number[] {

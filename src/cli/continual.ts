@@ -10,16 +10,16 @@ import { PROJECTIONS } from '../model/llama.ts';
 import { ContinualRun, type ForgettingMatrix, forgettingSummary, renderForgettingTable } from '../seal/knowledge/continual.ts';
 import { type InnerLoopConfig, type KnowledgeFormat, KnowledgeDomain, SEAL_INNER_LOOP, containmentGrader, sealFormat } from '../seal/knowledge/domain.ts';
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
-import { SELF_EDIT_PROMPT_KINDS, type SelfEditPromptKind } from '../seal/knowledge/self-edit-prompts.ts';
+import { localJudge } from '../seal/knowledge/local-judge.ts';
+import { SELF_EDIT_PROMPT_KINDS } from '../seal/knowledge/self-edit-prompts.ts';
 import { type SquadPassage, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
-import type { SamplingConfig } from '../seal/policy.ts';
+import { openRun } from '../seal/experiment.ts';
+import { Policy, type SamplingConfig } from '../seal/policy.ts';
 import type { JsonValue, RunDir } from '../seal/run-dir.ts';
 import { checkTargets } from '../train/lora.ts';
 import { Progress } from '../util/progress.ts';
 import { svgHeatmap } from '../util/svg-heatmap.ts';
-import { type Command, SEED_RANGE } from './args.ts';
-import { loadPolicy, openRun } from './experiment-ui.ts';
-import { localJudge } from './knowledge.ts';
+import { SEED_RANGE, defineCommand } from './args.ts';
 
 /** SEAL's continual_self_edits.sh settings; with --world the demo's recipe replaces those a flag does not set. */
 const SEAL_CONTINUAL = {
@@ -30,7 +30,7 @@ const SEAL_CONTINUAL = {
   inner: SEAL_INNER_LOOP,
 };
 
-export const continualCommand: Command = {
+export const continualCommand = defineCommand({
   name: 'knowledge continual',
   summary:
     "Continual self-edits (the paper's §5): passages applied one after another, each a self-edit + LoRA merged before the next; the forgetting matrix over sequences.",
@@ -122,7 +122,7 @@ export const continualCommand: Command = {
     let format: KnowledgeFormat;
     let grader: Grader;
     let world: JsonValue = null;
-    if (f.world) {
+    if (f.data === undefined) {
       const record = readTinyRecord(f.model);
       passages = generateWorld(record.world).eval.map(personPassage);
       format = WORLD_FORMAT;
@@ -130,23 +130,35 @@ export const continualCommand: Command = {
       world = { world: record.world, pretraining: record.pretraining, trainedOn: record.trainedOn ?? [] } as unknown as JsonValue;
     } else {
       passages = loadSquadPassages(f.data);
-      format = sealFormat(f.prompt as SelfEditPromptKind);
+      format = sealFormat(f.prompt);
       grader = f.judgeModel ? await localJudge(f.judgeModel) : containmentGrader;
     }
     // The resolved settings (and the world's identity) are the run's config: a changed recipe or retrained
     // model at the same path is refused rather than mixed into old results.
-    const run = openRun(f, { command: 'knowledge continual', sampling: sampling as unknown as JsonValue, inner: inner as unknown as JsonValue, world });
+    const run = openRun(f, {
+      command: 'knowledge continual',
+      sampling: sampling as unknown as JsonValue,
+      inner: inner as unknown as JsonValue,
+      world,
+    });
     if (!run) return;
     try {
-      const { policy, reload } = await loadPolicy(f.model);
+      const policy = await Policy.load(f.model);
       const domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader);
       let bar: Progress | null = null;
-      const experiment = new ContinualRun(policy, domain, { passages, sequences: f.sequences, length: f.length, seed: f.seed, sampling }, run, reload, {
-        progress: (done, total, info) => {
-          bar ??= new Progress({ label: 'continual updates', total });
-          bar.update(done, info);
+      const experiment = new ContinualRun(
+        policy,
+        domain,
+        { passages, sequences: f.sequences, length: f.length, seed: f.seed, sampling },
+        run,
+        (dir) => policy.reload(dir),
+        {
+          progress: (done, total, info) => {
+            bar ??= new Progress({ label: 'continual updates', total });
+            bar.update(done, info);
+          },
         },
-      });
+      );
       const matrix = await experiment.all();
       (bar as Progress | null)?.done();
       const title = f.world
@@ -158,7 +170,7 @@ export const continualCommand: Command = {
       run.close();
     }
   },
-};
+});
 
 /** results.md (the table and the summary), forgetting.svg and summary.json; marks the run done. */
 export function writeContinualResults(run: RunDir, m: ForgettingMatrix, title: string, info: { sequences: number; model: string }): void {

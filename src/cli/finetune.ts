@@ -6,10 +6,10 @@ import { LoraAdapter, checkTargets } from '../train/lora.ts';
 import { SCHEDULES } from '../train/schedule.ts';
 import { TrainingDivergedError, sft, stepPlan } from '../train/sft.ts';
 import { Progress } from '../util/progress.ts';
-import { type Command, SEED_RANGE, UsageError } from './args.ts';
+import { SEED_RANGE, UsageError, defineCommand } from './args.ts';
 import { loadModel, loraTargets } from './common.ts';
 
-export const finetuneCommand: Command = {
+export const finetuneCommand = defineCommand({
   name: 'finetune',
   summary: 'Fine-tune a LoRA adapter with AdamW on a JSONL dataset and save it in PEFT format.',
   usage: 'seal finetune --model <dir> --data <file.jsonl> --out <adapter dir> [flags]',
@@ -111,4 +111,4 @@ export const finetuneCommand: Command = {
       model.dispose();
     }
   },
-};
+});

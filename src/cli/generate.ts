@@ -1,9 +1,9 @@
 // seal generate: sample a continuation, streaming tokens as they come.
 import { generate } from '../model/generate.ts';
-import { type Command, SEED_RANGE, UsageError } from './args.ts';
+import { SEED_RANGE, UsageError, defineCommand } from './args.ts';
 import { loadModel, needTokenizer, parseIds, stopIds } from './common.ts';
 
-export const generateCommand: Command = {
+export const generateCommand = defineCommand({
   name: 'generate',
   summary: 'Generate text from a prompt (greedy by default), streaming tokens as they come.',
   usage: 'seal generate --model <dir> (--prompt "…" | --ids 1,2,3) [flags]',
@@ -29,13 +29,13 @@ export const generateCommand: Command = {
     const loaded = await loadModel(f.model, f.adapter);
     let prompt: number[];
     if (f.ids !== undefined) prompt = parseIds(f.ids, '--ids');
-    else {
+    else if (f.prompt !== undefined) {
       const tok = needTokenizer(loaded, '--prompt', f.model);
       if (f.chat) {
         const messages = [...(f.system ? [{ role: 'system', content: f.system }] : []), { role: 'user', content: f.prompt }];
         prompt = tok.encodeChat(messages, { addGenerationPrompt: true });
       } else prompt = tok.encode(f.prompt);
-    }
+    } else throw new UsageError('seal generate: give exactly one of --prompt and --ids'); // checked at the door
     const decode = (ids: number[]) => loaded.tokenizer?.decode(ids, { skipSpecial: true }) ?? ids.join(' ');
     const out: number[] = [];
     let printed = '';
@@ -67,4 +67,4 @@ export const generateCommand: Command = {
     loaded.adapter?.dispose();
     loaded.model.dispose();
   },
-};
+});

@@ -1,26 +1,18 @@
-// seal knowledge <render|run|eval>: SEAL's knowledge-incorporation domain.
+// seal knowledge <render|run|eval>: SEAL's knowledge-incorporation domain. The flags are the experiment's
+// options (seal/knowledge/experiment.ts), parsed and checked here; the run is the seal layer's.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { loadTokenizer } from '../io/tokenizer.ts';
-import { generate } from '../model/generate.ts';
-import { loadLlama } from '../model/load.ts';
 import { PROJECTIONS } from '../model/llama.ts';
-import { CPT_MODES, type CptMode } from '../seal/knowledge/cpt.ts';
-import { type InnerLoopConfig, type KnowledgeFormat, SEAL_INNER_LOOP, containmentGrader, sealFormat } from '../seal/knowledge/domain.ts';
-import { type Grader, makeLlmJudge } from '../seal/knowledge/llm-judge.ts';
-import { KnowledgeRun, type KnowledgeRunConfig } from '../seal/knowledge/run.ts';
-import { SELF_EDIT_PROMPT_KINDS, type SelfEditPromptKind } from '../seal/knowledge/self-edit-prompts.ts';
-import { loadSelfEditPassages, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
+import { parseKnowledgeCondition } from '../seal/condition.ts';
+import { CPT_MODES } from '../seal/knowledge/cpt.ts';
+import { SEAL_INNER_LOOP, sealFormat } from '../seal/knowledge/domain.ts';
+import { runKnowledgeExperiment, selfEditSpec } from '../seal/knowledge/experiment.ts';
+import { SELF_EDIT_PROMPT_KINDS } from '../seal/knowledge/self-edit-prompts.ts';
+import { loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
-import { checkRedis } from '../seal/queue/connection.ts';
-import { InnerLoopQueue } from '../seal/queue/coordinator.ts';
-import { knowledgeJobs } from '../seal/queue/domains.ts';
-import { checkTargets } from '../train/lora.ts';
-import { type Command, type Flag, SEED_RANGE, UsageError } from './args.ts';
+import { type Command, SEED_RANGE, UsageError, defineCommand, defineFlags } from './args.ts';
 import { loraTargets } from './common.ts';
-import { loadPolicy, openRun, progressUi, writeResults } from './experiment-ui.ts';
 
-const renderCommand: Command = {
+const renderCommand = defineCommand({
   name: 'knowledge render',
   summary: 'Dry run: print the self-edit prompt for passage I exactly as the model sees it, and the training sequences a completion becomes.',
   usage: 'seal knowledge render --data <file> --index I [--prompt implications] [--completion <file>]',
@@ -35,7 +27,7 @@ const renderCommand: Command = {
     const passages = loadSquadPassages(f.data);
     const passage = passages[f.index];
     if (!passage) throw new Error(`${f.data} has ${passages.length} passages; --index ${f.index} is out of range`);
-    const format = sealFormat(f.prompt as SelfEditPromptKind);
+    const format = sealFormat(f.prompt);
     process.stdout.write(`=== self-edit prompt (passage ${f.index}: ${passage.title}) ===\n${format.selfEditPrompt(passage)}\n`);
     if (f.completion) {
       const sequences = buildTrainSequences(readFileSync(f.completion, 'utf8'), passage);
@@ -45,10 +37,10 @@ const renderCommand: Command = {
     process.stdout.write(`=== ${passage.questions.length} evaluation prompts ===\n`);
     passage.questions.forEach((q, i) => process.stdout.write(`--- [${i}] gold: ${q.answer} ---\n${format.answerPrompt(passage, q)}\n`));
   },
-};
+});
 
 /** Flags shared by `run` and `eval`; every number of the experiment is one, and all go into config.json. */
-const experimentFlags: Flag[] = [
+const experimentFlags = defineFlags([
   { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama or Qwen2 folder (the paper: Qwen2.5-7B)' },
   { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout)' },
   { name: 'eval-data', type: 'string', required: true, help: 'evaluation passages (SEAL: naive_val.json, first 200)' },
@@ -56,7 +48,12 @@ const experimentFlags: Flag[] = [
   { name: 'eval-count', type: 'int', min: 1, default: 200, help: 'evaluation passages (the first N; SEAL: 200, for CPT too)' },
   { name: 'eval-offset', type: 'int', min: 0, default: 0, help: 'skip this many evaluation passages first' },
   { name: 'eval-seeds', type: 'int', min: 1, default: 1, help: 'seeds per condition (mean ± std over them)' },
-  { name: 'conditions', type: 'list', help: 'conditions in table order: base, passage, self-edits:<name>, round-<r>, repeated:<c>, cpt:<c>' },
+  {
+    name: 'conditions',
+    type: 'list',
+    item: parseKnowledgeCondition,
+    help: 'conditions in table order: base, passage, self-edits:<name>, round-<r>, repeated:<c>, cpt:<c>',
+  },
   {
     name: 'self-edits',
     type: 'list',
@@ -107,10 +104,10 @@ const experimentFlags: Flag[] = [
   },
   { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'run seed (sampling, inner loops, M-step)' },
   { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
-];
+]);
 
 function experimentCommand(name: 'run' | 'eval'): Command {
-  return {
+  return defineCommand({
     name: `knowledge ${name}`,
     summary:
       name === 'run'
@@ -122,110 +119,15 @@ function experimentCommand(name: 'run' | 'eval'): Command {
       const where = `seal knowledge ${name}`;
       loraTargets(f.innerTargets, `${where}: --inner-targets`);
       loraTargets(f.mstepTargets, `${where}: --mstep-targets`);
-      for (const spec of f.selfEdits as string[]) {
+      for (const spec of f.selfEdits) {
         if (!selfEditSpec(spec)) throw new UsageError(`${where}: --self-edits takes name=path entries, got "${spec}"`);
       }
       if (name === 'run' && f.rounds > 0 && !f.data) throw new UsageError(`${where}: --data (the training passages) is required for RL rounds`);
     },
     async run(f) {
-      await runExperiment(f, name === 'eval' ? 0 : f.rounds);
-    },
-  };
-}
-
-/** A --self-edits entry "name=path" (the path may hold "="); null when either side is empty. */
-function selfEditSpec(spec: string): [string, string] | null {
-  const i = spec.indexOf('=');
-  return i > 0 && i < spec.length - 1 ? [spec.slice(0, i), spec.slice(i + 1)] : null;
-}
-
-export const knowledgeCommands: Command[] = [renderCommand, experimentCommand('run'), experimentCommand('eval')];
-
-async function runExperiment(f: Record<string, any>, rounds: number): Promise<void> {
-  const selfEditFiles = Object.fromEntries(
-    (f.selfEdits as string[]).map((spec) => {
-      const [name, path] = selfEditSpec(spec)!; // checked at the door
-      return [name, loadSelfEditPassages(path)];
-    }),
-  );
-  const conditions: string[] = f.conditions ?? [
-    'base',
-    'passage',
-    ...Object.keys(selfEditFiles).map((n) => `self-edits:${n}`),
-    ...Array.from({ length: rounds + 1 }, (_, r) => `round-${r}`),
-  ];
-  if (f.queue) await checkRedis(f.queue); // a bad --queue fails before the run directory is touched
-  const run = openRun(f, { command: 'knowledge', rounds, conditions });
-  if (!run) return;
-  try {
-    const { policy, reload } = await loadPolicy(f.model);
-    const grader = f.judgeModel ? await localJudge(f.judgeModel) : containmentGrader;
-    const inner: InnerLoopConfig = {
-      ...SEAL_INNER_LOOP,
-      lora: { r: f.innerRank, alpha: f.innerAlpha, dropout: 0, targets: checkTargets(f.innerTargets) },
-      lr: f.innerLr,
-      epochs: f.innerEpochs,
-      batchSize: f.innerBatchSize,
-      answerTokens: f.answerTokens,
-    };
-    const format: KnowledgeFormat = sealFormat(f.prompt);
-    const evalPassages = loadSquadPassages(f.evalData).slice(f.evalOffset, f.evalOffset + f.evalCount);
-    const cfg: KnowledgeRunConfig = {
-      trainPassages: f.data ? loadSquadPassages(f.data) : [],
-      evalPassages,
-      passagesPerRound: f.passagesPerRound,
-      conditions,
-      evalSeeds: f.evalSeeds,
-      selfEditFiles,
-      cpt: f.cpt as CptMode,
-      restEm: {
-        rounds,
-        samples: f.samples,
-        seeds: f.seeds,
-        sampling: { temperature: f.temperature, topP: f.topP, maxNewTokens: f.maxNewTokens },
-        imitation: {
-          lora: { r: f.mstepRank, alpha: f.mstepAlpha, dropout: 0, targets: checkTargets(f.mstepTargets) },
-          lr: f.mstepLr,
-          epochs: f.mstepEpochs,
-          batchSize: f.mstepBatchSize,
-          gradAccum: f.mstepGradAccum,
-          schedule: 'linear',
-          warmupSteps: 0,
-          maxGradNorm: 1,
-          seed: f.seed,
-        },
-        seed: f.seed,
-        parallel: f.parallel,
-      },
-    };
-    const ui = progressUi();
-    const queue = f.queue ? await InnerLoopQueue.open(f.queue, { origin: resolve(run.dir), log: ui.log }) : null;
-    try {
-      cfg.innerLoops = queue?.runner(knowledgeJobs(f.judgeModel ? `judge:${resolve(f.judgeModel)}` : 'containment'));
-      const experiment = new KnowledgeRun(policy, format, inner, grader, cfg, run, ui, reload);
-      const results = await experiment.all();
-      ui.finish();
-      writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation');
-    } finally {
-      await queue?.close();
-    }
-    policy.model.dispose();
-  } finally {
-    run.close();
-  }
-}
-
-/** SEAL's GPT-4.1 grading prompt, on a local model (its chat template when it has one), greedy. */
-export async function localJudge(dir: string): Promise<Grader> {
-  const tokenizer = await loadTokenizer(dir);
-  const model = await loadLlama(dir);
-  const stopIds = [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])];
-  return makeLlmJudge({
-    formatPrompt: (p) => (tokenizer.hasChatTemplate ? tokenizer.applyChatTemplate([{ role: 'user', content: p }], { addGenerationPrompt: true }) : p),
-    generate: async (prompt) => {
-      const ids = tokenizer.hasChatTemplate ? tokenizer.encode(prompt, { addBos: false }) : tokenizer.encode(prompt);
-      const { tokens } = await generate(model, [ids], { maxNewTokens: 8, stopIds });
-      return tokenizer.decode(tokens[0], { skipSpecial: true });
+      await runKnowledgeExperiment(f, name === 'eval' ? 0 : f.rounds);
     },
   });
 }
+
+export const knowledgeCommands: Command[] = [renderCommand, experimentCommand('run'), experimentCommand('eval')];

@@ -1,9 +1,9 @@
 // seal merge: fold a LoRA adapter into the base weights and write a merged Hugging Face folder.
 import { mergeAdapter, saveModel } from '../train/merge.ts';
-import type { Command } from './args.ts';
+import { defineCommand } from './args.ts';
 import { loadModel } from './common.ts';
 
-export const mergeCommand: Command = {
+export const mergeCommand = defineCommand({
   name: 'merge',
   summary: "Merge a PEFT LoRA adapter into the model's weights (in their dtype, as PEFT's merge_and_unload) and save an HF folder.",
   usage: 'seal merge --model <dir> --adapter <dir> --out <dir>',
@@ -20,4 +20,4 @@ export const mergeCommand: Command = {
     model.dispose();
     console.error(`merged model written to ${f.out}`);
   },
-};
+});

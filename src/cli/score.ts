@@ -2,10 +2,10 @@
 import { causalLmLoss, scoredTargets } from '../model/loss.ts';
 import { noGrad, tidy } from '../tensor/index.ts';
 import { collate, readExamples } from '../train/examples.ts';
-import type { Command } from './args.ts';
+import { defineCommand } from './args.ts';
 import { loadModel } from './common.ts';
 
-export const scoreCommand: Command = {
+export const scoreCommand = defineCommand({
   name: 'score',
   summary:
     "Mean cross-entropy over every scored token of a JSONL dataset (what Hugging Face's loss gives for one batch holding all of it), and the perplexity.",
@@ -46,4 +46,4 @@ export const scoreCommand: Command = {
     loaded.adapter?.dispose();
     loaded.model.dispose();
   },
-};
+});

@@ -3,11 +3,11 @@
 // those jobs run again elsewhere).
 import { containmentGrader } from '../seal/knowledge/domain.ts';
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
+import { localJudge } from '../seal/knowledge/local-judge.ts';
 import { InnerLoopWorker } from '../seal/queue/worker.ts';
-import { type Command, UsageError } from './args.ts';
-import { localJudge } from './knowledge.ts';
+import { UsageError, defineCommand } from './args.ts';
 
-export const workerCommand: Command = {
+export const workerCommand = defineCommand({
   name: 'worker',
   summary: "Run inner-loop jobs from a Redis queue (the E-step of runs started with --queue) on this machine's GPU.",
   usage: 'seal worker --queue redis://user:password@host:port [--concurrency N] [--path-map /their/path=/my/path] [--allow-path /models]',
@@ -56,7 +56,7 @@ export const workerCommand: Command = {
     { name: 'max-stalls', type: 'int', min: 0, default: 2, help: 'times a job may stall (its worker lost) before it fails (BullMQ maxStalledCount)' },
   ],
   async run(f) {
-    const pathMap = (f.pathMap as string[]).map((entry): [string, string] => {
+    const pathMap = f.pathMap.map((entry): [string, string] => {
       const [from, to] = entry.split('=');
       if (!from || !to) throw new UsageError(`seal worker: --path-map takes from=to entries, got "${entry}"`);
       return [from, to];
@@ -98,4 +98,4 @@ export const workerCommand: Command = {
       process.on('SIGINT', () => stop('SIGINT'));
     });
   },
-};
+});

@@ -13,19 +13,19 @@
 // (runs/demo) resumes when re-run.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTokenizer } from '../io/tokenizer.ts';
-import { loadLlama } from '../model/load.ts';
-import type { InnerLoopConfig, KnowledgeFormat } from '../seal/knowledge/domain.ts';
+import { type InnerLoopConfig, type KnowledgeFormat, contextIndex } from '../seal/knowledge/domain.ts';
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
 import { KnowledgeRun } from '../seal/knowledge/run.ts';
 import { meanStd } from '../seal/knowledge/scoring.ts';
 import type { SquadPassage } from '../seal/knowledge/squad-data.ts';
 import { type RestEmConfig, keepBest, keepBestAboveMean } from '../seal/loop.ts';
+import { type KnowledgeCondition, formatCondition, roundCondition } from '../seal/condition.ts';
+import { progressUi, writeResults } from '../seal/experiment.ts';
 import { Policy } from '../seal/policy.ts';
+import { isPassageEvaluation } from '../seal/records.ts';
 import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { init, shutdown } from '../tensor/index.ts';
 import { PROJECTIONS } from '../model/llama.ts';
-import { progressUi, writeResults } from '../cli/experiment-ui.ts';
 import { type SelfEditGrade, type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
 import { gapPower, gapTable, orderingPairs, pairedGaps } from './ordering.ts';
 import { implicationsPrompt, parseImplications, questionPrompt } from './prompts.ts';
@@ -114,11 +114,11 @@ export function personPassage(p: PassagePerson): SquadPassage {
 /** Accuracy of each condition's adapters (people sharing one), keyed by seed and the adapter's first person. */
 export function adapterAccuracy(run: RunDir): Record<string, Map<string, number>> {
   const people: Record<string, Map<string, number[]>> = {};
-  for (const r of run.records('evaluation')) {
-    const key = `${r.seed}/${Array.isArray(r.group) ? r.group[0] : r.passage}`;
-    const byKey = (people[String(r.condition)] ??= new Map());
+  for (const r of run.records('evaluation').filter(isPassageEvaluation)) {
+    const key = `${r.seed}/${r.group ? r.group[0] : r.passage}`;
+    const byKey = (people[r.condition] ??= new Map());
     const accuracies = byKey.get(key) ?? [];
-    accuracies.push(Number(r.accuracy));
+    accuracies.push(r.accuracy);
     byKey.set(key, accuracies);
   }
   // Every person has the same number of questions, so the mean of their accuracies is the adapter's.
@@ -134,14 +134,13 @@ export function selfEditReport(run: RunDir, world: World, evalPeople: PassagePer
   const index = valueIndex(world);
   const groups = new Map<string, SelfEditGrade[]>();
   const add = (label: string, g: SelfEditGrade) => groups.set(label, [...(groups.get(label) ?? []), g]);
-  for (const r of run.records('eval-self-edit'))
-    add(`${r.condition} (evaluation people)`, gradeSelfEdit(world, evalPeople[Number(r.passage)], String(r.text), index));
+  for (const r of run.records('eval-self-edit')) add(`${r.condition} (evaluation people)`, gradeSelfEdit(world, evalPeople[r.passage], r.text, index));
   for (const r of run.records('self-edits')) {
-    const person = rlPeople[Number(String(r.context).slice(1))];
-    const kept = (run.get(`r${r.round}/${r.context}/selection`)?.kept as number[] | undefined) ?? [];
-    (r.texts as string[]).forEach((text, j) => {
+    const person = rlPeople[contextIndex(r.context)];
+    const kept = run.get(`r${r.round}/${r.context}/selection`, 'selection')?.kept ?? [];
+    r.texts.forEach((text, j) => {
       const g = gradeSelfEdit(world, person, text, index);
-      add(`RL round ${r.round}: samples of the round-${Number(r.round) - 1} policy`, g);
+      add(`RL round ${r.round}: samples of the round-${r.round - 1} policy`, g);
       if (kept.includes(j)) add(`RL round ${r.round}: kept for the M-step`, g);
     });
   }
@@ -172,10 +171,16 @@ export async function runDemo(c: DemoConfig): Promise<void> {
   const evalPeople = world.eval.slice(0, c.evalPeople);
   const rlPeople = world.rl.slice(0, c.rounds * c.rlPeoplePerRound);
   // The equal-token control matches the final round's training tokens: the passage repeated that long.
-  const control = `repeated:round-${c.rounds}`;
+  const control: KnowledgeCondition = { kind: 'repeated', of: roundCondition(c.rounds) };
   // The rounds between the first and the last are not scored (their inner loops would cost a condition's
   // time each); their self-edits are still sampled, so the report follows the policy round by round.
-  const conditions = ['base', 'passage', 'round-0', ...(c.rounds > 0 ? [`round-${c.rounds}`] : []), control];
+  const conditions: KnowledgeCondition[] = [
+    { kind: 'base' },
+    { kind: 'passage' },
+    roundCondition(0),
+    ...(c.rounds > 0 ? [roundCondition(c.rounds)] : []),
+    control,
+  ];
   // The model's training record is part of the run's identity: a retrained folder at the same path is
   // refused by the run directory (with the way to start afresh) instead of resumed with stale results.
   const training = { pretraining: meta.pretraining, trainedOn: meta.trainedOn ?? [] } as unknown as JsonValue;
@@ -185,9 +190,7 @@ export async function runDemo(c: DemoConfig): Promise<void> {
       process.stdout.write(readFileSync(run.path('results.md'), 'utf8'));
       return;
     }
-    const tokenizer = await loadTokenizer(c.model);
-    const model = await loadLlama(c.model);
-    const policy = new Policy(model, tokenizer, c.model, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
+    const policy = await Policy.load(c.model);
     const ui = progressUi();
     const experiment = new KnowledgeRun(
       policy,
@@ -208,21 +211,20 @@ export async function runDemo(c: DemoConfig): Promise<void> {
       },
       run,
       ui,
-      async (dir) => {
-        policy.model.dispose();
-        policy.model = await loadLlama(dir);
-        policy.dir = dir;
-      },
+      (dir) => policy.reload(dir),
     );
     const results = await experiment.all();
     ui.finish();
     const selfEdits = selfEditReport(run, world, evalPeople, rlPeople);
-    const gaps = gapPower(pairedGaps(Object.fromEntries(results.map((r) => [r.label, r.perSeed])), orderingPairs(c.rounds, control)), adapterAccuracy(run));
+    const gaps = gapPower(
+      pairedGaps(Object.fromEntries(results.map((r) => [r.label, r.perSeed])), orderingPairs(c.rounds, formatCondition(control))),
+      adapterAccuracy(run),
+    );
     const tokens = Object.fromEntries(results.map((r) => [r.label, Math.round(r.trainTokens)]));
     const lines = [
       '',
       `base: no training. passage: the inner loop trains on the passages. round-r: on the passages and the`,
-      `implications the round-r policy writes (round-0: the pretrained model's own). ${control}: on the`,
+      `implications the round-r policy writes (round-0: the pretrained model's own). ${formatCondition(control)}: on the`,
       `passages repeated to round-${c.rounds}'s token count (the equal-token control).`,
       '',
       'Training tokens per person: ' +

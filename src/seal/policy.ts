@@ -1,9 +1,10 @@
 // The policy: the model that writes self-edits. It samples them, and in the M-step it imitates the kept
 // ones — a LoRA fine-tune on (prompt → self-edit), loss on the self-edit tokens and EOS only — merged into
 // its weights and saved as a Hugging Face folder, which is the next round's policy.
-import type { Tokenizer } from '../io/tokenizer.ts';
+import { type Tokenizer, loadTokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import type { Llama } from '../model/llama.ts';
+import { loadLlama } from '../model/load.ts';
 import { IGNORE_INDEX } from '../tensor/index.ts';
 import type { Example } from '../train/examples.ts';
 import { mergeAdapter, saveModel } from '../train/merge.ts';
@@ -26,7 +27,19 @@ export interface Demonstration {
   selfEdit: string;
 }
 
+/** Ids that end generation: the config's EOS ids and the tokenizer's (they may differ: Llama-3.2-Instruct's eot). */
+export function stopIdsOf(model: Llama, tokenizer: Tokenizer | null): number[] {
+  return [...new Set([...model.config.eosTokenIds, ...(tokenizer?.eosIds ?? [])])];
+}
+
 export class Policy {
+  /** The policy in a Hugging Face model folder: its weights, its tokenizer, and every EOS id of both as stop ids. */
+  static async load(dir: string): Promise<Policy> {
+    const tokenizer = await loadTokenizer(dir);
+    const model = await loadLlama(dir);
+    return new Policy(model, tokenizer, dir, stopIdsOf(model, tokenizer));
+  }
+
   constructor(
     public model: Llama,
     readonly tokenizer: Tokenizer,
@@ -42,6 +55,13 @@ export class Policy {
 
   /** The token that ends an imitated self-edit. */
   readonly endId: number;
+
+  /** Swaps the weights for a saved folder's (a round's policy, when a run resumes); the tokenizer stays. */
+  async reload(dir: string): Promise<void> {
+    this.model.dispose();
+    this.model = await loadLlama(dir);
+    this.dir = dir;
+  }
 
   /**
    * One self-edit per request, each from its own seeded stream (so a sample does not depend on the batch

@@ -49,7 +49,7 @@ export class RoundLog<C> {
   finishedRounds(maxRounds: number): { rounds: number; policyDir: string | null } {
     let rounds = 0;
     while (rounds < maxRounds && this.run.has(`r${rounds + 1}/m-step`)) rounds++;
-    return { rounds, policyDir: rounds > 0 ? String(this.run.get(`r${rounds}/m-step`)!.model) : null };
+    return { rounds, policyDir: rounds > 0 ? this.run.get(`r${rounds}/m-step`, 'm-step')!.model : null };
   }
 
   /**
@@ -75,7 +75,7 @@ export class RoundLog<C> {
       const drawn = await draw(batch.map((context) => ({ context, seed: unitSeed(this.config.seed, round, this.id(context), 'samples') })));
       const seconds = (performance.now() - started) / 1000 / batch.length;
       batch.forEach((c, i) => {
-        this.run.append({
+        this.run.log({
           kind: 'self-edits',
           key: key(c),
           round,
@@ -88,7 +88,7 @@ export class RoundLog<C> {
         this.progress('sample', ++done, contexts.length);
       });
     }
-    return new Map(contexts.map((c) => [c, this.run.get(key(c))!.texts as string[]]));
+    return new Map(contexts.map((c) => [c, this.run.get(key(c), 'self-edits')!.texts]));
   }
 
   /**
@@ -131,7 +131,7 @@ export class RoundLog<C> {
         pending,
         (done, results, seconds) => {
           // A chunk's units are logged together: a resumed run forms the same chunks again.
-          this.run.appendMany(
+          this.run.logMany(
             done.map((u, i) => ({
               kind: 'inner-loop',
               key: u.key,
@@ -150,7 +150,7 @@ export class RoundLog<C> {
         (partial) => this.progress('inner-loop', finished + partial, units.length),
       );
     }
-    const score = (u: InnerLoopUnit<C>) => Number(this.run.get(u.key)!.score);
+    const score = (u: InnerLoopUnit<C>) => this.run.get(u.key, 'inner-loop')!.score;
     return new Map(
       [...selfEdits].map(([context, texts]) => {
         const own = units.filter((u) => u.context === context);
@@ -162,7 +162,7 @@ export class RoundLog<C> {
   /** Logs which self-edits of a context the M-step imitates (once). */
   selection(round: number, context: C, rewards: number[], kept: number[]): void {
     const key = `r${round}/${this.id(context)}/selection`;
-    if (!this.run.has(key)) this.run.append({ kind: 'selection', key, round, context: this.id(context), rewards, kept });
+    if (!this.run.has(key)) this.run.log({ kind: 'selection', key, round, context: this.id(context), rewards, kept });
   }
 
   /** The round's M-step: `imitate` writes the next policy to the folder it is given; logged with its losses. */
@@ -171,7 +171,7 @@ export class RoundLog<C> {
     traceUnitStart([`r${round}/m-step`]);
     const started = performance.now();
     const losses = demos.length > 0 ? await imitate(dir) : [];
-    this.run.append({
+    this.run.log({
       kind: 'm-step',
       key: `r${round}/m-step`,
       round,

@@ -15,6 +15,7 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomicallySync } from '../io/atomic-write.ts';
+import type { RecordKind, RecordOf, SealRecord } from './records.ts';
 
 export interface RunRecord {
   /** What happened: "self-edit", "evaluation", "round-start", … */
@@ -89,13 +90,44 @@ export class RunDir {
     return this.byKey.has(key);
   }
 
-  get<T extends RunRecord = RunRecord>(key: string): T | undefined {
-    return this.byKey.get(key) as T | undefined;
+  /** The record logged under `key`; given a kind (records.ts), typed as it, and an error if it is another. */
+  get<K extends RecordKind>(key: string, kind: K): RecordOf<K> | undefined;
+  get(key: string): RunRecord | undefined;
+  get(key: string, kind?: string): RunRecord | undefined {
+    const record = this.byKey.get(key);
+    if (record && kind !== undefined && record.kind !== kind) {
+      throw new Error(`run log ${join(this.dir, LOG)}: key "${key}" holds a "${record.kind}" record where a "${kind}" one belongs`);
+    }
+    return record;
   }
 
-  /** Every logged record in log order, optionally only those of one kind. */
-  records<T extends RunRecord = RunRecord>(kind?: string): T[] {
-    return (kind === undefined ? this.ordered : this.ordered.filter((r) => r.kind === kind)) as T[];
+  /** Every logged record in log order, optionally only those of one kind (typed as it, records.ts). */
+  records<K extends RecordKind>(kind: K): RecordOf<K>[];
+  records(kind?: string): RunRecord[];
+  records(kind?: string): RunRecord[] {
+    return kind === undefined ? this.ordered : this.ordered.filter((r) => r.kind === kind);
+  }
+
+  /** Logs a completed unit of work of a SEAL run (append, its fields checked against records.ts by tsc). */
+  log(record: SealRecord): void {
+    this.append(record);
+  }
+
+  /** Several units of work finished together (appendMany). */
+  logMany(records: SealRecord[]): void {
+    this.appendMany(records);
+  }
+
+  /**
+   * A unit of work that ends in one "evaluation" record: skipped when `key` is logged, else `work` runs and
+   * its fields are logged under `key` with the seconds it took.
+   */
+  async evaluationUnit(key: string, work: () => Promise<Record<string, JsonValue>>): Promise<void> {
+    if (this.has(key)) return;
+    traceUnitStart([key]);
+    const started = performance.now();
+    const fields = await work();
+    this.append({ kind: 'evaluation', key, ...fields, seconds: (performance.now() - started) / 1000 });
   }
 
   /**

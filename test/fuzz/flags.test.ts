@@ -99,7 +99,9 @@ function checkParsed(cmd: Command, flags: Record<string, any>): string | null {
     if (f.type === 'number' && !(Number.isFinite(v) && inRange(f, v))) return `--${f.name} = ${v}`;
     if (f.type === 'boolean' && typeof v !== 'boolean') return `--${f.name} = ${v}`;
     if (f.type === 'string' && (typeof v !== 'string' || v === '' || (f.choices && !f.choices.includes(v)))) return `--${f.name} = ${JSON.stringify(v)}`;
-    if (f.type === 'list' && !(Array.isArray(v) && v.every((s) => typeof s === 'string' && s !== '') && (v.length > 0 || f.default !== undefined))) {
+    // A list with an item parser holds its typed items (conditions, say); the others hold non-empty strings.
+    const item = (x: unknown) => (f.item ? x !== undefined : typeof x === 'string' && x !== '');
+    if (f.type === 'list' && !(Array.isArray(v) && v.every(item) && (v.length > 0 || f.default !== undefined))) {
       return `--${f.name} = ${JSON.stringify(v)}`;
     }
   }

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { progressUi } from '../../src/cli/experiment-ui.ts';
+import { progressUi } from '../../src/seal/experiment.ts';
 import { createGpu } from '../../src/gpu/device.ts';
 import { kernel, preprocess } from '../../src/gpu/pipelines.ts';
 import { GpuOutOfMemoryError, add, empty, engine, fill, matmul, tensor, tidy } from '../../src/tensor/index.ts';

@@ -4,6 +4,8 @@
 //
 // Units (logged, resumable): `eval/<label>/s<s>/<task>` for in-context and oracle, and
 // `eval/<label>/s<s>/<task>/e<j>` for the j-th self-edit the round's policy wrote for the task.
+import { type ArcCondition, formatCondition, policyRound } from '../condition.ts';
+import { isArcEvaluation } from '../records.ts';
 import { type JsonValue, type RunDir, traceUnitStart } from '../run-dir.ts';
 import { type InnerLoopRunner, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
@@ -16,7 +18,7 @@ export interface ArcRunConfig {
   trainTasks: ArcTask[];
   evalTasks: ArcTask[];
   /** in-context, oracle, round-<r> (r ≤ rounds). */
-  conditions: string[];
+  conditions: ArcCondition[];
   /** Self-edits sampled per evaluation task (paper: 5). */
   evalSelfEdits: number;
   evalSeeds: number;
@@ -27,6 +29,7 @@ export interface ArcRunConfig {
 
 export interface ArcConditionResult {
   label: string;
+  condition: ArcCondition;
   /** Success rate per seed: solved pairs / all pairs. */
   perSeed: number[];
   pairs: number;
@@ -45,8 +48,7 @@ export class ArcRun {
   ) {}
 
   async all(): Promise<ArcConditionResult[]> {
-    const roundOf = (label: string) => (/^round-(\d+)$/.exec(label) ? Number(label.slice(6)) : 0);
-    for (const label of this.config.conditions) if (roundOf(label) === 0) await this.condition(label);
+    for (const c of this.config.conditions) if ((policyRound(c) ?? 0) === 0) await this.condition(c);
     if (this.config.restEm.rounds > 0) {
       // Every round trains on the same tasks (the paper's 11), with fresh self-edits.
       await restEm(this.policy, this.domain, () => this.config.trainTasks, this.config.restEm, this.run, {
@@ -54,23 +56,24 @@ export class ArcRun {
         log: this.ui.log,
         loadPolicy: this.loadPolicy,
         afterRound: async (round) => {
-          for (const label of this.config.conditions) if (roundOf(label) === round) await this.condition(label);
+          for (const c of this.config.conditions) if (policyRound(c) === round) await this.condition(c);
         },
         innerLoops: this.config.innerLoops,
       });
     }
-    return this.config.conditions.map((l) => this.result(l));
+    return this.config.conditions.map((c) => this.result(c));
   }
 
-  async condition(label: string): Promise<ArcConditionResult> {
-    const perTask = label.startsWith('round-') ? this.config.evalSelfEdits : 1;
+  async condition(c: ArcCondition): Promise<ArcConditionResult> {
+    const label = formatCondition(c);
+    const perTask = c.kind === 'round' ? this.config.evalSelfEdits : 1;
     const total = this.config.evalSeeds * this.config.evalTasks.length * perTask;
     let done = 0;
     for (let s = 0; s < this.config.evalSeeds; s++) {
       for (const task of this.config.evalTasks) {
         const seed = unitSeed(this.config.restEm.seed, 'eval', label, s, task.id);
-        if (label === 'in-context') {
-          await this.unit(`eval/${label}/s${s}/${task.id}`, async () => {
+        if (c.kind === 'in-context') {
+          await this.run.evaluationUnit(`eval/${label}/s${s}/${task.id}`, async () => {
             const a = await answerTask(task, (q) => this.domain.answer(this.policy, q), { countTokens: this.domain.countTokens, seed });
             return {
               condition: label,
@@ -81,51 +84,51 @@ export class ArcRun {
               reward: a.solved ? 1 : 0,
             };
           });
-        } else if (label === 'oracle') {
-          await this.unit(`eval/${label}/s${s}/${task.id}`, async () => {
+        } else if (c.kind === 'oracle') {
+          await this.run.evaluationUnit(`eval/${label}/s${s}/${task.id}`, async () => {
             const o = await this.domain.run(this.policy, task, parseSelfEdit(formatSelfEdit(ORACLE_SELF_EDIT)), seed);
             return { condition: label, task: task.id, seed: s, ...describeOutcome(o), reward: o.reward };
           });
-        } else if (/^round-\d+$/.test(label)) {
-          const texts = await this.selfEdits(label, s, task);
+        } else {
+          const texts = await this.selfEdits(c.round, s, task);
           for (let j = 0; j < texts.length; j++) {
-            await this.unit(`eval/${label}/s${s}/${task.id}/e${j}`, async () => {
+            await this.run.evaluationUnit(`eval/${label}/s${s}/${task.id}/e${j}`, async () => {
               const o = await this.domain.run(this.policy, task, parseSelfEdit(texts[j]), unitSeed(seed, j));
               return { condition: label, task: task.id, seed: s, selfEdit: texts[j], ...describeOutcome(o), reward: o.reward };
             });
             this.ui.evalProgress?.(label, ++done, total);
           }
           continue;
-        } else {
-          throw new Error(`unknown condition "${label}": use in-context, oracle or round-<r>`);
         }
         this.ui.evalProgress?.(label, ++done, total);
       }
     }
-    return this.result(label);
+    return this.result(c);
   }
 
-  result(label: string): ArcConditionResult {
+  result(c: ArcCondition): ArcConditionResult {
+    const label = formatCondition(c);
     const perSeed: number[] = [];
     let pairs = 0;
     for (let s = 0; s < this.config.evalSeeds; s++) {
       const rewards = this.run
         .records('evaluation')
+        .filter(isArcEvaluation)
         .filter((r) => r.condition === label && r.seed === s)
-        .map((r) => Number(r.reward));
-      const expected = this.config.evalTasks.length * (label.startsWith('round-') ? this.config.evalSelfEdits : 1);
+        .map((r) => r.reward);
+      const expected = this.config.evalTasks.length * (c.kind === 'round' ? this.config.evalSelfEdits : 1);
       if (rewards.length !== expected) throw new Error(`condition ${label} is not finished (seed ${s}: ${rewards.length} of ${expected} evaluations)`);
       perSeed.push(rewards.reduce((a, b) => a + b, 0) / rewards.length);
       pairs += rewards.length;
     }
-    return { label, perSeed, pairs };
+    return { label, condition: c, perSeed, pairs };
   }
 
   /** The self-edits the round's policy writes for an evaluation task (sampled once, logged). */
-  private async selfEdits(label: string, seed: number, task: ArcTask): Promise<string[]> {
+  private async selfEdits(round: number, seed: number, task: ArcTask): Promise<string[]> {
+    const label = formatCondition({ kind: 'round', round });
     const key = `eval-self-edits/${label}/s${seed}/${task.id}`;
     if (!this.run.has(key)) {
-      const round = Number(label.slice(6));
       let current = 0;
       while (this.run.has(`r${current + 1}/m-step`)) current++;
       if (round !== current) throw new Error(`${label} needs the round-${round} policy, but the policy in memory is round ${current}'s`);
@@ -136,16 +139,8 @@ export class ArcRun {
         this.config.evalSelfEdits,
         unitSeed(this.config.restEm.seed, label, seed, task.id),
       );
-      this.run.append({ kind: 'eval-self-edits', key, condition: label, seed, task: task.id, texts, details });
+      this.run.log({ kind: 'eval-self-edits', key, condition: label, seed, task: task.id, texts, details });
     }
-    return this.run.get(key)!.texts as string[];
-  }
-
-  private async unit(key: string, work: () => Promise<Record<string, JsonValue>>): Promise<void> {
-    if (this.run.has(key)) return;
-    traceUnitStart([key]);
-    const started = performance.now();
-    const fields = await work();
-    this.run.append({ kind: 'evaluation', key, ...fields, seconds: (performance.now() - started) / 1000 });
+    return this.run.get(key, 'eval-self-edits')!.texts;
   }
 }

@@ -83,7 +83,7 @@ export class ContinualRun {
       done += finished + (this.run.has(this.key(s, 'base')) ? 1 : 0);
       if (finished === n) continue;
       // Start from the base, or from the merged model of the last finished step.
-      const start = finished === 0 ? base : String(this.run.get(this.key(s, finished - 1))!.model);
+      const start = finished === 0 ? base : this.run.get(this.key(s, finished - 1), 'continual-step')!.model;
       if (this.policy.dir !== start) await this.loadPolicy(start);
       await this.baseRow(s);
       if (finished === 0) this.events.progress?.(++done, total, { sequence: s, step: 'base' });
@@ -92,7 +92,7 @@ export class ContinualRun {
         this.events.progress?.(++done, total, { sequence: s, step: k + 1 });
       }
       // The sequence's last merged model is not needed any more.
-      rmSync(String(this.run.get(this.key(s, n - 1))!.model), { recursive: true, force: true });
+      rmSync(this.run.get(this.key(s, n - 1), 'continual-step')!.model, { recursive: true, force: true });
     }
     if (this.policy.dir !== base) await this.loadPolicy(base);
     return this.matrix();
@@ -107,7 +107,7 @@ export class ContinualRun {
       this.policy,
       passages.map((p) => [p]),
     );
-    this.run.append({
+    this.run.log({
       kind: 'continual-base',
       key,
       sequence: s,
@@ -128,7 +128,7 @@ export class ContinualRun {
         [{ prompt: this.domain.prompt(context), seed: unitSeed(this.config.seed, 'continual', s, k, 'self-edit') }],
         this.config.sampling,
       );
-      this.run.append({
+      this.run.log({
         kind: 'continual-self-edit',
         key: selfEditKey,
         sequence: s,
@@ -138,7 +138,7 @@ export class ContinualRun {
         seconds: (performance.now() - started) / 1000,
       });
     }
-    const selfEdit = String(this.run.get(selfEditKey)!.text);
+    const selfEdit = this.run.get(selfEditKey, 'continual-self-edit')!.text;
     const started = performance.now();
     const texts = this.domain.sequences(context, selfEdit);
     const adapter = await this.domain.fitAdapter(this.policy, texts, unitSeed(this.config.seed, 'continual', s, k));
@@ -154,7 +154,7 @@ export class ContinualRun {
       await saveModel(this.policy.model, partial, this.policy.dir);
       rmSync(dir, { recursive: true, force: true });
       renameSync(partial, dir);
-      this.run.append({
+      this.run.log({
         kind: 'continual-step',
         key: this.key(s, k),
         sequence: s,
@@ -191,13 +191,13 @@ export class ContinualRun {
     const n = this.config.length;
     const cells: number[][][] = Array.from({ length: n + 1 }, () => Array.from({ length: n }, () => []));
     for (let s = 0; s < this.config.sequences; s++) {
-      const base = this.run.get(this.key(s, 'base'));
+      const base = this.run.get(this.key(s, 'base'), 'continual-base');
       if (!base) throw new Error(`continual sequence ${s} is not finished (no base row)`);
-      (base.accuracies as number[]).forEach((a, j) => cells[0][j].push(a));
+      base.accuracies.forEach((a, j) => cells[0][j].push(a));
       for (let k = 0; k < n; k++) {
-        const r = this.run.get(this.key(s, k));
+        const r = this.run.get(this.key(s, k), 'continual-step');
         if (!r) throw new Error(`continual sequence ${s} is not finished (step ${k})`);
-        (r.accuracies as number[]).forEach((a, j) => cells[k + 1][j].push(a));
+        r.accuracies.forEach((a, j) => cells[k + 1][j].push(a));
       }
     }
     const stat = (pick: 'mean' | 'std') => cells.map((row) => row.map((values) => (values.length ? meanStd(values)[pick] : null)));

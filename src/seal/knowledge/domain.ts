@@ -70,6 +70,12 @@ export interface IndexedPassage {
   passage: SquadPassage;
 }
 
+/** The training passage a context id names (KnowledgeDomain.id's inverse: "p17" → 17). */
+export function contextIndex(id: string): number {
+  const m = /^p(0|[1-9]\d*)$/.exec(id);
+  if (!m) throw new Error(`"${id}" is not a knowledge context id (p<index>)`);
+  return Number(m[1]);
+}
 export class KnowledgeDomain implements Domain<IndexedPassage> {
   constructor(
     /** The policy's tokenizer (the same in every round). */

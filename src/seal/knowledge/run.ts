@@ -1,15 +1,13 @@
 // A knowledge-incorporation experiment, as in the paper's Table 2: baselines and SEAL's rounds, each
 // scored on the same evaluation passages (questions answered without the passage), mean ± std over seeds.
 //
-// Conditions (evaluated per seed s and passage p, each a logged, resumable unit `eval/<label>/s<s>/p<i>`):
-//   base                no adaptation
-//   passage             fine-tune on the passage alone
-//   self-edits:<file>   fine-tune on the passage + the first self-edit stored for it in a file (e.g. GPT-4.1's)
-//   round-<r>           the round-r policy writes a self-edit (round-0 = before RL), then fine-tune on it
-//   repeated:<label>    the passage repeated to as many tokens as <label>'s training data (equal-token control)
-//   cpt:<label>         continued pretraining (cpt.ts, SEAL's v1 or v2): one update on every passage's <label>
-//                       completions at once
+// Conditions (condition.ts; evaluated per seed s and passage p, each a logged, resumable unit
+// `eval/<label>/s<s>/p<i>`): base, passage, self-edits:<file> (the first self-edit a file such as GPT-4.1's
+// stores for the passage), round-<r>, repeated:<c> (the equal-token control), and cpt:<c> (continued
+// pretraining, cpt.ts, SEAL's v1 or v2: one update on every passage's c completions at once, `eval/<label>/s<s>`).
+import { type KnowledgeCondition, type PassageCondition, formatCondition, policyRound } from '../condition.ts';
 import type { Grader } from './llm-judge.ts';
+import { knowledgeEvaluation } from '../records.ts';
 import { type JsonValue, type RunDir, traceUnitStart } from '../run-dir.ts';
 import { type Domain, type InnerLoopRunner, type LoopEvents, type RestEmConfig, restEm, unitSeed } from '../loop.ts';
 import type { Policy } from '../policy.ts';
@@ -33,7 +31,7 @@ export interface KnowledgeRunConfig {
   /** Training passages per round. */
   passagesPerRound: number;
   /** Conditions to score, in table order (see above); `round-<r>` for r ≤ rounds. */
-  conditions: string[];
+  conditions: KnowledgeCondition[];
   /** Seeds per evaluation condition (mean ± std over them). */
   evalSeeds: number;
   restEm: RestEmConfig;
@@ -52,6 +50,7 @@ export interface KnowledgeRunConfig {
 
 export interface ConditionResult {
   label: string;
+  condition: KnowledgeCondition;
   /** Macro accuracy over the evaluation passages, per seed. */
   perSeed: number[];
   /** Tokens of training data per passage, averaged (0 for base). */
@@ -93,9 +92,8 @@ export class KnowledgeRun {
   /** Everything: the conditions before RL, the rounds (scoring round-r conditions after each), the table. */
   async all(): Promise<ConditionResult[]> {
     const rounds = this.config.restEm.rounds;
-    const roundOf = (label: string) => (/^round-(\d+)$/.exec(label) ? Number(label.slice(6)) : 0);
     // Conditions that need round r's policy run right after round r; the rest before RL.
-    for (const label of this.config.conditions) if (roundOf(label) === 0 && !dependsOnLaterRounds(label)) await this.condition(label);
+    for (const c of this.config.conditions) if ((policyRound(c) ?? 0) === 0) await this.condition(c);
     if (rounds > 0) {
       const contexts = (round: number): IndexedPassage[] =>
         this.config.trainPassages
@@ -114,27 +112,28 @@ export class KnowledgeRun {
         afterRound: async (round) => {
           if (this.config.selfEditsEveryRound) {
             const all = this.config.evalPassages.map((_, i) => i);
-            for (let seed = 0; seed < this.config.evalSeeds; seed++) await this.sampleSelfEdits(`round-${round}`, seed, all);
+            for (let seed = 0; seed < this.config.evalSeeds; seed++) await this.sampleSelfEdits(round, seed, all);
           }
-          for (const label of this.config.conditions) if (roundOf(label) === round || dependsOn(label, round)) await this.condition(label);
+          for (const c of this.config.conditions) if (policyRound(c) === round) await this.condition(c);
         },
         innerLoops: this.config.innerLoops,
       });
     }
-    return this.config.conditions.map((label) => this.result(label));
+    return this.config.conditions.map((c) => this.result(c));
   }
 
   /** Scores one condition (skipping logged units) and returns its result. */
-  async condition(label: string): Promise<ConditionResult> {
+  async condition(c: KnowledgeCondition): Promise<ConditionResult> {
+    const label = formatCondition(c);
     const passages = this.config.evalPassages;
-    const total = this.config.evalSeeds * (label.startsWith('cpt:') ? 1 : passages.length);
+    const total = this.config.evalSeeds * (c.kind === 'cpt' ? 1 : passages.length);
     let done = 0;
-    if (label.startsWith('cpt:')) {
+    if (c.kind === 'cpt') {
       for (let s = 0; s < this.config.evalSeeds; s++) {
-        await this.unit(`eval/${label}/s${s}`, () => this.continuedPretraining(label.slice(4), s));
+        await this.run.evaluationUnit(`eval/${label}/s${s}`, () => this.continuedPretraining(c.of, s));
         this.ui.evalProgress?.(label, ++done, total);
       }
-      return this.result(label);
+      return this.result(c);
     }
     // Groups (of `groupSize` passages sharing one adapter; 1 in SEAL's setting) of every seed not scored
     // yet, `parallel` inner loops at a time.
@@ -146,18 +145,20 @@ export class KnowledgeRun {
     const parallel = Math.max(1, this.config.restEm.parallel ?? 1);
     // The bar appears when the work starts, not when its first chunk ends (often the only chunk).
     if (pending.length) this.ui.evalProgress?.(label, done, total);
-    for (let c = 0; c < pending.length; c += parallel) {
-      const chunk = pending.slice(c, c + parallel);
+    for (let from = 0; from < pending.length; from += parallel) {
+      const chunk = pending.slice(from, from + parallel);
       const started = performance.now();
+      const round = policyRound(c);
       for (let s = 0; s < this.config.evalSeeds; s++) {
+        if (round === null) continue;
         await this.sampleSelfEdits(
-          label,
+          round,
           s,
           chunk.filter((u) => u.s === s).flatMap((u) => u.members),
         );
       }
       const prepared = new Map<string, { texts: string[] | null; selfEdit?: string }>();
-      for (const { s, members } of chunk) for (const i of members) prepared.set(`${s}/${i}`, await this.trainingTexts(label, s, i));
+      for (const { s, members } of chunk) for (const i of members) prepared.set(`${s}/${i}`, await this.trainingTexts(c, s, i));
       const jobs = chunk.map(({ s, members }) => {
         const texts = members.flatMap((i) => prepared.get(`${s}/${i}`)!.texts ?? []);
         return {
@@ -181,7 +182,7 @@ export class KnowledgeRun {
           const key = `eval/${label}/s${s}/p${i}`;
           if (this.run.has(key)) continue;
           const prep = prepared.get(`${s}/${i}`)!;
-          this.run.append({
+          this.run.log({
             kind: 'evaluation',
             key,
             condition: label,
@@ -201,65 +202,61 @@ export class KnowledgeRun {
       done += chunkPassages;
       this.ui.evalProgress?.(label, done, total);
     }
-    return this.result(label);
+    return this.result(c);
   }
 
   /** A condition's result from the log (all its units must be done). */
-  result(label: string): ConditionResult {
+  result(c: KnowledgeCondition): ConditionResult {
+    const label = formatCondition(c);
     const perSeed: number[] = [];
     let tokens = 0;
     let units = 0;
     for (let s = 0; s < this.config.evalSeeds; s++) {
-      if (label.startsWith('cpt:')) {
-        const r = this.run.get(`eval/${label}/s${s}`);
+      if (c.kind === 'cpt') {
+        const r = knowledgeEvaluation(this.run.get(`eval/${label}/s${s}`, 'evaluation'));
         if (!r) throw new Error(`condition ${label} is not finished (seed ${s})`);
-        perSeed.push(Number(r.accuracy));
-        tokens += Number(r.trainTokens);
+        perSeed.push(r.accuracy);
+        tokens += r.trainTokens;
         units++;
         continue;
       }
       const accuracies = this.config.evalPassages.map((_, i) => {
-        const r = this.run.get(`eval/${label}/s${s}/p${i}`);
+        const r = knowledgeEvaluation(this.run.get(`eval/${label}/s${s}/p${i}`, 'evaluation'));
         if (!r) throw new Error(`condition ${label} is not finished (seed ${s}, passage ${i})`);
-        tokens += Number(r.trainTokens);
+        tokens += r.trainTokens;
         units++;
-        return Number(r.accuracy);
+        return r.accuracy;
       });
       perSeed.push(meanStd(accuracies).mean);
     }
-    return { label, perSeed, trainTokens: tokens / Math.max(1, units) };
-  }
-
-  private async unit(key: string, work: () => Promise<Record<string, JsonValue>>): Promise<void> {
-    if (this.run.has(key)) return;
-    traceUnitStart([key]);
-    const started = performance.now();
-    const fields = await work();
-    this.run.append({ kind: 'evaluation', key, ...fields, seconds: (performance.now() - started) / 1000 });
+    return { label, condition: c, perSeed, trainTokens: tokens / Math.max(1, units) };
   }
 
   /** The training texts a condition uses for one passage, and the self-edit behind them. */
-  async trainingTexts(label: string, seed: number, index: number): Promise<{ texts: string[] | null; selfEdit?: string }> {
+  async trainingTexts(condition: PassageCondition, seed: number, index: number): Promise<{ texts: string[] | null; selfEdit?: string }> {
     const c: IndexedPassage = { index, passage: this.config.evalPassages[index] };
-    if (label === 'base') return { texts: null };
-    if (label === 'passage') return { texts: [this.domain.format.passageSequence(c.passage)] };
-    if (label.startsWith('self-edits:')) {
-      const selfEdit = this.storedSelfEdit(label.slice(11), index);
-      return { texts: this.domain.sequences(c, selfEdit), selfEdit };
+    switch (condition.kind) {
+      case 'base':
+        return { texts: null };
+      case 'passage':
+        return { texts: [this.domain.format.passageSequence(c.passage)] };
+      case 'self-edits': {
+        const selfEdit = this.storedSelfEdit(condition.name, index);
+        return { texts: this.domain.sequences(c, selfEdit), selfEdit };
+      }
+      case 'round': {
+        const selfEdit = await this.policySelfEdit(condition.round, seed, index);
+        return { texts: this.domain.sequences(c, selfEdit), selfEdit };
+      }
+      case 'repeated': {
+        // The passage alone, repeated until it has as many tokens as the other condition's training texts.
+        const other = await this.trainingTexts(condition.of, seed, index);
+        const passage = this.domain.format.passageSequence(c.passage);
+        const target = this.tokens(other.texts ?? []);
+        const copies = Math.max(1, Math.round(target / this.tokens([passage])));
+        return { texts: new Array(copies).fill(passage) };
+      }
     }
-    if (/^round-\d+$/.test(label)) {
-      const selfEdit = await this.policySelfEdit(label, seed, index);
-      return { texts: this.domain.sequences(c, selfEdit), selfEdit };
-    }
-    if (label.startsWith('repeated:')) {
-      // The passage alone, repeated until it has as many tokens as the other condition's training texts.
-      const other = await this.trainingTexts(label.slice(9), seed, index);
-      const passage = this.domain.format.passageSequence(c.passage);
-      const target = this.tokens(other.texts ?? []);
-      const copies = Math.max(1, Math.round(target / this.tokens([passage])));
-      return { texts: new Array(copies).fill(passage) };
-    }
-    throw new Error(`unknown condition "${label}": use base, passage, self-edits:<name>, round-<r>, repeated:<condition> or cpt:<condition>`);
   }
 
   /**
@@ -267,37 +264,34 @@ export class KnowledgeRun {
    * completions from `source` (a self-edit file's first k, or k samples of the round's policy; none for
    * other conditions, i.e. the passages alone), each followed by its passage.
    */
-  private async continuedPretraining(source: string, seed: number): Promise<Record<string, JsonValue>> {
+  private async continuedPretraining(source: KnowledgeCondition, seed: number): Promise<Record<string, JsonValue>> {
     const recipe = CPT_RECIPES[this.config.cpt ?? 'v1'];
     const passages = this.config.evalPassages;
     const k = recipe.completions;
     let completions: string[][] = passages.map(() => []);
-    if (source.startsWith('self-edits:')) completions = passages.map((_, i) => this.storedSelfEdits(source.slice(11), i, k));
-    else if (/^round-\d+$/.test(source)) {
+    if (source.kind === 'self-edits') completions = passages.map((_, i) => this.storedSelfEdits(source.name, i, k));
+    else if (source.kind === 'round') {
       const requests = passages.flatMap((_, i) =>
         Array.from({ length: k }, (_, j) => ({
           prompt: this.domain.prompt({ index: i, passage: passages[i] }),
-          seed: unitSeed(this.config.restEm.seed, 'cpt', source, seed, i, j),
+          seed: unitSeed(this.config.restEm.seed, 'cpt', formatCondition(source), seed, i, j),
         })),
       );
       const texts = await this.policy.sample(requests, this.config.restEm.sampling);
       completions = passages.map((_, i) => texts.slice(i * k, (i + 1) * k).filter((t) => t.trim() !== ''));
     }
     const r = await continuedPretraining(this.policy, this.domain, passages, completions, recipe, unitSeed(this.config.restEm.seed, 'cpt', seed));
-    return { condition: `cpt:${source}`, mode: this.config.cpt ?? 'v1', seed, ...(r as unknown as Record<string, JsonValue>) };
+    return { condition: formatCondition({ kind: 'cpt', of: source }), mode: this.config.cpt ?? 'v1', seed, ...(r as unknown as Record<string, JsonValue>) };
   }
 
   /**
    * The self-edits the round-r policy writes for evaluation passages under seed `seed`, for a condition
    * that needs them (round-r, or one built on it): sampled together, each from its own seed, logged once.
    */
-  private async sampleSelfEdits(label: string, seed: number, indices: number[]): Promise<void> {
-    const round = /^round-\d+$/.test(label) ? label : sourceOf(label);
-    if (!round) return;
-    if (!/^round-\d+$/.test(round)) return this.sampleSelfEdits(round, seed, indices);
+  private async sampleSelfEdits(r: number, seed: number, indices: number[]): Promise<void> {
+    const round = formatCondition({ kind: 'round', round: r });
     const missing = indices.filter((i) => !this.run.has(`eval-self-edit/${round}/s${seed}/p${i}`));
     if (missing.length === 0) return;
-    const r = Number(round.slice(6));
     const current = this.currentRound();
     if (r !== current) throw new Error(`${round} needs the round-${r} policy, but the policy in memory is round ${current}'s`);
     traceUnitStart(missing.map((i) => `eval-self-edit/${round}/s${seed}/p${i}`));
@@ -307,14 +301,14 @@ export class KnowledgeRun {
     }));
     const texts = await this.policy.sample(requests, this.config.restEm.sampling);
     missing.forEach((i, k) =>
-      this.run.append({ kind: 'eval-self-edit', key: `eval-self-edit/${round}/s${seed}/p${i}`, condition: round, seed, passage: i, text: texts[k] }),
+      this.run.log({ kind: 'eval-self-edit', key: `eval-self-edit/${round}/s${seed}/p${i}`, condition: round, seed, passage: i, text: texts[k] }),
     );
   }
 
   /** The self-edit the round-r policy wrote for evaluation passage `index` under seed `seed`. */
-  private async policySelfEdit(label: string, seed: number, index: number): Promise<string> {
-    await this.sampleSelfEdits(label, seed, [index]);
-    return String(this.run.get(`eval-self-edit/${label}/s${seed}/p${index}`)!.text);
+  private async policySelfEdit(round: number, seed: number, index: number): Promise<string> {
+    await this.sampleSelfEdits(round, seed, [index]);
+    return this.run.get(`eval-self-edit/round-${round}/s${seed}/p${index}`, 'eval-self-edit')!.text;
   }
 
   private currentRound(): number {
@@ -345,18 +339,4 @@ export class KnowledgeRun {
   private tokens(texts: string[]): number {
     return texts.reduce((n, t) => n + this.policy.tokenizer.encode(t).length + 1, 0);
   }
-}
-
-// repeated:/cpt: conditions inherit the round their source condition needs.
-function sourceOf(label: string): string | null {
-  const m = /^(repeated|cpt):(.*)$/.exec(label);
-  return m ? m[2] : null;
-}
-function dependsOn(label: string, round: number): boolean {
-  const source = sourceOf(label);
-  return source !== null && (source === `round-${round}` || dependsOn(source, round));
-}
-function dependsOnLaterRounds(label: string): boolean {
-  const source = sourceOf(label);
-  return source !== null && (/^round-([1-9]\d*)$/.test(source) || dependsOnLaterRounds(source));
 }

@@ -12,8 +12,6 @@
 // once, waits, and goes on when it is back.
 import { hostname } from 'node:os';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import { loadTokenizer } from '../../io/tokenizer.ts';
-import { loadLlama } from '../../model/load.ts';
 import type { Grader } from '../knowledge/llm-judge.ts';
 import type { UnitResult } from '../loop.ts';
 import { Policy } from '../policy.ts';
@@ -225,9 +223,7 @@ class PolicyPool {
     if (i >= 0) return this.idle.splice(i, 1)[0].policy;
     while (this.idle.length > 0 && this.idle.length + this.busy > this.max) this.idle.shift()!.policy.model.dispose();
     try {
-      const tokenizer = await loadTokenizer(dir);
-      const model = await loadLlama(dir);
-      return new Policy(model, tokenizer, dir, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
+      return await Policy.load(dir);
     } catch (e) {
       this.busy--;
       throw e;

@@ -1,12 +1,10 @@
-// What both SEAL experiments share on the command line: opening the run directory, loading the policy,
-// a progress bar per phase, and at the end a results table (markdown), an SVG plot of the score per round
-// against the baselines, and the summary.
+// What every SEAL experiment shares, whoever drives it (the `seal` commands, the demo): opening the run
+// directory, a progress bar per phase, and at the end a results table (markdown), an SVG plot of the score
+// per round against the baselines, and the summary. The policy itself loads with Policy.load (policy.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { loadTokenizer } from '../io/tokenizer.ts';
-import { loadLlama } from '../model/load.ts';
-import { renderResultsTable, resultRow } from '../seal/knowledge/results-table.ts';
-import { Policy } from '../seal/policy.ts';
-import { type JsonValue, RunDir } from '../seal/run-dir.ts';
+import { type Condition, policyRound } from './condition.ts';
+import { renderResultsTable, resultRow } from './knowledge/results-table.ts';
+import { type JsonValue, RunDir } from './run-dir.ts';
 import { onShaderCompiled } from '../tensor/index.ts';
 import { Progress, type ProgressOptions } from '../util/progress.ts';
 import { svgPlot } from '../util/svg-plot.ts';
@@ -54,6 +52,8 @@ export function progressUi(stream?: ProgressOptions['stream']) {
 
 export interface LabelledResult {
   label: string;
+  /** The condition the label names (not written to the summary: its label is). */
+  condition: Condition;
   perSeed: number[];
 }
 
@@ -72,8 +72,7 @@ export function writeResults(
   const rows = results.map((r) => resultRow(r.label, r.perSeed));
   const markdown = renderResultsTable(rows, { metric, countLabel: 'seeds' });
   writeFileSync(run.path('results.md'), markdown + appendix);
-  const isRound = (l: string) => /^round-\d+$/.test(l);
-  const rounds = results.filter((r) => isRound(r.label));
+  const rounds = results.filter((r) => r.condition.kind === 'round');
   const row = (label: string) => rows[results.findIndex((r) => r.label === label)];
   const xs = rounds.length ? rounds.map((r) => r.label.replace('-', ' ')) : ['—'];
   const series = [
@@ -85,41 +84,43 @@ export function writeResults(
           },
         ]
       : []),
+    // The baselines: conditions no round's policy writes for (a round's equal-token control is not one).
     ...results
-      .filter((r) => !isRound(r.label) && !/round-\d+/.test(r.label))
+      .filter((r) => policyRound(r.condition) === null)
       .map((b) => ({ name: b.label, points: xs.map((x) => ({ x, y: row(b.label).mean, error: row(b.label).std })) })),
   ];
   writeFileSync(run.path('plot.svg'), svgPlot(series, { title, xLabel: 'policy', yLabel: metric, percent: true }));
-  run.writeSummary({ metric, results: results.map((r, i) => ({ ...r, mean: rows[i].mean, std: rows[i].std })), ...extra } as unknown as JsonValue);
+  run.writeSummary({
+    metric,
+    results: results.map(({ condition, ...r }, i) => ({ ...r, mean: rows[i].mean, std: rows[i].std })),
+    ...extra,
+  } as unknown as JsonValue);
   run.markDone();
   process.stdout.write(`\n${markdown}\nresults: ${run.path('results.md')}  plot: ${run.path('plot.svg')}  log: ${run.path('log.jsonl')}\n`);
 }
 
+/** What every experiment's options hold about its run directory (the options object is saved whole as its config). */
+export interface RunOptions {
+  /** The run directory. */
+  run: string;
+  /** Accept a config that differs from the run directory's. */
+  force: boolean;
+  /** Where the E-step's inner loops run (a Redis URL); not part of the saved config. */
+  queue?: string;
+}
+
 /**
- * Opens a SEAL run directory for `flags` (saved as its config, minus --force and --queue: where the inner
+ * Opens a SEAL run directory for `options` (saved as its config, minus force and queue: where the inner
  * loops run changes no result, so a run can resume with or without a queue). A finished run prints its
  * results and gives null: re-running it does nothing.
  */
-export function openRun(flags: Record<string, any>, config: Record<string, JsonValue>): RunDir | null {
-  const saved: Record<string, JsonValue> = { ...JSON.parse(JSON.stringify(flags)), ...config };
+export function openRun(options: RunOptions, config: Record<string, JsonValue>): RunDir | null {
+  const saved: Record<string, JsonValue> = { ...(JSON.parse(JSON.stringify(options)) as Record<string, JsonValue>), ...config };
   delete saved.force;
   delete saved.queue;
-  const run = RunDir.open(flags.run, saved, { force: flags.force });
+  const run = RunDir.open(options.run, saved, { force: options.force });
   if (!run.isDone()) return run;
   process.stdout.write(`${run.dir} is finished; its results:\n\n${readFileSync(run.path('results.md'), 'utf8')}`);
   run.close();
   return null;
-}
-
-/** The policy in a model folder, and how to swap its weights for a saved round's (resuming a run). */
-export async function loadPolicy(dir: string): Promise<{ policy: Policy; reload: (dir: string) => Promise<void> }> {
-  const tokenizer = await loadTokenizer(dir);
-  const model = await loadLlama(dir);
-  const policy = new Policy(model, tokenizer, dir, [...new Set([...model.config.eosTokenIds, ...tokenizer.eosIds])]);
-  const reload = async (saved: string) => {
-    policy.model.dispose();
-    policy.model = await loadLlama(saved);
-    policy.dir = saved;
-  };
-  return { policy, reload };
 }
