@@ -4,7 +4,7 @@ import { ARC_DOMAIN_DEFAULTS } from '../seal/arc/domain.ts';
 import { runArcExperiment } from '../seal/arc/experiment.ts';
 import { renderArc } from '../seal/arc/render.ts';
 import { parseArcCondition } from '../seal/condition.ts';
-import { type Command, SEED_RANGE, defineCommand, defineFlags } from './args.ts';
+import { type Command, SEED_RANGE, defineCommand, defineFlags } from '../util/flags.ts';
 import { loraTargets } from './common.ts';
 
 const renderCommand = defineCommand({

@@ -1,6 +1,6 @@
 // Every `seal` command, and finding the one an argument list names (without running it).
 import { arcCommands } from './arc.ts';
-import { type Command, UsageError } from './args.ts';
+import { type Command, UsageError } from '../util/flags.ts';
 import { continualCommand } from './continual.ts';
 import { finetuneCommand } from './finetune.ts';
 import { generateCommand } from './generate.ts';

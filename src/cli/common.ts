@@ -6,7 +6,7 @@ import type { Llama } from '../model/llama.ts';
 import { loadLlama } from '../model/load.ts';
 import { stopIdsOf } from '../seal/policy.ts';
 import { LoraAdapter, checkTargets } from '../train/lora.ts';
-import { UsageError } from './args.ts';
+import { UsageError } from '../util/flags.ts';
 
 export interface Loaded {
   model: Llama;

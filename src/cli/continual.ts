@@ -19,7 +19,7 @@ import type { JsonValue, RunDir } from '../seal/run-dir.ts';
 import { checkTargets } from '../train/lora.ts';
 import { Progress } from '../util/progress.ts';
 import { svgHeatmap } from '../util/svg-heatmap.ts';
-import { SEED_RANGE, defineCommand } from './args.ts';
+import { SEED_RANGE, defineCommand } from '../util/flags.ts';
 
 /** SEAL's continual_self_edits.sh settings; with --world the demo's recipe replaces those a flag does not set. */
 const SEAL_CONTINUAL = {

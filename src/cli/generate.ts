@@ -1,6 +1,6 @@
 // seal generate: sample a continuation, streaming tokens as they come.
 import { generate } from '../model/generate.ts';
-import { SEED_RANGE, UsageError, defineCommand } from './args.ts';
+import { SEED_RANGE, UsageError, defineCommand } from '../util/flags.ts';
 import { loadModel, needTokenizer, parseIds, stopIds } from './common.ts';
 
 export const generateCommand = defineCommand({

@@ -9,7 +9,7 @@ import { runKnowledgeExperiment, selfEditSpec } from '../seal/knowledge/experime
 import { SELF_EDIT_PROMPT_KINDS } from '../seal/knowledge/self-edit-prompts.ts';
 import { loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
-import { type Command, SEED_RANGE, UsageError, defineCommand, defineFlags } from './args.ts';
+import { type Command, SEED_RANGE, UsageError, defineCommand, defineFlags } from '../util/flags.ts';
 import { loraTargets } from './common.ts';
 
 const renderCommand = defineCommand({

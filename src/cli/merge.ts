@@ -1,6 +1,6 @@
 // seal merge: fold a LoRA adapter into the base weights and write a merged Hugging Face folder.
 import { mergeAdapter, saveModel } from '../train/merge.ts';
-import { defineCommand } from './args.ts';
+import { defineCommand } from '../util/flags.ts';
 import { loadModel } from './common.ts';
 
 export const mergeCommand = defineCommand({

@@ -2,7 +2,7 @@
 import { causalLmLoss, scoredTargets } from '../model/loss.ts';
 import { noGrad, tidy } from '../tensor/index.ts';
 import { collate, readExamples } from '../train/examples.ts';
-import { defineCommand } from './args.ts';
+import { defineCommand } from '../util/flags.ts';
 import { loadModel } from './common.ts';
 
 export const scoreCommand = defineCommand({

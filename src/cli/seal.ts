@@ -1,6 +1,6 @@
 // `seal <command> [flags]`: the command-line entry point. Flags are checked before the GPU starts.
 import { init, shutdown } from '../tensor/index.ts';
-import { UsageError, helpText, parseFlags } from './args.ts';
+import { UsageError, helpText, parseFlags } from '../util/flags.ts';
 import { findCommand, usage } from './commands.ts';
 
 async function main(argv: string[]): Promise<number> {

@@ -5,7 +5,7 @@ import { containmentGrader } from '../seal/knowledge/domain.ts';
 import type { Grader } from '../seal/knowledge/llm-judge.ts';
 import { localJudge } from '../seal/knowledge/local-judge.ts';
 import { InnerLoopWorker } from '../seal/queue/worker.ts';
-import { UsageError, defineCommand } from './args.ts';
+import { UsageError, defineCommand } from '../util/flags.ts';
 
 export const workerCommand = defineCommand({
   name: 'worker',

@@ -3,7 +3,7 @@
 // lists, switches), stray words and missing values. Each argument list must parse into flags that obey
 // every declaration, or be refused with a UsageError naming the flag or the mistake.
 import { describe, expect, it } from 'vitest';
-import { type Command, type Flag, UsageError, inRange, parseFlags } from '../../src/cli/args.ts';
+import { type Command, type Flag, UsageError, inRange, parseFlags } from '../../src/util/flags.ts';
 import { COMMANDS, findCommand } from '../../src/cli/commands.ts';
 import { PROJECTIONS } from '../../src/model/llama.ts';
 import { Rng } from './mutate.ts';

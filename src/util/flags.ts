@@ -58,6 +58,8 @@ export type ParsedFlags = Record<string, unknown>;
 
 export interface Command {
   name: string;
+  /** How a user starts it, for messages (default "seal <name>"): e.g. "npm run demo --". */
+  invocation?: string;
   summary: string;
   usage: string;
   flags: readonly Flag[];
@@ -98,6 +100,11 @@ export class UsageError extends Error {
 /** Seeds are unsigned 32-bit integers (the generator keeps the low 32 bits, so larger ones would alias). */
 export const SEED_RANGE = { min: 0, max: 2 ** 32 - 1 } as const;
 
+/** The command as a user types it, for messages. */
+export function invocation(cmd: Pick<Command, 'name' | 'invocation'>): string {
+  return cmd.invocation ?? `seal ${cmd.name}`;
+}
+
 const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Parses `--name value`, `--name=value` and boolean `--name` / `--no-name`; returns flags keyed in camelCase. */
@@ -108,34 +115,34 @@ export function parseFlags(cmd: Command, argv: readonly string[]): ParsedFlags {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (!arg.startsWith('--')) {
-      throw new UsageError(`seal ${cmd.name}: unexpected argument "${arg}" (every value follows its --flag; see seal ${cmd.name} --help)`);
+      throw new UsageError(`${invocation(cmd)}: unexpected argument "${arg}" (every value follows its --flag; see ${invocation(cmd)} --help)`);
     }
     let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     let flag = byName.get(name);
     if (!flag && name.startsWith('no-') && byName.get(name.slice(3))?.type === 'boolean') {
       flag = byName.get(name.slice(3));
-      if (value !== undefined) throw new UsageError(`seal ${cmd.name}: --${name} takes no value, got "${value}"`);
+      if (value !== undefined) throw new UsageError(`${invocation(cmd)}: --${name} takes no value, got "${value}"`);
       value = 'false';
     }
-    if (!flag) throw new UsageError(`seal ${cmd.name}: unknown flag --${name} (see seal ${cmd.name} --help)`);
-    if (given.has(flag.name)) throw new UsageError(`seal ${cmd.name}: --${flag.name} is given twice`);
+    if (!flag) throw new UsageError(`${invocation(cmd)}: unknown flag --${name} (see ${invocation(cmd)} --help)`);
+    if (given.has(flag.name)) throw new UsageError(`${invocation(cmd)}: --${flag.name} is given twice`);
     given.add(flag.name);
     if (flag.type === 'boolean') {
       if (value === undefined) value = 'true';
-      if (value !== 'true' && value !== 'false') throw new UsageError(`seal ${cmd.name}: --${flag.name} is a switch (true or false), got "${value}"`);
+      if (value !== 'true' && value !== 'false') throw new UsageError(`${invocation(cmd)}: --${flag.name} is a switch (true or false), got "${value}"`);
       flags[camel(flag.name)] = value === 'true';
       continue;
     }
     if (value === undefined) {
       value = argv[++i];
-      if (value === undefined) throw new UsageError(`seal ${cmd.name}: --${flag.name} needs a value`);
+      if (value === undefined) throw new UsageError(`${invocation(cmd)}: --${flag.name} needs a value`);
     }
     flags[camel(flag.name)] = convert(cmd, flag, value);
   }
   for (const f of cmd.flags) {
     const key = camel(f.name);
     if (flags[key] !== undefined) continue;
-    if (f.required) throw new UsageError(`seal ${cmd.name}: --${f.name} is required (${f.help})`);
+    if (f.required) throw new UsageError(`${invocation(cmd)}: --${f.name} is required (${f.help})`);
     if (f.default !== undefined) flags[key] = f.item && Array.isArray(f.default) ? f.default.map(f.item) : f.default;
   }
   cmd.check?.(flags);
@@ -143,7 +150,7 @@ export function parseFlags(cmd: Command, argv: readonly string[]): ParsedFlags {
 }
 
 function convert(cmd: Command, flag: Flag, value: string): unknown {
-  const where = `seal ${cmd.name}: --${flag.name}`;
+  const where = `${invocation(cmd)}: --${flag.name}`;
   switch (flag.type) {
     case 'number':
     case 'int': {
@@ -210,4 +217,19 @@ export function helpText(cmd: Command): string {
     return `  ${left.padEnd(width + 4)}${f.help}${extra.length ? ` (${extra.join('; ')})` : ''}`;
   });
   return `${cmd.summary}\n\nUsage: ${cmd.usage}\n\nFlags:\n${lines.join('\n')}\n  --help${' '.repeat(Math.max(1, width - 2))}Show this help\n`;
+}
+
+/**
+ * The entry of a script that is one command (`npm run demo`, `npm run pretrain-tiny`): `--help` prints its
+ * help; bad flags print their UsageError and exit with 2, any other error with 1.
+ */
+export async function runCommandLine(cmd: Command, argv: readonly string[]): Promise<void> {
+  try {
+    if (argv.includes('--help') || argv.includes('-h')) process.stdout.write(helpText(cmd));
+    else await cmd.run(parseFlags(cmd, argv));
+  } catch (e) {
+    process.stderr.write(`${e instanceof UsageError ? '' : 'error: '}${(e as Error).message}\n`);
+    if (process.env.SEAL_DEBUG) console.error((e as Error).stack);
+    process.exitCode = e instanceof UsageError ? 2 : 1;
+  }
 }
