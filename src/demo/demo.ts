@@ -25,6 +25,7 @@ import { Policy } from '../seal/policy.ts';
 import { isPassageEvaluation } from '../seal/records.ts';
 import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { init, shutdown } from '../tensor/index.ts';
+import { defineCommand, runCommandLine } from '../util/flags.ts';
 import { PROJECTIONS } from '../model/llama.ts';
 import { type SelfEditGrade, type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
 import { gapPower, gapTable, orderingPairs, pairedGaps } from './ordering.ts';
@@ -259,23 +260,48 @@ export async function runDemo(c: DemoConfig): Promise<void> {
   }
 }
 
+/** `npm run demo [-- flags]`: the demo at its defaults (DEMO), or smaller for a quick look. */
+export const demoCommand = defineCommand({
+  name: 'demo',
+  invocation: 'npm run demo --',
+  summary: "SEAL's knowledge-incorporation loop on the bundled tiny model and its world (resumes when re-run).",
+  usage: 'npm run demo [-- --run <dir> --eval-people <n> ...]',
+  flags: [
+    { name: 'model', type: 'string', help: 'model folder (default weights/seal-tiny)' },
+    { name: 'run', type: 'string', help: 'run directory (default runs/demo)' },
+    { name: 'group-size', type: 'int', min: 1, default: DEMO.groupSize, help: 'people sharing one inner-loop adapter' },
+    { name: 'eval-people', type: 'int', min: 1, default: DEMO.evalPeople, help: 'held-out people scored per condition' },
+    { name: 'rl-people-per-round', type: 'int', min: 1, default: DEMO.rlPeoplePerRound, help: 'people of each ReST-EM round' },
+    { name: 'rounds', type: 'int', min: 0, default: DEMO.rounds, help: 'ReST-EM rounds' },
+    { name: 'samples', type: 'int', min: 1, default: DEMO.samples, help: 'self-edits sampled per RL person' },
+    { name: 'eval-seeds', type: 'int', min: 1, default: DEMO.evalSeeds, help: 'seeds of each evaluation' },
+    { name: 'parallel', type: 'int', min: 1, default: DEMO.parallel, help: 'inner loops side by side' },
+    { name: 'inner-epochs', type: 'int', min: 1, default: DEMO.inner.epochs, help: 'epochs of each inner loop' },
+  ] as const,
+  async run(f) {
+    const config: DemoConfig = {
+      ...DEMO,
+      model: f.model ?? DEMO.model,
+      run: f.run ?? DEMO.run,
+      groupSize: f.groupSize,
+      evalPeople: f.evalPeople,
+      rlPeoplePerRound: f.rlPeoplePerRound,
+      rounds: f.rounds,
+      samples: f.samples,
+      evalSeeds: f.evalSeeds,
+      parallel: f.parallel,
+      inner: { ...DEMO.inner, epochs: f.innerEpochs },
+    };
+    await init();
+    try {
+      await runDemo(config);
+    } finally {
+      await shutdown();
+    }
+  },
+});
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? process.argv[i + 1] : undefined;
-  };
-  const config: DemoConfig = { ...DEMO, model: arg('model') ?? DEMO.model, run: arg('run') ?? DEMO.run };
-  for (const key of ['groupSize', 'evalPeople', 'rlPeoplePerRound', 'rounds', 'samples', 'evalSeeds', 'parallel'] as const) {
-    const v = arg(key.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`));
-    if (v !== undefined) config[key] = Number(v);
-  }
-  const epochs = arg('inner-epochs');
-  if (epochs) config.inner = { ...config.inner, epochs: Number(epochs) };
-  await init();
-  try {
-    await runDemo(config);
-  } finally {
-    await shutdown();
-  }
+  await runCommandLine(demoCommand, process.argv.slice(2));
 }

@@ -10,6 +10,7 @@ import { Llama } from '../model/llama.ts';
 import { loadLlama } from '../model/load.ts';
 import { causalLmLoss } from '../model/loss.ts';
 import { IGNORE_INDEX, type Tensor, backward, engine, init, keep, parameter, shutdown, tidy } from '../tensor/index.ts';
+import { defineCommand, runCommandLine } from '../util/flags.ts';
 import { AdamW } from '../train/adamw.ts';
 import { saveModel } from '../train/merge.ts';
 import { Progress } from '../util/progress.ts';
@@ -243,35 +244,47 @@ export async function trainOn(dir: string, steps: number, mix: PretrainMix = lat
   return { ...trained, parameters: record.pretraining.parameters, greedySelfEdits };
 }
 
-// `npm run pretrain-tiny [-- --out <dir> --steps N]` pretrains, then runs the recipe's opening phase;
-// `-- --train-on N` trains the folder at --out on for N more steps on the opening phase's mix.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? process.argv[i + 1] : undefined;
-  };
-  const out = arg('out') ?? join(import.meta.dirname, '..', '..', 'weights', 'seal-tiny');
-  const recipe = { ...TINY_RECIPE, ...(arg('steps') ? { steps: Number(arg('steps')) } : {}) };
-  process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  await init();
-  const report = (what: string, r: PretrainReport) => {
-    console.log(
-      `${what} ${r.parameters} parameters on ${r.tokens} tokens in ${r.steps} steps, ${r.seconds.toFixed(0)} s; final loss ${r.finalLoss.toFixed(3)}; written to ${out}`,
-    );
-    const g = r.greedySelfEdits;
-    console.log(
-      `copy gauge (greedy self-edits of 16 held-out people): ${(100 * g.precision).toFixed(1)} % of fact lines correct, ${(100 * g.coverage).toFixed(1)} % of attributes covered, ${(100 * g.namedSelfEdits).toFixed(1)} % of self-edits named`,
-    );
-    if (g.precision < 0.8) console.log(`the gauge is below 0.8: copying emerges late (notes/tiny-world.md); train on with --train-on <steps>`);
-  };
-  try {
-    const more = arg('train-on');
-    if (more) report('trained on', await trainOn(out, Number(more)));
-    else {
-      report('pretrained', await pretrainTiny(recipe, out));
-      if (recipe.openingPhase) report('opening phase: trained', await trainOn(out, recipe.openingPhase.steps, laterMix(recipe)));
+/**
+ * `npm run pretrain-tiny [-- --out <dir> --steps N]` pretrains, then runs the recipe's opening phase;
+ * `-- --train-on N` trains the folder at --out on for N more steps on the opening phase's mix.
+ */
+export const pretrainCommand = defineCommand({
+  name: 'pretrain-tiny',
+  invocation: 'npm run pretrain-tiny --',
+  summary: "Pretrains the demo's tiny model (weights/seal-tiny) from scratch with this engine, as weights/README.md describes.",
+  usage: 'npm run pretrain-tiny [-- --out <dir> --steps <n> | --train-on <n>]',
+  flags: [
+    { name: 'out', type: 'string', help: 'model folder to write (default weights/seal-tiny)' },
+    { name: 'steps', type: 'int', min: 1, default: TINY_RECIPE.steps, help: 'pretraining steps' },
+    { name: 'train-on', type: 'int', min: 1, help: 'instead: train the folder at --out on for this many steps' },
+  ] as const,
+  async run(f) {
+    const out = f.out ?? join(import.meta.dirname, '..', '..', 'weights', 'seal-tiny');
+    const recipe = { ...TINY_RECIPE, steps: f.steps };
+    await init();
+    const report = (what: string, r: PretrainReport) => {
+      console.log(
+        `${what} ${r.parameters} parameters on ${r.tokens} tokens in ${r.steps} steps, ${r.seconds.toFixed(0)} s; final loss ${r.finalLoss.toFixed(3)}; written to ${out}`,
+      );
+      const g = r.greedySelfEdits;
+      console.log(
+        `copy gauge (greedy self-edits of 16 held-out people): ${(100 * g.precision).toFixed(1)} % of fact lines correct, ${(100 * g.coverage).toFixed(1)} % of attributes covered, ${(100 * g.namedSelfEdits).toFixed(1)} % of self-edits named`,
+      );
+      if (g.precision < 0.8) console.log(`the gauge is below 0.8: copying emerges late (notes/tiny-world.md); train on with --train-on <steps>`);
+    };
+    try {
+      if (f.trainOn) report('trained on', await trainOn(out, f.trainOn));
+      else {
+        report('pretrained', await pretrainTiny(recipe, out));
+        if (recipe.openingPhase) report('opening phase: trained', await trainOn(out, recipe.openingPhase.steps, laterMix(recipe)));
+      }
+    } finally {
+      await shutdown();
     }
-  } finally {
-    await shutdown();
-  }
+  },
+});
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  await runCommandLine(pretrainCommand, process.argv.slice(2));
 }
