@@ -6,8 +6,15 @@ import { LoraAdapter, checkTargets } from '../train/lora.ts';
 import { SCHEDULES } from '../train/schedule.ts';
 import { TrainingDivergedError, sft, stepPlan } from '../train/sft.ts';
 import { Progress } from '../util/progress.ts';
-import { SEED_RANGE, UsageError, defineCommand } from './args.ts';
+import { SEED_RANGE, UsageError, defineCommand } from '../util/flags.ts';
 import { loadModel, loraTargets } from './common.ts';
+
+/** One AdamW beta: a number in [0, 1). */
+function beta(text: string): number {
+  const b = Number(text);
+  if (!(b >= 0 && b < 1)) throw new Error(`each beta is a number in [0, 1), got "${text}"`);
+  return b;
+}
 
 export const finetuneCommand = defineCommand({
   name: 'finetune',
@@ -36,7 +43,7 @@ export const finetuneCommand = defineCommand({
       choices: ['all', 'completion'],
       help: 'train on every token, or only on completions / assistant turns (pre-tokenised −100s are always kept)',
     },
-    { name: 'betas', type: 'list', default: ['0.9', '0.999'], help: 'AdamW betas b1,b2' },
+    { name: 'betas', type: 'list', item: beta, default: ['0.9', '0.999'], help: 'AdamW betas b1,b2' },
     { name: 'eps', type: 'number', above: 0, default: 1e-8, help: 'AdamW epsilon' },
     { name: 'weight-decay', type: 'number', min: 0, default: 0, help: 'AdamW decoupled weight decay' },
     { name: 'max-grad-norm', type: 'number', min: 0, default: 1, help: 'clip the global gradient norm (0: off)' },
@@ -50,13 +57,10 @@ export const finetuneCommand = defineCommand({
     },
   ],
   check(f) {
-    const betas = f.betas.map(Number);
-    if (betas.length !== 2 || betas.some((b: number) => !(b >= 0 && b < 1)))
-      throw new UsageError(`seal finetune: --betas takes two numbers in [0, 1), got ${f.betas.join(',')}`);
+    if (f.betas.length !== 2) throw new UsageError(`seal finetune: --betas takes two numbers in [0, 1), got ${f.betas.join(',')}`);
     loraTargets(f.targets, 'seal finetune: --targets');
   },
   async run(f) {
-    const betas = f.betas.map(Number);
     const targets = checkTargets(f.targets);
     const loaded = await loadModel(f.model);
     const { model, tokenizer } = loaded;
@@ -73,7 +77,7 @@ export const finetuneCommand = defineCommand({
       gradAccum: f.gradAccum,
       schedule: f.schedule,
       warmupSteps: f.warmup,
-      betas: betas as [number, number],
+      betas: [f.betas[0], f.betas[1]] as [number, number],
       eps: f.eps,
       weightDecay: f.weightDecay,
       maxGradNorm: f.maxGradNorm,

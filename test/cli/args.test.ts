@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError, inRange, parseFlags } from '../../src/cli/args.ts';
+import { UsageError, inRange, parseFlags } from '../../src/util/flags.ts';
 import { COMMANDS, findCommand } from '../../src/cli/commands.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -55,7 +55,8 @@ describe('seal flags', () => {
       [['score', '--model', 'm', '--data', 'd', '--batch-size', '0'], /--batch-size must be ≥ 1, got 0/],
       [['finetune', '--model', 'm', '--data', 'd', '--out', 'o', '--lr', '0'], /--lr must be > 0, got 0/],
       [['finetune', '--model', 'm', '--data', 'd', '--out', 'o', '--dropout', '1'], /--dropout must be ≥ 0 and < 1, got 1/],
-      [['finetune', '--model', 'm', '--data', 'd', '--out', 'o', '--betas', '0.9,1'], /--betas takes two numbers in \[0, 1\)/],
+      [['finetune', '--model', 'm', '--data', 'd', '--out', 'o', '--betas', '0.9'], /--betas takes two numbers in \[0, 1\)/],
+      [['finetune', '--model', 'm', '--data', 'd', '--out', 'o', '--betas', '0.9,1'], /--betas: each beta is a number in \[0, 1\), got "1"/],
       [['finetune', '--model', 'm', '--data', 'd', '--out', 'o', '--targets', 'q_proj,qkv'], /--targets: LoRA: target module "qkv"/],
       [['finetune', '--model', 'm', '--data', 'd', '--out', 'o', '--targets', ','], /--targets takes a comma-separated list/],
       [['knowledge', 'run', '--model', 'm', '--eval-data', 'e', '--run', 'r'], /--data \(the training passages\) is required for RL rounds/],
@@ -70,7 +71,7 @@ describe('seal flags', () => {
 
   it('parses what is right: both value forms, switches, defaults, lists', () => {
     const f = parse(['finetune', '--model', 'm', '--data=d', '--out', 'o', '--rank', '8', '--lr=3e-4', '--no-recompute', '--targets', 'q_proj, v_proj']);
-    expect(f).toMatchObject({ model: 'm', data: 'd', rank: 8, lr: 3e-4, recompute: false, targets: ['q_proj', 'v_proj'], epochs: 1, betas: ['0.9', '0.999'] });
+    expect(f).toMatchObject({ model: 'm', data: 'd', rank: 8, lr: 3e-4, recompute: false, targets: ['q_proj', 'v_proj'], epochs: 1, betas: [0.9, 0.999] });
     expect(parse(['knowledge', 'eval', '--model', 'm', '--eval-data', 'e', '--run', 'r', '--self-edits', 'a=x=y.json'])).toMatchObject({
       selfEdits: ['a=x=y.json'],
     });
