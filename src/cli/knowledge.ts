@@ -65,7 +65,7 @@ const experimentFlags = defineFlags([
     type: 'string',
     default: 'v1',
     choices: CPT_MODES,
-    help: "how cpt:<condition> runs: v1 = SEAL's CPT.sh (5 completions per passage each followed by the passage, LoRA r 32, 3 epochs, batch 8, every question); v2 = the paper's revision (the same corpus, full fine-tune, 1 epoch, lr 7e-5, the 500-question subset)",
+    help: "how cpt:<condition> runs (docs/cpt.md): v1 = SEAL's CPT.sh (the first 5 completions per passage each followed by the passage, LoRA r 32, 3 epochs, batch 4 × 2, every question); v2 = SEAL's CPT_fullFT.sh (5 completions sampled with seed 43, the passage once per passage, full fine-tune, 1 epoch, lr 7e-5, batch 4 × 2, warmup ratio 0.03, 500 questions drawn with seed 42)",
   },
   { name: 'rounds', type: 'int', min: 0, default: 2, help: 'ReST-EM rounds' },
   { name: 'passages-per-round', type: 'int', min: 1, default: 50, help: 'fresh training passages per round' },

@@ -13,7 +13,7 @@ import { knowledgeJobs } from '../queue/domains.ts';
 import type { CptMode } from './cpt.ts';
 import { type InnerLoopConfig, SEAL_INNER_LOOP, containmentGrader, sealFormat } from './domain.ts';
 import { localJudge } from './local-judge.ts';
-import { KnowledgeRun, type KnowledgeRunConfig } from './run.ts';
+import { type ConditionResult, KnowledgeRun, type KnowledgeRunConfig } from './run.ts';
 import type { SelfEditPromptKind } from './self-edit-prompts.ts';
 import { loadSelfEditPassages, loadSquadPassages } from './squad-data.ts';
 
@@ -63,6 +63,19 @@ export interface KnowledgeOptions extends RunOptions {
 export function selfEditSpec(spec: string): [name: string, path: string] | null {
   const i = spec.indexOf('=');
   return i > 0 && i < spec.length - 1 ? [spec.slice(0, i), spec.slice(i + 1)] : null;
+}
+
+/**
+ * Below the table, each cpt:<c> condition's baseline: the unadapted policy on the same questions, micro
+ * over them as SEAL's CPT scripts report it (not comparable with the `base` row, a macro over passages).
+ */
+export function cptBaselineNote(results: readonly ConditionResult[]): string {
+  const lines = results.flatMap((r) =>
+    r.baseline
+      ? [`- ${r.label}: baseline (unadapted, same questions, micro) ${(100 * (r.baseline.reduce((a, b) => a + b, 0) / r.baseline.length)).toFixed(1)} %`]
+      : [],
+  );
+  return lines.length ? `\nContinued pretraining:\n${lines.join('\n')}\n` : '';
 }
 
 /** Runs (or resumes) the experiment with `rounds` ReST-EM rounds (0: score the conditions only). */
@@ -132,7 +145,7 @@ export async function runKnowledgeExperiment(o: KnowledgeOptions, rounds: number
       const experiment = new KnowledgeRun(policy, sealFormat(o.prompt), inner, grader, cfg, run, ui, (dir) => policy.reload(dir));
       const results = await experiment.all();
       ui.finish();
-      writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation');
+      writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation', {}, cptBaselineNote(results));
     } finally {
       await queue?.close();
     }

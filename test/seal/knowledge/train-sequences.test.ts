@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSelfEditPassages } from '../../../src/seal/knowledge/squad-data.ts';
-import { buildTrainSequences } from '../../../src/seal/knowledge/train-sequences.ts';
+import { SEAL_V2_SEQUENCES, buildTrainSequences } from '../../../src/seal/knowledge/train-sequences.ts';
 import { pySplitLines, pyStrip } from '../../../src/seal/knowledge/python-text.ts';
 
 // SEAL's SQuAD files, read from the shared data folder next to the project; tests on them skip without it.
@@ -47,6 +47,28 @@ describe('buildTrainSequences (SEAL build_train_sequences, split_newlines on)', 
 
   it('without split_newlines keeps whole --- segments', () => {
     expect(buildTrainSequences('a\n---\nb\n\nc', T, { splitNewlines: false })).toEqual(['T\na', 'T\nb\n\nc', 'T\nctx']);
+  });
+});
+
+describe("build_train_sequences v2 (general-knowledge/src/utils.py l. 193–237, CPT v2's)", () => {
+  it('keeps only the text after the first "\\nImplications:" and any whitespace after it, left-stripped', () => {
+    expect(buildTrainSequences('Intro\nImplications:\u3000 a --- b\nImplications: c', T, SEAL_V2_SEQUENCES)).toEqual([
+      'T\na',
+      'T\nb\nImplications: c',
+      'T\nctx',
+    ]);
+    // Without the preceding line break it is no marker; v1 never looks for it.
+    expect(buildTrainSequences('Implications: a', T, SEAL_V2_SEQUENCES)).toEqual(['T\nImplications: a', 'T\nctx']);
+    expect(buildTrainSequences('x\nImplications: a', T, { splitNewlines: false })).toEqual(['T\nx\nImplications: a', 'T\nctx']);
+  });
+
+  it('caps a completion at 30 segments (MAX_TRAIN_SEQS_PER_COMPLETION), drops empty ones, and appends the passage only with addContext', () => {
+    const many = Array.from({ length: 31 }, (_, i) => `s${i}`).join('---');
+    expect(buildTrainSequences(many, T, SEAL_V2_SEQUENCES)).toHaveLength(31); // 30 + the passage
+    expect(buildTrainSequences(many, T, { splitNewlines: false })).toHaveLength(32); // v1: no cap
+    expect(buildTrainSequences('', T, SEAL_V2_SEQUENCES)).toEqual(['T\nctx']); // v1: ['T\n', 'T\nctx']
+    expect(buildTrainSequences('', T, { splitNewlines: false })).toEqual(['T\n', 'T\nctx']);
+    expect(buildTrainSequences('a', T, { ...SEAL_V2_SEQUENCES, addContext: false })).toEqual(['T\na']);
   });
 });
 
