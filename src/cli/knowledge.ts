@@ -7,7 +7,7 @@ import { CPT_MODES } from '../seal/knowledge/cpt.ts';
 import { SEAL_INNER_LOOP, sealFormat } from '../seal/knowledge/domain.ts';
 import { runKnowledgeExperiment, selfEditSpec } from '../seal/knowledge/experiment.ts';
 import { SELF_EDIT_PROMPT_KINDS } from '../seal/knowledge/self-edit-prompts.ts';
-import { loadSquadPassages } from '../seal/knowledge/squad-data.ts';
+import { TRAIN_DATA_ORDERS, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
 import { type Command, SEED_RANGE, UsageError, defineCommand, defineFlags } from './args.ts';
 import { loraTargets } from './common.ts';
@@ -42,7 +42,14 @@ const renderCommand = defineCommand({
 /** Flags shared by `run` and `eval`; every number of the experiment is one, and all go into config.json. */
 const experimentFlags = defineFlags([
   { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama or Qwen2 folder (the paper: Qwen2.5-7B)' },
-  { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout)' },
+  { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout; SEAL: squad_train.json)' },
+  {
+    name: 'data-order',
+    type: 'string',
+    default: 'seal',
+    choices: TRAIN_DATA_ORDERS,
+    help: "order of the --data passages before each round takes the next --passages-per-round: seal = SEAL's make_squad_data.py, random.seed(42) then random.shuffle of the whole file (a file whose records have completions, e.g. iter0_train.json, is SEAL's output, already shuffled, and kept in file order); file = file order",
+  },
   { name: 'eval-data', type: 'string', required: true, help: 'evaluation passages (SEAL: naive_val.json, first 200)' },
   { name: 'run', type: 'string', required: true, help: 'run directory (config, log, adapters, models, summary); re-running resumes it' },
   { name: 'eval-count', type: 'int', min: 1, default: 200, help: 'evaluation passages (the first N; SEAL: 200, for CPT too)' },

@@ -15,13 +15,15 @@ import { type InnerLoopConfig, SEAL_INNER_LOOP, containmentGrader, sealFormat } 
 import { localJudge } from './local-judge.ts';
 import { type ConditionResult, KnowledgeRun, type KnowledgeRunConfig } from './run.ts';
 import type { SelfEditPromptKind } from './self-edit-prompts.ts';
-import { loadSelfEditPassages, loadSquadPassages } from './squad-data.ts';
+import { type TrainDataOrder, loadSelfEditPassages, loadSquadPassages, loadTrainPassages } from './squad-data.ts';
 
 export interface KnowledgeOptions extends RunOptions {
   /** The policy's model folder. */
   model: string;
   /** Training passages of the RL rounds (needed when there are rounds). */
   data?: string;
+  /** Their order before the rounds slice them (squad-data.ts TrainDataOrder; SEAL's shuffle by default). */
+  dataOrder: TrainDataOrder;
   evalData: string;
   evalCount: number;
   evalOffset: number;
@@ -110,8 +112,12 @@ export async function runKnowledgeExperiment(o: KnowledgeOptions, rounds: number
       answerTokens: o.answerTokens,
     };
     const evalPassages = loadSquadPassages(o.evalData).slice(o.evalOffset, o.evalOffset + o.evalCount);
+    const train = o.data ? loadTrainPassages(o.data, o.dataOrder) : { passages: [], shuffled: false };
+    if (o.data && rounds > 0 && o.dataOrder === 'seal' && !train.shuffled) {
+      process.stderr.write(`${o.data} is already SEAL's output (its records have completions): its passages are taken in file order, not reshuffled\n`);
+    }
     const cfg: KnowledgeRunConfig = {
-      trainPassages: o.data ? loadSquadPassages(o.data) : [],
+      trainPassages: train.passages,
       evalPassages,
       passagesPerRound: o.passagesPerRound,
       conditions,
