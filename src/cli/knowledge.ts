@@ -39,6 +39,12 @@ const renderCommand = defineCommand({
   },
 });
 
+/** A true/false list item. */
+function parseSwitch(text: string): boolean {
+  if (text !== 'true' && text !== 'false') throw new Error(`takes true or false per round, got "${text}"`);
+  return text === 'true';
+}
+
 /** Flags shared by `run` and `eval`; every number of the experiment is one, and all go into config.json. */
 const experimentFlags = defineFlags([
   { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama or Qwen2 folder (the paper: Qwen2.5-7B)' },
@@ -88,6 +94,13 @@ const experimentFlags = defineFlags([
   { name: 'inner-lr', type: 'number', above: 0, default: SEAL_INNER_LOOP.lr, help: 'inner-loop learning rate (linear decay to 0)' },
   { name: 'inner-epochs', type: 'number', above: 0, default: SEAL_INNER_LOOP.epochs, help: 'inner-loop epochs' },
   { name: 'inner-batch-size', type: 'int', min: 1, default: SEAL_INNER_LOOP.batchSize, help: 'inner-loop batch size' },
+  {
+    name: 'e-step-split-newlines',
+    type: 'list',
+    item: parseSwitch,
+    default: ['true', 'false'],
+    help: "per round (the last value repeats), whether an E-step inner loop trains on each line of the self-edit as its own sequence (SEAL's --split_newlines): SEAL's round 1 did (results/query_server/train/rank_iter0.json), its round 2 did not (rank_iter1.json); evaluations always do",
+  },
   { name: 'answer-tokens', type: 'int', min: 1, default: SEAL_INNER_LOOP.answerTokens, help: 'new tokens per answer (greedy, stop at EOS)' },
   { name: 'mstep-rank', type: 'int', min: 1, default: 64, help: 'M-step LoRA rank' },
   { name: 'mstep-alpha', type: 'number', above: 0, default: 128, help: 'M-step LoRA alpha' },

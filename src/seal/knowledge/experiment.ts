@@ -47,6 +47,8 @@ export interface KnowledgeOptions extends RunOptions {
   innerLr: number;
   innerEpochs: number;
   innerBatchSize: number;
+  /** Per round, the E-step's split_newlines (the last value repeats; SEAL: true, false). */
+  eStepSplitNewlines: readonly boolean[];
   answerTokens: number;
   mstepRank: number;
   mstepAlpha: number;
@@ -120,6 +122,7 @@ export async function runKnowledgeExperiment(o: KnowledgeOptions, rounds: number
       trainPassages: train.passages,
       evalPassages,
       passagesPerRound: o.passagesPerRound,
+      eStepSplitNewlines: o.eStepSplitNewlines,
       conditions,
       evalSeeds: o.evalSeeds,
       selfEditFiles,

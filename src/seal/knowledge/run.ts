@@ -31,6 +31,12 @@ export interface KnowledgeRunConfig {
   evalPassages: SquadPassage[];
   /** Training passages per round. */
   passagesPerRound: number;
+  /**
+   * Per round (rounds past the list repeat its last value), whether the E-step's inner loops split the
+   * self-edit into lines: SEAL's round 1 did (results/query_server/train/rank_iter0.json), its round 2 did
+   * not (rank_iter1.json). Unset: the format's default, for every round.
+   */
+  eStepSplitNewlines?: readonly boolean[];
   /** Conditions to score, in table order (see above); `round-<r>` for r ≤ rounds. */
   conditions: KnowledgeCondition[];
   /** Seeds per evaluation condition (mean ± std over them). */
@@ -86,6 +92,8 @@ export class KnowledgeRun {
       return config.trainPassages.slice(first, first + G).filter((_, k) => first + k !== c.index);
     };
     this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader, companions, config.selection, config.restEm.sampling);
+    const split = config.eStepSplitNewlines;
+    if (split?.length) this.domain.eStepSplitNewlines = (c) => split[Math.min(Math.floor(c.index / config.passagesPerRound), split.length - 1)];
   }
 
   get groupSize(): number {

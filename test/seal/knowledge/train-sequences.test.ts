@@ -2,7 +2,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSelfEditPassages } from '../../../src/seal/knowledge/squad-data.ts';
+import { SEAL_INNER_LOOP, containmentGrader, sealFormat } from '../../../src/seal/knowledge/domain.ts';
+import { KnowledgeRun, type KnowledgeRunConfig } from '../../../src/seal/knowledge/run.ts';
 import { SEAL_V2_SEQUENCES, buildTrainSequences } from '../../../src/seal/knowledge/train-sequences.ts';
+import type { Policy } from '../../../src/seal/policy.ts';
+import type { RunDir } from '../../../src/seal/run-dir.ts';
 import { pySplitLines, pyStrip } from '../../../src/seal/knowledge/python-text.ts';
 
 // SEAL's SQuAD files, read from the shared data folder next to the project; tests on them skip without it.
@@ -69,6 +73,37 @@ describe("build_train_sequences v2 (general-knowledge/src/utils.py l. 193–237,
     expect(buildTrainSequences('', T, SEAL_V2_SEQUENCES)).toEqual(['T\nctx']); // v1: ['T\n', 'T\nctx']
     expect(buildTrainSequences('', T, { splitNewlines: false })).toEqual(['T\n', 'T\nctx']);
     expect(buildTrainSequences('a', T, { ...SEAL_V2_SEQUENCES, addContext: false })).toEqual(['T\na']);
+  });
+});
+
+describe("the E-step's split_newlines per round (SEAL: rank_iter0.json true, rank_iter1.json false)", () => {
+  const passage = { title: 'T', context: 'ctx', questions: [] };
+  const selfEdit = '1. a\n2. b';
+  const domainOf = (eStepSplitNewlines?: boolean[]) => {
+    const config = {
+      trainPassages: [],
+      evalPassages: [],
+      passagesPerRound: 2,
+      conditions: [],
+      evalSeeds: 1,
+      selfEditFiles: {},
+      restEm: { sampling: {} },
+      eStepSplitNewlines,
+    } as unknown as KnowledgeRunConfig;
+    return new KnowledgeRun({ tokenizer: {} } as Policy, sealFormat(), SEAL_INNER_LOOP, containmentGrader, config, {} as RunDir).domain;
+  };
+
+  it('round 1 (training passages 0, 1) splits lines, round 2 (2, 3) and later rounds do not, with the default true,false', () => {
+    const domain = domainOf([true, false]);
+    const split = ['T\n1. a', 'T\n2. b', 'T\nctx'];
+    const whole = ['T\n1. a\n2. b', 'T\nctx'];
+    expect([0, 1, 2, 3, 4, 9].map((index) => domain.innerLoopTexts({ index, passage }, selfEdit))).toEqual([split, split, whole, whole, whole, whole]);
+    // Evaluation (and continual) sequences keep split_newlines, as SEAL's evaluations ran.
+    expect(domain.sequences({ index: 2, passage }, selfEdit)).toEqual(split);
+  });
+
+  it("unset: the format's default (split) in every round", () => {
+    expect(domainOf().innerLoopTexts({ index: 3, passage }, selfEdit)).toEqual(['T\n1. a', 'T\n2. b', 'T\nctx']);
   });
 });
 
