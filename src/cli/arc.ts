@@ -32,7 +32,11 @@ const experimentFlags = defineFlags([
   { name: 'tasks', type: 'list', help: "evaluation task ids (default: the paper's 8 where present, else every task in the file)" },
   { name: 'train-challenges', type: 'string', help: 'RL training challenges (default: --challenges)' },
   { name: 'train-solutions', type: 'string', help: 'RL training solutions (default: --solutions)' },
-  { name: 'train-tasks', type: 'list', help: "RL training task ids (default: the paper's 11 where present, else every task)" },
+  {
+    name: 'train-tasks',
+    type: 'list',
+    help: "RL training task ids (default: the 10 SEAL's code rewarded, where present, else every task; the paper's 11 add 5bd6f4ac, which SEAL's reward evaluation never scored)",
+  },
   { name: 'run', type: 'string', required: true, help: 'run directory (config, log, models, summary); re-running resumes it' },
   { name: 'conditions', type: 'list', item: parseArcCondition, help: 'in-context, oracle, round-<r> (default: all of them)' },
   { name: 'rounds', type: 'int', min: 0, default: 1, help: 'ReST-EM rounds (the paper: 1)' },

@@ -23,6 +23,7 @@ import { SEED_RANGE, defineCommand } from '../util/flags.ts';
 
 /** SEAL's continual_self_edits.sh settings; with --world the demo's recipe replaces those a flag does not set. */
 const SEAL_CONTINUAL = {
+  jobs: 8,
   sequences: 8,
   length: 8,
   seed: 42,
@@ -45,14 +46,21 @@ export const continualCommand = defineCommand({
       help: "use the model folder's demo world (world.json, e.g. weights/seal-tiny): its evaluation people, prompts, exact grader and inner loop",
     },
     { name: 'run', type: 'string', required: true, help: 'run directory; re-running resumes it' },
-    { name: 'sequences', type: 'int', min: 1, default: SEAL_CONTINUAL.sequences, help: 'sequences to average over' },
+    { name: 'sequences', type: 'int', min: 1, default: SEAL_CONTINUAL.sequences, help: 'sequences per job (SEAL: 8)' },
+    {
+      name: 'jobs',
+      type: 'int',
+      min: 1,
+      default: 1,
+      help: `jobs, job j drawing its sequences with seed + j (SEAL: ${SEAL_CONTINUAL.jobs}, seeds 42–49); with several, the table is SEAL's average_results.py aggregation (mean of job means ± mean of job stds) and summary.json adds each job's and the pooled statistics`,
+    },
     { name: 'length', type: 'int', min: 1, default: SEAL_CONTINUAL.length, help: 'passages per sequence (n)' },
     {
       name: 'seed',
       type: 'int',
       ...SEED_RANGE,
       default: SEAL_CONTINUAL.seed,
-      help: 'random.seed of the passage draw (SEAL: 42 + job index), and the root of every other seed',
+      help: "random.seed of job 0's passage draw (SEAL: 42; job j: seed + j), and the root of its other seeds",
     },
     { name: 'prompt', type: 'string', default: 'implications', choices: SELF_EDIT_PROMPT_KINDS, help: 'self-edit prompt (SEAL data only)' },
     {
@@ -149,7 +157,7 @@ export const continualCommand = defineCommand({
       const experiment = new ContinualRun(
         policy,
         domain,
-        { passages, sequences: f.sequences, length: f.length, seed: f.seed, sampling },
+        { passages, sequences: f.sequences, jobs: f.jobs, length: f.length, seed: f.seed, sampling },
         run,
         (dir) => policy.reload(dir),
         {
@@ -164,7 +172,7 @@ export const continualCommand = defineCommand({
       const title = f.world
         ? 'Continual self-edits on the demo world: accuracy on passage j after update i'
         : 'Continual self-edits: accuracy on passage j after update i';
-      writeContinualResults(run, matrix, title, { sequences: f.sequences, model: f.model });
+      writeContinualResults(run, matrix, title, { sequences: f.sequences, jobs: f.jobs, model: f.model });
       policy.model.dispose();
     } finally {
       run.close();
@@ -173,13 +181,18 @@ export const continualCommand = defineCommand({
 });
 
 /** results.md (the table and the summary), forgetting.svg and summary.json; marks the run done. */
-export function writeContinualResults(run: RunDir, m: ForgettingMatrix, title: string, info: { sequences: number; model: string }): void {
+export function writeContinualResults(run: RunDir, m: ForgettingMatrix, title: string, info: { sequences: number; jobs?: number; model: string }): void {
   const n = m.mean[0].length;
+  const jobs = info.jobs ?? 1;
   const s = forgettingSummary(m);
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const over =
+    jobs === 1
+      ? `Mean ± sample std over ${info.sequences} sequences of ${n} passages (one job, seed ${m.jobs[0].seed}).`
+      : `Mean ± std over ${jobs} jobs (seeds ${m.jobs[0].seed}–${m.jobs[jobs - 1].seed}) of ${info.sequences} sequences of ${n} passages, aggregated as SEAL's average_results.py: the mean of the job means ± the mean of the job sample stds (summary.json also has each job's and the pooled statistics).`;
   const markdown =
     `${renderForgettingTable(m)}\n` +
-    `Mean ± std over ${info.sequences} sequences of ${n} passages. Row "after i": the model after i self-edit updates (each merged before the next), ` +
+    `${over} Row "after i": the model after i self-edit updates (each merged before the next), ` +
     `asked the questions of the passages seen so far. Base ${pct(s.base)}; each passage right after its own update ${pct(s.justLearned)}; ` +
     `every passage after all ${n} updates ${pct(s.afterAll)}; forgetting (right after − after all, passages 1 … ${n - 1}) ${pct(s.forgetting)}.\n`;
   writeFileSync(run.path('results.md'), markdown);
@@ -199,7 +212,14 @@ export function writeContinualResults(run: RunDir, m: ForgettingMatrix, title: s
   run.writeSummary({
     mean_over_sequences: m.mean,
     std_over_sequences: m.std,
-    n_sequences: info.sequences,
+    aggregation:
+      m.aggregation === 'one-job'
+        ? 'one job: mean and sample std (n - 1) over its sequences, as each SEAL job (continual_self_edits.py)'
+        : "SEAL's average_results.py: per cell, the mean of the job means and the mean of the job sample stds",
+    jobs: m.jobs.map((j) => ({ seed: j.seed, mean_over_sequences: j.mean, std_over_sequences: j.std })),
+    pooled: { mean_over_sequences: m.pooled.mean, std_over_sequences: m.pooled.std, aggregation: 'mean and sample std over every sequence of every job' },
+    n_jobs: jobs,
+    n_sequences: info.sequences * jobs,
     n_datapoints: n,
     base_model: info.model,
     sequences: m.order,

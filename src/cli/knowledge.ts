@@ -7,7 +7,7 @@ import { CPT_MODES } from '../seal/knowledge/cpt.ts';
 import { SEAL_INNER_LOOP, sealFormat } from '../seal/knowledge/domain.ts';
 import { runKnowledgeExperiment, selfEditSpec } from '../seal/knowledge/experiment.ts';
 import { SELF_EDIT_PROMPT_KINDS } from '../seal/knowledge/self-edit-prompts.ts';
-import { loadSquadPassages } from '../seal/knowledge/squad-data.ts';
+import { TRAIN_DATA_ORDERS, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
 import { type Command, SEED_RANGE, UsageError, defineCommand, defineFlags } from '../util/flags.ts';
 import { loraTargets } from './common.ts';
@@ -39,10 +39,23 @@ const renderCommand = defineCommand({
   },
 });
 
+/** A true/false list item. */
+function parseSwitch(text: string): boolean {
+  if (text !== 'true' && text !== 'false') throw new Error(`takes true or false per round, got "${text}"`);
+  return text === 'true';
+}
+
 /** Flags shared by `run` and `eval`; every number of the experiment is one, and all go into config.json. */
 const experimentFlags = defineFlags([
   { name: 'model', type: 'string', required: true, help: 'the policy: a Hugging Face Llama or Qwen2 folder (the paper: Qwen2.5-7B)' },
-  { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout)' },
+  { name: 'data', type: 'string', help: 'training passages for the RL rounds (SEAL layout; SEAL: squad_train.json)' },
+  {
+    name: 'data-order',
+    type: 'string',
+    default: 'seal',
+    choices: TRAIN_DATA_ORDERS,
+    help: "order of the --data passages before each round takes the next --passages-per-round: seal = SEAL's make_squad_data.py, random.seed(42) then random.shuffle of the whole file (a file whose records have completions, e.g. iter0_train.json, is SEAL's output, already shuffled, and kept in file order); file = file order",
+  },
   { name: 'eval-data', type: 'string', required: true, help: 'evaluation passages (SEAL: naive_val.json, first 200)' },
   { name: 'run', type: 'string', required: true, help: 'run directory (config, log, adapters, models, summary); re-running resumes it' },
   { name: 'eval-count', type: 'int', min: 1, default: 200, help: 'evaluation passages (the first N; SEAL: 200, for CPT too)' },
@@ -65,7 +78,7 @@ const experimentFlags = defineFlags([
     type: 'string',
     default: 'v1',
     choices: CPT_MODES,
-    help: "how cpt:<condition> runs: v1 = SEAL's CPT.sh (5 completions per passage each followed by the passage, LoRA r 32, 3 epochs, batch 8, every question); v2 = the paper's revision (the same corpus, full fine-tune, 1 epoch, lr 7e-5, the 500-question subset)",
+    help: "how cpt:<condition> runs (docs/cpt.md): v1 = SEAL's CPT.sh (the first 5 completions per passage each followed by the passage, LoRA r 32, 3 epochs, batch 4 × 2, every question); v2 = SEAL's CPT_fullFT.sh (5 completions sampled with seed 43, the passage once per passage, full fine-tune, 1 epoch, lr 7e-5, batch 4 × 2, warmup ratio 0.03, 500 questions drawn with seed 42)",
   },
   { name: 'rounds', type: 'int', min: 0, default: 2, help: 'ReST-EM rounds' },
   { name: 'passages-per-round', type: 'int', min: 1, default: 50, help: 'fresh training passages per round' },
@@ -81,6 +94,13 @@ const experimentFlags = defineFlags([
   { name: 'inner-lr', type: 'number', above: 0, default: SEAL_INNER_LOOP.lr, help: 'inner-loop learning rate (linear decay to 0)' },
   { name: 'inner-epochs', type: 'number', above: 0, default: SEAL_INNER_LOOP.epochs, help: 'inner-loop epochs' },
   { name: 'inner-batch-size', type: 'int', min: 1, default: SEAL_INNER_LOOP.batchSize, help: 'inner-loop batch size' },
+  {
+    name: 'e-step-split-newlines',
+    type: 'list',
+    item: parseSwitch,
+    default: ['true', 'false'],
+    help: "per round (the last value repeats), whether an E-step inner loop trains on each line of the self-edit as its own sequence (SEAL's --split_newlines): SEAL's round 1 did (results/query_server/train/rank_iter0.json), its round 2 did not (rank_iter1.json); evaluations always do",
+  },
   { name: 'answer-tokens', type: 'int', min: 1, default: SEAL_INNER_LOOP.answerTokens, help: 'new tokens per answer (greedy, stop at EOS)' },
   { name: 'mstep-rank', type: 'int', min: 1, default: 64, help: 'M-step LoRA rank' },
   { name: 'mstep-alpha', type: 'number', above: 0, default: 128, help: 'M-step LoRA alpha' },

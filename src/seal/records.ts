@@ -59,6 +59,11 @@ export type CptEvaluationRecord = Logged & {
   answers: string[];
   verdicts: boolean[];
   accuracy: number;
+  /** The unadapted policy on the same questions (absent in runs logged before it was recorded). */
+  baselineAnswers?: string[];
+  baselineVerdicts?: boolean[];
+  baselineAccuracy?: number;
+  warmupSteps?: number;
   seconds: number;
 };
 export type EvalSelfEditRecord = Logged & { kind: 'eval-self-edit'; condition: string; seed: number; passage: number; text: string };

@@ -50,7 +50,7 @@ export class ArcRun {
   async all(): Promise<ArcConditionResult[]> {
     for (const c of this.config.conditions) if ((policyRound(c) ?? 0) === 0) await this.condition(c);
     if (this.config.restEm.rounds > 0) {
-      // Every round trains on the same tasks (the paper's 11), with fresh self-edits.
+      // Every round trains on the same tasks (by default the 10 SEAL rewarded), with fresh self-edits.
       await restEm(this.policy, this.domain, () => this.config.trainTasks, this.config.restEm, this.run, {
         onProgress: this.ui.onProgress,
         log: this.ui.log,

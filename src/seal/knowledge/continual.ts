@@ -9,7 +9,11 @@
 //     the adapted model answers the questions of passages 0 … k        → row k + 1, columns 0 … k;
 //     the adapter is merged into the weights, which the next step starts from.
 //
-// The forgetting matrix is the mean (and sample std) over sequences of each cell's accuracy. Every unit
+// The forgetting matrix is the mean (and sample std) over sequences of each cell's accuracy. SEAL ran 8
+// such jobs (knowledge-incorporation/scripts/continual_self_edits.sh: job j draws with seed 42 + j) and
+// averaged them with src/continual/average_results.py: per cell, the mean of the job means and the mean of
+// the job sample stds (its compute_pooled_std is never called). With `jobs` J, job j draws its sequences
+// with seed + j, exactly as one SEAL job, and the matrix is aggregated as SEAL did (averageJobs). Every unit
 // (a sequence's base row, a self-edit, a step) is logged in the run directory; each step's merged model is
 // saved, so a killed run resumes from the last finished step (only the latest merged model of a sequence
 // is kept, as SEAL deletes the previous one).
@@ -27,11 +31,13 @@ import type { SquadPassage } from './squad-data.ts';
 export interface ContinualConfig {
   /** The pool sequences are drawn from (SEAL: squad_val.json). */
   passages: SquadPassage[];
-  /** Sequences to average over (SEAL: 8 per job). */
+  /** Sequences per job (SEAL: 8). */
   sequences: number;
+  /** Jobs, job j drawing its sequences with random.seed(seed + j) (SEAL: 8, seeds 42–49); default 1. */
+  jobs?: number;
   /** Passages per sequence, n (SEAL: 8). */
   length: number;
-  /** random.seed of the draw (SEAL: 42 + job index); also the root of every sampling and inner-loop seed. */
+  /** random.seed of job 0's draw (SEAL: 42; job j: seed + j); also the root of the job's sampling and inner-loop seeds. */
   seed: number;
   /** Self-edit sampling (SEAL: T 1.0, top-p 0.95, up to 8,192 tokens). */
   sampling: SamplingConfig;
@@ -41,12 +47,43 @@ export interface ContinualEvents {
   progress?(done: number, total: number, info: Record<string, string | number>): void;
 }
 
-export interface ForgettingMatrix {
-  /** (n + 1) × n: row 0 the model before any update, row r after update r (columns ≥ r empty). */
-  mean: (number | null)[][];
-  std: (number | null)[][];
-  /** Per sequence, the pool indices of its passages in order. */
+/** (n + 1) × n cells: row 0 the model before any update, row r after update r (columns ≥ r empty, null). */
+export type Cells = (number | null)[][];
+
+export interface MatrixStats {
+  mean: Cells;
+  std: Cells;
+}
+
+export interface ForgettingMatrix extends MatrixStats {
+  /**
+   * How `mean` and `std` aggregate the sequences: one job's mean and sample std over its sequences (as
+   * each SEAL job's summary), or, over several jobs, SEAL's average_results.py (mean of the job means, mean
+   * of the job sample stds).
+   */
+  aggregation: 'one-job' | 'seal-average-of-jobs';
+  /** Per job: its seed and its mean and sample std over its own sequences. */
+  jobs: (MatrixStats & { seed: number })[];
+  /** Ours: mean and sample std over all jobs' sequences pooled. */
+  pooled: MatrixStats;
+  /** Per sequence (job by job), the pool indices of its passages in order. */
   order: number[][];
+}
+
+/**
+ * SEAL's average_results.py main() (l. 120–126) per cell: the mean over jobs of the job means, and the mean
+ * over jobs of the job sample stds; null where the jobs' cells are.
+ */
+export function averageJobs(jobs: readonly MatrixStats[]): MatrixStats {
+  const average = (pick: 'mean' | 'std') =>
+    jobs[0][pick].map((row, r) => row.map((cell, j) => (cell === null ? null : jobs.reduce((a, job) => a + (job[pick][r][j] as number), 0) / jobs.length)));
+  return { mean: average('mean'), std: average('std') };
+}
+
+/** Per cell, the mean and sample std of the values (null for an empty cell). */
+function cellStats(cells: number[][][]): MatrixStats {
+  const stat = (pick: 'mean' | 'std') => cells.map((row) => row.map((values) => (values.length ? meanStd(values)[pick] : null)));
+  return { mean: stat('mean'), std: stat('std') };
 }
 
 /** Pool indices of each sequence: random.seed(seed), then random.sample(pool, n) once per sequence. */
@@ -69,16 +106,26 @@ export class ContinualRun {
     readonly loadPolicy: (dir: string) => Promise<void>,
     readonly events: ContinualEvents = {},
   ) {
-    this.order = drawSequences(config.passages.length, config.sequences, config.length, config.seed);
+    this.order = Array.from({ length: this.jobs }, (_, j) => drawSequences(config.passages.length, config.sequences, config.length, config.seed + j)).flat();
+  }
+
+  get jobs(): number {
+    return Math.max(1, this.config.jobs ?? 1);
+  }
+
+  /** Sequence g's job's seed and its index within the job (job 0: the run's seed and g, as before jobs). */
+  private jobOf(g: number): { seed: number; local: number } {
+    const job = Math.floor(g / this.config.sequences);
+    return { seed: this.config.seed + job, local: g % this.config.sequences };
   }
 
   /** Runs (or resumes) every sequence and returns the forgetting matrix. */
   async all(): Promise<ForgettingMatrix> {
     const base = this.policy.dir;
     const n = this.config.length;
-    const total = this.config.sequences * (n + 1);
+    const total = this.order.length * (n + 1);
     let done = 0;
-    for (let s = 0; s < this.config.sequences; s++) {
+    for (let s = 0; s < this.order.length; s++) {
       const finished = this.finishedSteps(s);
       done += finished + (this.run.has(this.key(s, 'base')) ? 1 : 0);
       if (finished === n) continue;
@@ -125,7 +172,7 @@ export class ContinualRun {
     if (!this.run.has(selfEditKey)) {
       const started = performance.now();
       const [text] = await this.policy.sample(
-        [{ prompt: this.domain.prompt(context), seed: unitSeed(this.config.seed, 'continual', s, k, 'self-edit') }],
+        [{ prompt: this.domain.prompt(context), seed: unitSeed(this.jobOf(s).seed, 'continual', this.jobOf(s).local, k, 'self-edit') }],
         this.config.sampling,
       );
       this.run.log({
@@ -141,7 +188,7 @@ export class ContinualRun {
     const selfEdit = this.run.get(selfEditKey, 'continual-self-edit')!.text;
     const started = performance.now();
     const texts = this.domain.sequences(context, selfEdit);
-    const adapter = await this.domain.fitAdapter(this.policy, texts, unitSeed(this.config.seed, 'continual', s, k));
+    const adapter = await this.domain.fitAdapter(this.policy, texts, unitSeed(this.jobOf(s).seed, 'continual', this.jobOf(s).local, k));
     let dir: string;
     try {
       const seen = this.order[s].slice(0, k + 1).map((i) => [this.config.passages[i]]);
@@ -186,22 +233,34 @@ export class ContinualRun {
     return step === 'base' ? `continual/s${s}/base` : `continual/s${s}/step${step}`;
   }
 
-  /** Mean and sample std over sequences of every cell (all sequences must be finished). */
+  /**
+   * Every cell's statistics (all sequences must be finished): per job, pooled, and as reported: one job's
+   * own, or SEAL's average of the jobs.
+   */
   matrix(): ForgettingMatrix {
     const n = this.config.length;
-    const cells: number[][][] = Array.from({ length: n + 1 }, () => Array.from({ length: n }, () => []));
-    for (let s = 0; s < this.config.sequences; s++) {
+    const S = this.config.sequences;
+    const empty = () => Array.from({ length: n + 1 }, () => Array.from({ length: n }, (): number[] => []));
+    const perJob = Array.from({ length: this.jobs }, empty);
+    const all = empty();
+    for (let s = 0; s < this.order.length; s++) {
+      const cells = perJob[Math.floor(s / S)];
+      const push = (r: number, j: number, a: number) => {
+        cells[r][j].push(a);
+        all[r][j].push(a);
+      };
       const base = this.run.get(this.key(s, 'base'), 'continual-base');
       if (!base) throw new Error(`continual sequence ${s} is not finished (no base row)`);
-      base.accuracies.forEach((a, j) => cells[0][j].push(a));
+      base.accuracies.forEach((a, j) => push(0, j, a));
       for (let k = 0; k < n; k++) {
         const r = this.run.get(this.key(s, k), 'continual-step');
         if (!r) throw new Error(`continual sequence ${s} is not finished (step ${k})`);
-        r.accuracies.forEach((a, j) => cells[k + 1][j].push(a));
+        r.accuracies.forEach((a, j) => push(k + 1, j, a));
       }
     }
-    const stat = (pick: 'mean' | 'std') => cells.map((row) => row.map((values) => (values.length ? meanStd(values)[pick] : null)));
-    return { mean: stat('mean'), std: stat('std'), order: this.order };
+    const jobs = perJob.map((cells, j) => ({ seed: this.config.seed + j, ...cellStats(cells) }));
+    const reported = jobs.length === 1 ? { mean: jobs[0].mean, std: jobs[0].std } : averageJobs(jobs);
+    return { ...reported, aggregation: jobs.length === 1 ? 'one-job' : 'seal-average-of-jobs', jobs, pooled: cellStats(all), order: this.order };
   }
 }
 

@@ -20,7 +20,8 @@ import { buildTrainSequences, trainSequence } from './train-sequences.ts';
 /** How passages, questions and self-edits become text (SEAL's by default; the demo world brings its own). */
 export interface KnowledgeFormat {
   selfEditPrompt(p: SquadPassage): string;
-  trainSequences(selfEdit: string, p: SquadPassage): string[];
+  /** `splitNewlines` (SEAL's formats only): undefined for the format's default. */
+  trainSequences(selfEdit: string, p: SquadPassage, options?: { splitNewlines?: boolean }): string[];
   passageSequence(p: SquadPassage): string;
   answerPrompt(p: SquadPassage, q: SquadQuestion): string;
   /** The question as the grader sees it. */
@@ -30,7 +31,7 @@ export interface KnowledgeFormat {
 export function sealFormat(kind: SelfEditPromptKind = 'implications'): KnowledgeFormat {
   return {
     selfEditPrompt: (p) => selfEditPrompt(p, kind),
-    trainSequences: (selfEdit, p) => buildTrainSequences(selfEdit, p),
+    trainSequences: (selfEdit, p, options) => buildTrainSequences(selfEdit, p, options),
     passageSequence: (p) => trainSequence(p.title, p.context.trim()),
     answerPrompt: (p, q) => answerPrompt(p.title, q.question),
     gradedQuestion: (p, q) => topicQuestion(p.title, q.question),
@@ -77,6 +78,13 @@ export function contextIndex(id: string): number {
   return Number(m[1]);
 }
 export class KnowledgeDomain implements Domain<IndexedPassage> {
+  /**
+   * Whether an E-step inner loop splits its self-edit into lines (SEAL's `--split_newlines` per round:
+   * knowledge.ts `--e-step-split-newlines`); undefined, or returning undefined: the format's default.
+   * Evaluations and continual steps always use the format's default.
+   */
+  eStepSplitNewlines?: (c: IndexedPassage) => boolean | undefined;
+
   constructor(
     /** The policy's tokenizer (the same in every round). */
     readonly tokenizer: Tokenizer,
@@ -126,14 +134,15 @@ export class KnowledgeDomain implements Domain<IndexedPassage> {
    * from the stripped self-edit; an empty one is replaced by the passage, as SEAL's continual script does
    * (`completion or context`).
    */
-  sequences(c: IndexedPassage, selfEdit: string): string[] {
+  sequences(c: IndexedPassage, selfEdit: string, splitNewlines?: boolean): string[] {
     const stripped = pyStrip(selfEdit);
-    return this.format.trainSequences(stripped === '' ? c.passage.context : stripped, c.passage);
+    const options = splitNewlines === undefined ? undefined : { splitNewlines };
+    return this.format.trainSequences(stripped === '' ? c.passage.context : stripped, c.passage, options);
   }
 
-  /** What an E-step inner loop trains on: the self-edit's sequences, and the companions' passages. */
+  /** What an E-step inner loop trains on: the self-edit's sequences (split as eStepSplitNewlines says), and the companions' passages. */
   innerLoopTexts(c: IndexedPassage, selfEdit: string): string[] {
-    return [...this.sequences(c, selfEdit), ...this.companions(c).map((p) => this.format.passageSequence(p))];
+    return [...this.sequences(c, selfEdit, this.eStepSplitNewlines?.(c)), ...this.companions(c).map((p) => this.format.passageSequence(p))];
   }
 
   async evaluate(policy: Policy, c: IndexedPassage, selfEdit: string, seed: number) {

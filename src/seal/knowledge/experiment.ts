@@ -13,15 +13,17 @@ import { knowledgeJobs } from '../queue/domains.ts';
 import type { CptMode } from './cpt.ts';
 import { type InnerLoopConfig, SEAL_INNER_LOOP, containmentGrader, sealFormat } from './domain.ts';
 import { localJudge } from './local-judge.ts';
-import { KnowledgeRun, type KnowledgeRunConfig } from './run.ts';
+import { type ConditionResult, KnowledgeRun, type KnowledgeRunConfig } from './run.ts';
 import type { SelfEditPromptKind } from './self-edit-prompts.ts';
-import { loadSelfEditPassages, loadSquadPassages } from './squad-data.ts';
+import { type TrainDataOrder, loadSelfEditPassages, loadSquadPassages, loadTrainPassages } from './squad-data.ts';
 
 export interface KnowledgeOptions extends RunOptions {
   /** The policy's model folder. */
   model: string;
   /** Training passages of the RL rounds (needed when there are rounds). */
   data?: string;
+  /** Their order before the rounds slice them (squad-data.ts TrainDataOrder; SEAL's shuffle by default). */
+  dataOrder: TrainDataOrder;
   evalData: string;
   evalCount: number;
   evalOffset: number;
@@ -45,6 +47,8 @@ export interface KnowledgeOptions extends RunOptions {
   innerLr: number;
   innerEpochs: number;
   innerBatchSize: number;
+  /** Per round, the E-step's split_newlines (the last value repeats; SEAL: true, false). */
+  eStepSplitNewlines: readonly boolean[];
   answerTokens: number;
   mstepRank: number;
   mstepAlpha: number;
@@ -63,6 +67,19 @@ export interface KnowledgeOptions extends RunOptions {
 export function selfEditSpec(spec: string): [name: string, path: string] | null {
   const i = spec.indexOf('=');
   return i > 0 && i < spec.length - 1 ? [spec.slice(0, i), spec.slice(i + 1)] : null;
+}
+
+/**
+ * Below the table, each cpt:<c> condition's baseline: the unadapted policy on the same questions, micro
+ * over them as SEAL's CPT scripts report it (not comparable with the `base` row, a macro over passages).
+ */
+export function cptBaselineNote(results: readonly ConditionResult[]): string {
+  const lines = results.flatMap((r) =>
+    r.baseline
+      ? [`- ${r.label}: baseline (unadapted, same questions, micro) ${(100 * (r.baseline.reduce((a, b) => a + b, 0) / r.baseline.length)).toFixed(1)} %`]
+      : [],
+  );
+  return lines.length ? `\nContinued pretraining:\n${lines.join('\n')}\n` : '';
 }
 
 /** Runs (or resumes) the experiment with `rounds` ReST-EM rounds (0: score the conditions only). */
@@ -97,10 +114,15 @@ export async function runKnowledgeExperiment(o: KnowledgeOptions, rounds: number
       answerTokens: o.answerTokens,
     };
     const evalPassages = loadSquadPassages(o.evalData).slice(o.evalOffset, o.evalOffset + o.evalCount);
+    const train = o.data ? loadTrainPassages(o.data, o.dataOrder) : { passages: [], shuffled: false };
+    if (o.data && rounds > 0 && o.dataOrder === 'seal' && !train.shuffled) {
+      process.stderr.write(`${o.data} is already SEAL's output (its records have completions): its passages are taken in file order, not reshuffled\n`);
+    }
     const cfg: KnowledgeRunConfig = {
-      trainPassages: o.data ? loadSquadPassages(o.data) : [],
+      trainPassages: train.passages,
       evalPassages,
       passagesPerRound: o.passagesPerRound,
+      eStepSplitNewlines: o.eStepSplitNewlines,
       conditions,
       evalSeeds: o.evalSeeds,
       selfEditFiles,
@@ -132,7 +154,7 @@ export async function runKnowledgeExperiment(o: KnowledgeOptions, rounds: number
       const experiment = new KnowledgeRun(policy, sealFormat(o.prompt), inner, grader, cfg, run, ui, (dir) => policy.reload(dir));
       const results = await experiment.all();
       ui.finish();
-      writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation');
+      writeResults(run, results, 'accuracy', 'No-context QA accuracy after adaptation', {}, cptBaselineNote(results));
     } finally {
       await queue?.close();
     }

@@ -13,6 +13,7 @@ import { type Domain, type InnerLoopRunner, type LoopEvents, type RestEmConfig, 
 import type { Policy } from '../policy.ts';
 import { CPT_RECIPES, type CptMode, continuedPretraining } from './cpt.ts';
 import { type IndexedPassage, KnowledgeDomain, type KnowledgeFormat, type InnerLoopConfig } from './domain.ts';
+import { pyStrip } from './python-text.ts';
 import { meanStd, passageAccuracy } from './scoring.ts';
 import type { SelfEditPassage, SquadPassage } from './squad-data.ts';
 
@@ -30,6 +31,12 @@ export interface KnowledgeRunConfig {
   evalPassages: SquadPassage[];
   /** Training passages per round. */
   passagesPerRound: number;
+  /**
+   * Per round (rounds past the list repeat its last value), whether the E-step's inner loops split the
+   * self-edit into lines: SEAL's round 1 did (results/query_server/train/rank_iter0.json), its round 2 did
+   * not (rank_iter1.json). Unset: the format's default, for every round.
+   */
+  eStepSplitNewlines?: readonly boolean[];
   /** Conditions to score, in table order (see above); `round-<r>` for r ≤ rounds. */
   conditions: KnowledgeCondition[];
   /** Seeds per evaluation condition (mean ± std over them). */
@@ -55,6 +62,8 @@ export interface ConditionResult {
   perSeed: number[];
   /** Tokens of training data per passage, averaged (0 for base). */
   trainTokens: number;
+  /** cpt:<c> only: the unadapted policy's micro accuracy on the same questions, per seed (SEAL's CPT baseline). */
+  baseline?: number[];
 }
 
 export interface KnowledgeUi extends Partial<Pick<LoopEvents, 'onProgress' | 'log'>> {
@@ -83,6 +92,8 @@ export class KnowledgeRun {
       return config.trainPassages.slice(first, first + G).filter((_, k) => first + k !== c.index);
     };
     this.domain = new KnowledgeDomain(policy.tokenizer, format, inner, grader, companions, config.selection, config.restEm.sampling);
+    const split = config.eStepSplitNewlines;
+    if (split?.length) this.domain.eStepSplitNewlines = (c) => split[Math.min(Math.floor(c.index / config.passagesPerRound), split.length - 1)];
   }
 
   get groupSize(): number {
@@ -209,6 +220,7 @@ export class KnowledgeRun {
   result(c: KnowledgeCondition): ConditionResult {
     const label = formatCondition(c);
     const perSeed: number[] = [];
+    const baseline: number[] = [];
     let tokens = 0;
     let units = 0;
     for (let s = 0; s < this.config.evalSeeds; s++) {
@@ -216,6 +228,7 @@ export class KnowledgeRun {
         const r = knowledgeEvaluation(this.run.get(`eval/${label}/s${s}`, 'evaluation'));
         if (!r) throw new Error(`condition ${label} is not finished (seed ${s})`);
         perSeed.push(r.accuracy);
+        if ('baselineAccuracy' in r && r.baselineAccuracy !== undefined) baseline.push(r.baselineAccuracy);
         tokens += r.trainTokens;
         units++;
         continue;
@@ -229,7 +242,7 @@ export class KnowledgeRun {
       });
       perSeed.push(meanStd(accuracies).mean);
     }
-    return { label, condition: c, perSeed, trainTokens: tokens / Math.max(1, units) };
+    return { label, condition: c, perSeed, trainTokens: tokens / Math.max(1, units), ...(baseline.length ? { baseline } : {}) };
   }
 
   /** The training texts a condition uses for one passage, and the self-edit behind them. */
@@ -261,15 +274,15 @@ export class KnowledgeRun {
 
   /**
    * Continued pretraining (cpt.ts, mode v1 or v2 as SEAL ran it): one update on every evaluation passage's
-   * completions from `source` (a self-edit file's first k, or k samples of the round's policy; none for
-   * other conditions, i.e. the passages alone), each followed by its passage.
+   * completions from `source` (a self-edit file's non-empty completions, of which cptCorpus takes k as the
+   * mode does, or k samples of the round's policy; none for other conditions, i.e. the passages alone).
    */
   private async continuedPretraining(source: KnowledgeCondition, seed: number): Promise<Record<string, JsonValue>> {
     const recipe = CPT_RECIPES[this.config.cpt ?? 'v1'];
     const passages = this.config.evalPassages;
     const k = recipe.completions;
     let completions: string[][] = passages.map(() => []);
-    if (source.kind === 'self-edits') completions = passages.map((_, i) => this.storedSelfEdits(source.name, i, k));
+    if (source.kind === 'self-edits') completions = passages.map((_, i) => this.storedSelfEdits(source.name, i));
     else if (source.kind === 'round') {
       const requests = passages.flatMap((_, i) =>
         Array.from({ length: k }, (_, j) => ({
@@ -278,7 +291,7 @@ export class KnowledgeRun {
         })),
       );
       const texts = await this.policy.sample(requests, this.config.restEm.sampling);
-      completions = passages.map((_, i) => texts.slice(i * k, (i + 1) * k).filter((t) => t.trim() !== ''));
+      completions = passages.map((_, i) => texts.slice(i * k, (i + 1) * k).filter((t) => pyStrip(t) !== ''));
     }
     const r = await continuedPretraining(this.policy, this.domain, passages, completions, recipe, unitSeed(this.config.restEm.seed, 'cpt', seed));
     return { condition: formatCondition({ kind: 'cpt', of: source }), mode: this.config.cpt ?? 'v1', seed, ...(r as unknown as Record<string, JsonValue>) };
@@ -317,12 +330,12 @@ export class KnowledgeRun {
     return r;
   }
 
-  /** The first k non-empty completions a self-edit file stores for evaluation passage `index` (CPT.py's k_completions). */
-  private storedSelfEdits(name: string, index: number, k: number): string[] {
+  /** The non-empty completions a self-edit file stores for evaluation passage `index`, in file order (CPT's k are picked from them). */
+  private storedSelfEdits(name: string, index: number): string[] {
     this.storedSelfEdit(name, index);
     const p = this.config.evalPassages[index];
     const entry = this.config.selfEditFiles[name].find((e) => e.title === p.title && e.context === p.context) ?? this.config.selfEditFiles[name][index];
-    return entry.completions.filter((c) => c.trim() !== '').slice(0, k);
+    return entry.completions.filter((c) => pyStrip(c) !== '');
   }
 
   private storedSelfEdit(name: string, index: number): string {

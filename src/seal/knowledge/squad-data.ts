@@ -3,6 +3,7 @@
 // because a malformed file otherwise fails deep inside the loop, hours into a run.
 import { readFileSync } from 'node:fs';
 import { jsonSnippet } from '../../util/json.ts';
+import { PyRandom } from '../../util/mt19937.ts';
 
 export interface SquadQuestion {
   question: string;
@@ -34,6 +35,37 @@ export const EVAL_PASSAGE_COUNT = 200;
 
 export function loadSquadPassages(path: string): SquadPassage[] {
   return readJsonArray(path).map((record, i) => checkPassage(record, `${path}: record ${i}`));
+}
+
+/** The seed of SEAL's RL data shuffle (knowledge-incorporation/src/data_generation/make_squad_data.py l. 117). */
+export const SEAL_DATA_SHUFFLE_SEED = 42;
+
+/**
+ * How `seal knowledge run` orders its training passages before slicing them into rounds:
+ * - `seal`: as SEAL's make_squad_data.py l. 116–119 picks its RL passages, `random.seed(42);
+ *   random.shuffle(raw)` over the whole file (CPython's generator, util/mt19937.ts), unless the file is
+ *   already SEAL's output (its records carry `completions`, as `iter0_train.json`): that is shuffled once
+ *   already, and is read in file order;
+ * - `file`: file order.
+ */
+export type TrainDataOrder = 'seal' | 'file';
+export const TRAIN_DATA_ORDERS: readonly TrainDataOrder[] = ['seal', 'file'];
+
+/** `random.seed(seed); random.shuffle(items)` on a copy: SEAL's order of the RL training passages. */
+export function sealShuffle<T>(items: readonly T[], seed = SEAL_DATA_SHUFFLE_SEED): T[] {
+  return PyRandom.seed(seed).shuffle([...items]);
+}
+
+/**
+ * The training passages of a file in the order the RL rounds take them (see TrainDataOrder), and whether
+ * SEAL's shuffle was applied.
+ */
+export function loadTrainPassages(path: string, order: TrainDataOrder): { passages: SquadPassage[]; shuffled: boolean } {
+  const records = readJsonArray(path);
+  const passages = records.map((record, i) => checkPassage(record, `${path}: record ${i}`));
+  const sealOutput = records.length > 0 && records.every((r) => Array.isArray((r as Record<string, unknown>).completions));
+  const shuffle = order === 'seal' && !sealOutput;
+  return { passages: shuffle ? sealShuffle(passages) : passages, shuffled: shuffle };
 }
 
 /** SEAL's evaluation set: the first `count` passages of `naive_val.json`. */

@@ -5,7 +5,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { drawSequences } from '../../../src/seal/knowledge/continual.ts';
+import { ContinualRun, averageJobs, drawSequences } from '../../../src/seal/knowledge/continual.ts';
+import type { KnowledgeDomain } from '../../../src/seal/knowledge/domain.ts';
+import type { Policy } from '../../../src/seal/policy.ts';
+import type { RunDir } from '../../../src/seal/run-dir.ts';
 import { ROOT, finished, killAfter, logOf, seal } from '../../helpers/cli.ts';
 
 const MODEL = join(ROOT, 'weights', 'seal-tiny');
@@ -19,6 +22,47 @@ describe('seal knowledge continual', () => {
       [1728, 130, 122, 383, 895, 952, 108, 814],
     ]);
     expect(() => drawSequences(3, 1, 4, 0)).toThrow(/pool of at least that many/);
+  });
+
+  it("aggregates jobs as SEAL's average_results.py: mean of job means, mean of job sample stds", () => {
+    // Hand-computed: job A's cell values 0, 0.5, 1 → mean 0.5, sample std 0.5; job B's 0.2, 0.2, 0.8 →
+    // mean 0.4, sample std √0.12 = 0.34641. SEAL: mean (0.5 + 0.4) / 2 = 0.45, std (0.5 + 0.34641) / 2 =
+    // 0.42321. Pooled over the six (ours): mean 0.45, sample std √(0.755 / 5) = √0.151 = 0.38859.
+    expect(
+      averageJobs([
+        { mean: [[0.5, null]], std: [[0.5, null]] },
+        { mean: [[0.4, null]], std: [[Math.sqrt(0.12), null]] },
+      ]),
+    ).toEqual({
+      mean: [[0.45, null]],
+      std: [[(0.5 + Math.sqrt(0.12)) / 2, null]],
+    });
+
+    // The same through ContinualRun: 2 jobs × 3 sequences of 1 passage; job j draws with seed 42 + j.
+    const base = [0, 0.5, 1, 0.2, 0.2, 0.8];
+    const records = new Map<string, unknown>(
+      base.flatMap((a, s) => [
+        [`continual/s${s}/base`, { accuracies: [a] }],
+        [`continual/s${s}/step0`, { accuracies: [1] }],
+      ]),
+    );
+    const run = { get: (key: string) => records.get(key) } as unknown as RunDir;
+    const passages = Array.from({ length: 2067 }, (_, i) => ({ title: `t${i}`, context: 'c', questions: [] }));
+    const config = { passages, sequences: 3, jobs: 2, length: 1, seed: 42, sampling: { temperature: 1, topP: 1, maxNewTokens: 1 } };
+    const continual = new ContinualRun({} as Policy, {} as KnowledgeDomain, config, run, async () => {});
+    expect(continual.order).toEqual([...drawSequences(2067, 3, 1, 42), ...drawSequences(2067, 3, 1, 43)]);
+    const m = continual.matrix();
+    expect(m.aggregation).toBe('seal-average-of-jobs');
+    expect(m.jobs.map((j) => j.seed)).toEqual([42, 43]);
+    expect(m.mean[0][0]).toBeCloseTo(0.45, 12);
+    expect(m.std[0][0]).toBeCloseTo(0.4232050807568877, 12);
+    expect(m.pooled.mean[0][0]).toBeCloseTo(0.45, 12);
+    expect(m.pooled.std[0][0]).toBeCloseTo(0.38858718455450897, 12);
+    expect([m.mean[1][0], m.std[1][0]]).toEqual([1, 0]);
+    // One job: its own mean and sample std, as each SEAL job's summary.
+    const one = new ContinualRun({} as Policy, {} as KnowledgeDomain, { ...config, jobs: 1 }, run, async () => {}).matrix();
+    expect(one.aggregation).toBe('one-job');
+    expect([one.mean[0][0], one.std[0][0]]).toEqual([0.5, 0.5]);
   });
 
   const args = (run: string) => [
@@ -50,6 +94,7 @@ describe('seal knowledge continual', () => {
     expect(summary.mean_over_sequences[1].map((v: number | null) => v === null)).toEqual([false, true]);
     expect(summary.mean_over_sequences[2].every((v: number | null) => v !== null)).toBe(true);
     expect(summary.sequences).toHaveLength(2);
+    expect(summary).toMatchObject({ n_jobs: 1, n_sequences: 2, aggregation: expect.stringMatching(/^one job/) });
     const table = readFileSync(join(run, 'results.md'), 'utf8');
     for (const row of ['| base |', '| after 1 |', '| after 2 |']) expect(table).toContain(row);
     expect(readFileSync(join(run, 'forgetting.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);

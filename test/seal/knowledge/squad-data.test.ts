@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadJudgedAnswers } from '../../../src/seal/knowledge/judged-answers.ts';
-import { loadEvalPassages, loadSelfEditPassages, loadSftRows, loadSquadPassages } from '../../../src/seal/knowledge/squad-data.ts';
+import {
+  loadEvalPassages,
+  loadSelfEditPassages,
+  loadSftRows,
+  loadSquadPassages,
+  loadTrainPassages,
+  sealShuffle,
+} from '../../../src/seal/knowledge/squad-data.ts';
 
 // SEAL's SQuAD files, read from the shared data folder next to the project; tests on them skip without it.
 const SQUAD_DIR = resolve(import.meta.dirname, '../../../../shared/data/squad');
@@ -76,5 +83,41 @@ describe.skipIf(!HAVE_SQUAD)("SEAL's SQuAD files", () => {
     expect(answers).toHaveLength(2 * 974);
     expect(answers[2]).toMatchObject({ gold: 'Otrar', model: 'baseline', correct: false });
     expect(answers[3]).toMatchObject({ gold: 'Otrar', model: 'adapter', correct: true });
+  });
+});
+
+describe("the RL training passages in SEAL's order (make_squad_data.py l. 116-119: random.seed(42); random.shuffle(raw))", () => {
+  it('shuffles as CPython does', () => {
+    // Expected values computed with /usr/bin/python3 3.11.2: random.seed(42); p = list(range(n));
+    // random.shuffle(p). n = 18,896 (SQuAD v1.1's training paragraphs, if squad_train.json has one record
+    // each, notes/seal-fidelity.md point 3): p[:10]; n = 10: all of it.
+    const ids = (n: number) => [...Array(n).keys()];
+    expect(sealShuffle(ids(18896)).slice(0, 10)).toEqual([13921, 6265, 1107, 1787, 2188, 3618, 7420, 6674, 9049, 6185]);
+    expect(sealShuffle(ids(10))).toEqual([7, 3, 2, 8, 5, 6, 9, 4, 0, 1]);
+    const input = ids(10);
+    sealShuffle(input);
+    expect(input).toEqual(ids(10)); // a copy is shuffled
+  });
+
+  it("--data-order seal shuffles a plain passage file, but keeps SEAL's own output (records with completions) in file order", () => {
+    const passages = ['A', 'B', 'C', 'D'].map((title) => ({ title, context: `${title} is a place.`, questions: [] }));
+    const plain = tmpFile('plain.json', JSON.stringify(passages));
+    // random.seed(42); random.shuffle([0, 1, 2, 3]) → [2, 1, 3, 0] (python3 3.11.2).
+    expect(loadTrainPassages(plain, 'seal')).toMatchObject({ shuffled: true, passages: [2, 1, 3, 0].map((i) => passages[i]) });
+    expect(loadTrainPassages(plain, 'file')).toEqual({ shuffled: false, passages });
+    const generated = tmpFile('generated.json', JSON.stringify(passages.map((p) => ({ ...p, completions: ['x'] }))));
+    expect(loadTrainPassages(generated, 'seal')).toEqual({ shuffled: false, passages });
+  });
+
+  it.skipIf(!HAVE_SQUAD)('on squad_val.json: the order whose first 250 are naive_val.json', () => {
+    // notes/seal-fidelity.md point 3 (SEAL's shuffle of the dev set gives naive_val.json); titles rerun
+    // with /usr/bin/python3.
+    const { passages, shuffled } = loadTrainPassages(join(SQUAD_DIR, 'squad_val.json'), 'seal');
+    expect(shuffled).toBe(true);
+    expect(passages.slice(0, 5).map((p) => p.title)).toEqual(['Genghis Khan', 'European Union law', '1973 oil crisis', 'Genghis Khan', 'Chloroplast']);
+    // iter0_train.json is SEAL's output (round 1 = its first 50): read as it is.
+    const iter0 = loadTrainPassages(join(SQUAD_DIR, 'self-edits', 'iter0_train.json'), 'seal');
+    expect(iter0.shuffled).toBe(false);
+    expect(iter0.passages.slice(0, 5).map((p) => p.title)).toEqual(['Estonian language', 'Adolescence', 'YouTube', 'Child labour', 'Botany']);
   });
 });

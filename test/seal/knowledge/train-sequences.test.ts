@@ -2,7 +2,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSelfEditPassages } from '../../../src/seal/knowledge/squad-data.ts';
-import { buildTrainSequences } from '../../../src/seal/knowledge/train-sequences.ts';
+import { SEAL_INNER_LOOP, containmentGrader, sealFormat } from '../../../src/seal/knowledge/domain.ts';
+import { KnowledgeRun, type KnowledgeRunConfig } from '../../../src/seal/knowledge/run.ts';
+import { SEAL_V2_SEQUENCES, buildTrainSequences } from '../../../src/seal/knowledge/train-sequences.ts';
+import type { Policy } from '../../../src/seal/policy.ts';
+import type { RunDir } from '../../../src/seal/run-dir.ts';
 import { pySplitLines, pyStrip } from '../../../src/seal/knowledge/python-text.ts';
 
 // SEAL's SQuAD files, read from the shared data folder next to the project; tests on them skip without it.
@@ -47,6 +51,59 @@ describe('buildTrainSequences (SEAL build_train_sequences, split_newlines on)', 
 
   it('without split_newlines keeps whole --- segments', () => {
     expect(buildTrainSequences('a\n---\nb\n\nc', T, { splitNewlines: false })).toEqual(['T\na', 'T\nb\n\nc', 'T\nctx']);
+  });
+});
+
+describe("build_train_sequences v2 (general-knowledge/src/utils.py l. 193–237, CPT v2's)", () => {
+  it('keeps only the text after the first "\\nImplications:" and any whitespace after it, left-stripped', () => {
+    expect(buildTrainSequences('Intro\nImplications:\u3000 a --- b\nImplications: c', T, SEAL_V2_SEQUENCES)).toEqual([
+      'T\na',
+      'T\nb\nImplications: c',
+      'T\nctx',
+    ]);
+    // Without the preceding line break it is no marker; v1 never looks for it.
+    expect(buildTrainSequences('Implications: a', T, SEAL_V2_SEQUENCES)).toEqual(['T\nImplications: a', 'T\nctx']);
+    expect(buildTrainSequences('x\nImplications: a', T, { splitNewlines: false })).toEqual(['T\nx\nImplications: a', 'T\nctx']);
+  });
+
+  it('caps a completion at 30 segments (MAX_TRAIN_SEQS_PER_COMPLETION), drops empty ones, and appends the passage only with addContext', () => {
+    const many = Array.from({ length: 31 }, (_, i) => `s${i}`).join('---');
+    expect(buildTrainSequences(many, T, SEAL_V2_SEQUENCES)).toHaveLength(31); // 30 + the passage
+    expect(buildTrainSequences(many, T, { splitNewlines: false })).toHaveLength(32); // v1: no cap
+    expect(buildTrainSequences('', T, SEAL_V2_SEQUENCES)).toEqual(['T\nctx']); // v1: ['T\n', 'T\nctx']
+    expect(buildTrainSequences('', T, { splitNewlines: false })).toEqual(['T\n', 'T\nctx']);
+    expect(buildTrainSequences('a', T, { ...SEAL_V2_SEQUENCES, addContext: false })).toEqual(['T\na']);
+  });
+});
+
+describe("the E-step's split_newlines per round (SEAL: rank_iter0.json true, rank_iter1.json false)", () => {
+  const passage = { title: 'T', context: 'ctx', questions: [] };
+  const selfEdit = '1. a\n2. b';
+  const domainOf = (eStepSplitNewlines?: boolean[]) => {
+    const config = {
+      trainPassages: [],
+      evalPassages: [],
+      passagesPerRound: 2,
+      conditions: [],
+      evalSeeds: 1,
+      selfEditFiles: {},
+      restEm: { sampling: {} },
+      eStepSplitNewlines,
+    } as unknown as KnowledgeRunConfig;
+    return new KnowledgeRun({ tokenizer: {} } as Policy, sealFormat(), SEAL_INNER_LOOP, containmentGrader, config, {} as RunDir).domain;
+  };
+
+  it('round 1 (training passages 0, 1) splits lines, round 2 (2, 3) and later rounds do not, with the default true,false', () => {
+    const domain = domainOf([true, false]);
+    const split = ['T\n1. a', 'T\n2. b', 'T\nctx'];
+    const whole = ['T\n1. a\n2. b', 'T\nctx'];
+    expect([0, 1, 2, 3, 4, 9].map((index) => domain.innerLoopTexts({ index, passage }, selfEdit))).toEqual([split, split, whole, whole, whole, whole]);
+    // Evaluation (and continual) sequences keep split_newlines, as SEAL's evaluations ran.
+    expect(domain.sequences({ index: 2, passage }, selfEdit)).toEqual(split);
+  });
+
+  it("unset: the format's default (split) in every round", () => {
+    expect(domainOf().innerLoopTexts({ index: 3, passage }, selfEdit)).toEqual(['T\n1. a', 'T\n2. b', 'T\nctx']);
   });
 });
 
