@@ -30,3 +30,30 @@ export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
   }
   return deepest;
 }
+
+/**
+ * The keys of the top-level object in JSON `text`, in the order the text writes them. JSON.parse keeps
+ * insertion order for objects except that keys which are array indices (all digits, like the ARC task
+ * 59341089) come first, in numeric order; a reader that promises the file's order takes it from here.
+ * `text` must already have parsed as an object (this only scans it).
+ */
+export function topLevelKeys(text: string): string[] {
+  const keys: string[] = [];
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) keys.push(JSON.parse(text.slice(i, j + 1)) as string);
+      expectKey = false;
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      expectKey = depth === 1 && c === '{';
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return keys;
+}

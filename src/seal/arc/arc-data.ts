@@ -3,7 +3,7 @@
 // `{task_id: [test_output_grid, ...]}`. Every grid is validated on load, naming the task, because a bad
 // cell otherwise surfaces as a wrong prompt or a crash hours into a run.
 import { readFileSync } from 'node:fs';
-import { jsonSnippet } from '../../util/json.ts';
+import { jsonSnippet, topLevelKeys } from '../../util/json.ts';
 import type { Grid } from './grid.ts';
 
 /** ARC grids are 1×1 to 30×30 (the ARC-AGI specification); SEAL drops augmented tasks larger than this. */
@@ -29,9 +29,12 @@ export interface ArcTask {
 
 /** Reads a challenges file and, optionally, its solutions file. Tasks keep the file's order. */
 export function loadArcTasks(challengesPath: string, solutionsPath?: string): ArcTask[] {
-  const challenges = readJson(challengesPath, 'an ARC challenges file');
-  const solutions = solutionsPath === undefined ? undefined : readJson(solutionsPath, 'an ARC solutions file');
-  return parseArcTasks(challenges, challengesPath, solutions, solutionsPath);
+  const { value: challenges, text } = readJson(challengesPath, 'an ARC challenges file');
+  const solutions = solutionsPath === undefined ? undefined : readJson(solutionsPath, 'an ARC solutions file').value;
+  const tasks = parseArcTasks(challenges, challengesPath, solutions, solutionsPath);
+  // JSON.parse puts all-digit ids (ARC has some, e.g. 59341089) before the others: restore the file's order.
+  const order = new Map(topLevelKeys(text).map((id, i) => [id, i]));
+  return tasks.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0));
 }
 
 /** Validates already-parsed challenges (and solutions) JSON; `source` names them in errors. */
@@ -131,7 +134,7 @@ export function checkGrid(value: unknown, where: string): Grid {
   return rows as number[][];
 }
 
-function readJson(path: string, what: string): unknown {
+function readJson(path: string, what: string): { value: unknown; text: string } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -139,7 +142,7 @@ function readJson(path: string, what: string): unknown {
     throw new Error(`cannot read ${path} (${what}): ${(error as Error).message}`);
   }
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), text };
   } catch (error) {
     throw new Error(`${path} is not valid JSON (${what}): ${(error as Error).message}`);
   }

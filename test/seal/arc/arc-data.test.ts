@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findArcTask, loadArcTasks, parseArcTasks } from '../../../src/seal/arc/arc-data.ts';
 import { TASK_6150A2BD } from '../../helpers/arc-task.ts';
@@ -6,6 +9,19 @@ import { HAVE_ARC, TRAINING_CHALLENGES, TRAINING_SOLUTIONS } from './shared-arc.
 const good = {
   t1: { train: [{ input: [[1, 2]], output: [[2, 1]] }], test: [{ input: [[3, 4]] }, { input: [[0, 0]] }] },
 };
+
+describe('loadArcTasks: the file order', () => {
+  it('keeps all-digit task ids where the file has them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'arc-order-'));
+    const task = { train: [{ input: [[1]], output: [[2]] }], test: [{ input: [[1]] }] };
+    const file = join(dir, 'challenges.json');
+    // Written by hand: JSON.stringify of an object would itself put 59341089 first.
+    const one = JSON.stringify(task);
+    writeFileSync(file, `{"ff00aa11": ${one}, "59341089": ${one}, "00d62c1b": ${one}}`);
+    expect(loadArcTasks(file).map((t) => t.id)).toEqual(['ff00aa11', '59341089', '00d62c1b']);
+    rmSync(dir, { recursive: true });
+  });
+});
 
 describe('parseArcTasks: validation with errors that name the task', () => {
   it('reads the ARC Prize layout and attaches solutions per test input', () => {
