@@ -32,10 +32,10 @@ export function lowRankLinear(x: Tensor, w: Tensor, a: Tensor, b: Tensor, opts: 
   const [Cout, Cin] = w.shape;
   const r = a.shape[a.shape.length - 2];
   const N = numel(x.shape.slice(0, -1));
-  const what = `x ${shapeStr(x.shape)}, W ${shapeStr(w.shape)}, A ${shapeStr(a.shape)}, B ${shapeStr(b.shape)}, ${S} slot(s)`;
   const stacked = (t: Tensor, rows: number, cols: number) =>
     t.shape.length === (S > 1 ? 3 : 2) && t.size === S * rows * cols && t.shape[t.shape.length - 1] === cols;
   if (w.shape.length !== 2 || x.shape[x.shape.length - 1] !== Cin || !stacked(a, r, Cin) || !stacked(b, Cout, r) || xd.size !== x.size || N % S) {
+    const what = `x ${shapeStr(x.shape)}, W ${shapeStr(w.shape)}, A ${shapeStr(a.shape)}, B ${shapeStr(b.shape)}, ${S} slot(s)`;
     throw new TypeError(`lowRankLinear: shapes do not fit (${what})`);
   }
   if (w.requiresGrad && w.dtype !== 'f32') throw new TypeError(`lowRankLinear: ${w.describe()} requires grad, but half-precision weights are frozen storage`);

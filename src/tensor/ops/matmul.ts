@@ -36,6 +36,11 @@ function operand(x: GemmOperand): Operand {
 
 const isCount = (v: number) => Number.isInteger(v) && v >= 0;
 
+/** The operands for an error message (built only when one is thrown: gemm runs for every GEMM dispatch). */
+function describeGemm(d: GemmDesc): string {
+  return `A ${d.a.t.describe()} · B ${d.b.t.describe()} → C ${d.c.t.describe()}`;
+}
+
 /** C[o,i] (M×N) = alpha · op(A[o,i]) (M×K) · op(B[o,i]) (K×N)  (+ C[o,i] when accumulate).
  *  A and C are f32; B may be f32, f16 or bf16 (weights, decoded in the kernel). No autograd. Works when any
  *  operand is larger than one storage binding (split M / N / K / batch so each window fits; K splits
@@ -47,8 +52,7 @@ export function gemm(d: GemmDesc): void {
   const a = operand(d.a);
   const b = operand(d.b);
   const c = operand(d.c);
-  const what = `A ${d.a.t.describe()} · B ${d.b.t.describe()} → C ${d.c.t.describe()}`;
-  if (![M, N, K, O, I].every(isCount)) throw new RangeError(`gemm: bad sizes M=${M} N=${N} K=${K} batch=[${O}, ${I}] for ${what}`);
+  if (![M, N, K, O, I].every(isCount)) throw new RangeError(`gemm: bad sizes M=${M} N=${N} K=${K} batch=[${O}, ${I}] for ${describeGemm(d)}`);
   assertDtype('gemm (A)', a.t, 'f32');
   assertDtype('gemm (B)', b.t, 'f32', 'bf16', 'f16');
   assertDtype('gemm (C)', c.t, 'f32');
@@ -60,15 +64,17 @@ export function gemm(d: GemmDesc): void {
   ];
   for (const { name, x, dims } of operands) {
     if (![x.offset, x.ld, ...x.strides].every(isCount)) {
-      throw new RangeError(`gemm: operand ${name} has a negative or fractional offset, ld or stride (${what})`);
+      throw new RangeError(`gemm: operand ${name} has a negative or fractional offset, ld or stride (${describeGemm(d)})`);
     }
     const cols = whole[dims[1]][1];
     if (x.ld < cols && whole[dims[0]][1] > 1) {
-      throw new RangeError(`gemm: operand ${name} has ld ${x.ld} below its ${cols} stored columns (${what})`);
+      throw new RangeError(`gemm: operand ${name} has ld ${x.ld} below its ${cols} stored columns (${describeGemm(d)})`);
     }
     const span = extent(x, dims, whole);
     if (span && span[1] >= x.t.size) {
-      throw new RangeError(`gemm: operand ${name} reaches element ${span[1]} of ${x.t.describe()} (M=${M} N=${N} K=${K} batch=[${O}, ${I}]; ${what})`);
+      throw new RangeError(
+        `gemm: operand ${name} reaches element ${span[1]} of ${x.t.describe()} (M=${M} N=${N} K=${K} batch=[${O}, ${I}]; ${describeGemm(d)})`,
+      );
     }
   }
   if (M === 0 || N === 0 || O === 0 || I === 0) return;
