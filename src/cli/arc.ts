@@ -4,7 +4,7 @@ import { ARC_DOMAIN_DEFAULTS } from '../seal/arc/domain.ts';
 import { runArcExperiment } from '../seal/arc/experiment.ts';
 import { renderArc } from '../seal/arc/render.ts';
 import { parseArcCondition } from '../seal/condition.ts';
-import { type Command, SEED_RANGE, defineCommand, defineFlags } from '../util/flags.ts';
+import { type Command, SEED_RANGE, UsageError, defineCommand, defineFlags } from '../util/flags.ts';
 import { loraTargets } from './common.ts';
 
 const renderCommand = defineCommand({
@@ -85,6 +85,9 @@ function experimentCommand(name: 'run' | 'eval'): Command {
     flags: experimentFlags,
     check(f) {
       loraTargets(f.mstepTargets, `seal arc ${name}: --mstep-targets`);
+      if (f.conditions?.some((c) => c.kind === 'best')) {
+        throw new UsageError(`seal arc ${name}: --conditions: best needs a fixed self-edit per task, which only \`npm run demo -- arc\` supplies`);
+      }
     },
     async run(f) {
       await runArcExperiment(f, name === 'eval' ? 0 : f.rounds);

@@ -10,7 +10,7 @@
 // each scored by closed-book QA on held-out people over seeds, the ordering checked pair by pair within
 // seed (ordering.ts), plus a report of the self-edits of every round graded against the world (how many
 // facts are right, how many name their person: what the reward selects for). The run directory
-// (runs/demo) resumes when re-run.
+// (runs/demo) resumes when re-run. `npm run demo -- arc` is the few-shot ARC demo instead (arc-demo.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type InnerLoopConfig, type KnowledgeFormat, contextIndex } from '../seal/knowledge/domain.ts';
@@ -25,8 +25,9 @@ import { Policy } from '../seal/policy.ts';
 import { isPassageEvaluation } from '../seal/records.ts';
 import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { init, shutdown } from '../tensor/index.ts';
-import { defineCommand, runCommandLine } from '../util/flags.ts';
+import { type Command, defineCommand, runCommandLine } from '../util/flags.ts';
 import { PROJECTIONS } from '../model/llama.ts';
+import { arcDemoCommand } from './arc-demo.ts';
 import { type SelfEditGrade, type SelfEditSummary, gradeSelfEdit, summariseGrades, valueIndex } from './grade-self-edit.ts';
 import { gapPower, gapTable, orderingPairs, pairedGaps } from './ordering.ts';
 import { implicationsPrompt, parseImplications, questionPrompt } from './prompts.ts';
@@ -265,7 +266,7 @@ export const demoCommand = defineCommand({
   name: 'demo',
   invocation: 'npm run demo --',
   summary: "SEAL's knowledge-incorporation loop on the bundled tiny model and its world (resumes when re-run).",
-  usage: 'npm run demo [-- --run <dir> --eval-people <n> ...]',
+  usage: 'npm run demo [-- --run <dir> --eval-people <n> ...]   (npm run demo -- arc [--help]: the few-shot ARC demo)',
   flags: [
     { name: 'model', type: 'string', help: 'model folder (default weights/seal-tiny)' },
     { name: 'run', type: 'string', help: 'run directory (default runs/demo)' },
@@ -301,7 +302,13 @@ export const demoCommand = defineCommand({
   },
 });
 
+/** `npm run demo -- <argv>`: a leading `arc` picks the ARC demo (arc-demo.ts), anything else is the knowledge demo's flags. */
+export function demoCommandFor(argv: readonly string[]): { command: Command; argv: readonly string[] } {
+  return argv[0] === 'arc' ? { command: arcDemoCommand, argv: argv.slice(1) } : { command: demoCommand, argv };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  await runCommandLine(demoCommand, process.argv.slice(2));
+  const { command, argv } = demoCommandFor(process.argv.slice(2));
+  await runCommandLine(command, argv);
 }

@@ -1,5 +1,7 @@
 // The claim the demo tests, as the paper's Table 2 orders its rows, checked pair by pair within each seed:
 //   base < passage < round-0 (own implications) < final round,  and  final round > equal-token control.
+// The ARC demo's, as the paper's Table 1 orders its rows (arcOrderingPairs):
+//   icl < round-0 < final round ≤ best (the per-task best configuration).
 // A gap holds when its mean over seeds exceeds twice the sample standard deviation of its per-seed values.
 import { meanStd } from '../seal/knowledge/scoring.ts';
 
@@ -34,6 +36,16 @@ export function orderingPairs(rounds: number, control: string): [string, string]
   ];
 }
 
+/** The ARC demo's pairs (higher, lower): icl < round-0 < final round ≤ best. */
+export function arcOrderingPairs(rounds: number): [string, string][] {
+  const final = `round-${rounds}`;
+  return [
+    ['round-0', 'icl'],
+    [final, 'round-0'],
+    ['best', final],
+  ];
+}
+
 export function pairedGaps(perSeed: Record<string, number[]>, pairs: [string, string][]): Gap[] {
   return pairs.map(([higher, lower]) => {
     const a = perSeed[higher];
@@ -62,13 +74,14 @@ export function gapPower(gaps: Gap[], accuracy: Record<string, Map<string, numbe
   });
 }
 
-export function gapTable(gaps: Gap[]): string {
+/** The gaps as markdown; `unit` names what a seed averages over (the knowledge demo's adapters, ARC's tasks). */
+export function gapTable(gaps: Gap[], unit = 'adapter'): string {
   const pct = (x: number) => `${(100 * x).toFixed(1)}`;
   const power = gaps.some((g) => g.power);
   const needed = (g: Gap) =>
     g.power ? ` ${pct(g.power.adapterStd)} | ${g.power.adaptersPerSeed} / ${Number.isFinite(g.power.adaptersNeeded) ? g.power.adaptersNeeded : '—'} |` : ' | |';
   return [
-    `| gap (paired within seed) | per seed (points) | mean ± std | holds (mean > 2·std) |${power ? ' std per adapter | adapters a seed: run / to hold |' : ''}`,
+    `| gap (paired within seed) | per seed (points) | mean ± std | holds (mean > 2·std) |${power ? ` std per ${unit} | ${unit}s a seed: run / to hold |` : ''}`,
     `| --- | --- | ---: | :---: |${power ? ' ---: | ---: |' : ''}`,
     ...gaps.map(
       (g) =>

@@ -9,7 +9,12 @@
 //   round-<r>           the round-r policy writes a self-edit (round-0 = before RL), then fine-tune on it
 //   repeated:<c>        the passage repeated to as many tokens as condition c's training data (c not cpt:)
 //   cpt:<c>             continued pretraining on every passage's c completions at once
-// Few-shot ARC (arc/run.ts): in-context, oracle, round-<r>.
+// Few-shot ARC (arc/run.ts):
+//   in-context          the model answers from the demonstrations alone (no test-time training)
+//   oracle              test-time training with one fixed configuration for every task (the paper's Oracle TTT)
+//   best                test-time training with a fixed configuration chosen per task (the per-task best
+//                       configuration; the run is given the table, e.g. the ARC demo's per-family one)
+//   round-<r>           test-time training on the self-edits the round-r policy writes
 
 export interface RoundCondition {
   kind: 'round';
@@ -27,7 +32,7 @@ export type PassageCondition =
 
 export type KnowledgeCondition = PassageCondition | { kind: 'cpt'; of: KnowledgeCondition };
 
-export type ArcCondition = { kind: 'in-context' } | { kind: 'oracle' } | RoundCondition;
+export type ArcCondition = { kind: 'in-context' } | { kind: 'oracle' } | { kind: 'best' } | RoundCondition;
 
 export type Condition = KnowledgeCondition | ArcCondition;
 
@@ -62,10 +67,10 @@ function parsePassageCondition(label: string): PassageCondition {
 }
 
 export function parseArcCondition(label: string): ArcCondition {
-  if (label === 'in-context' || label === 'oracle') return { kind: label };
+  if (label === 'in-context' || label === 'oracle' || label === 'best') return { kind: label };
   const round = parseRound(label);
   if (round) return round;
-  throw new ConditionError(`unknown condition "${label}": use in-context, oracle or round-<r>`);
+  throw new ConditionError(`unknown condition "${label}": use in-context, oracle, best or round-<r>`);
 }
 
 export function formatCondition(c: Condition): string {
@@ -74,6 +79,7 @@ export function formatCondition(c: Condition): string {
     case 'passage':
     case 'in-context':
     case 'oracle':
+    case 'best':
       return c.kind;
     case 'self-edits':
       return `self-edits:${c.name}`;

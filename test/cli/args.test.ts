@@ -64,6 +64,10 @@ describe('seal flags', () => {
       [['knowledge', 'render', '--data', 'd', '--index', '-1'], /--index must be ≥ 0, got -1/],
       [['arc', 'run', '--model', 'm', '--challenges', 'c', '--solutions', 's', '--run', 'r', '--answer-batch', '0'], /--answer-batch must be ≥ 1/],
       [['arc', 'render', '--challenges', 'c', '--task', 't', '--limit', '0'], /--limit must be ≥ 1, got 0/],
+      [
+        ['arc', 'run', '--model', 'm', '--challenges', 'c', '--solutions', 's', '--run', 'r', '--conditions', 'oracle,best'],
+        /best needs a fixed self-edit per task/,
+      ],
     ];
     for (const [argv, message] of cases) expect(() => parse(argv), argv.join(' ')).toThrow(message);
     for (const [argv] of cases) expect(() => parse(argv)).toThrow(UsageError);

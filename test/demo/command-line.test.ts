@@ -1,6 +1,8 @@
-// The demo's and pretraining's own command lines: declared flags, parsed once, bad values named.
+// The demo's and pretraining's own command lines: declared flags, parsed once, bad values named; a leading
+// `arc` picks the ARC demo's.
 import { describe, expect, it } from 'vitest';
-import { DEMO, demoCommand } from '../../src/demo/demo.ts';
+import { ARC_DEMO, arcDemoCommand } from '../../src/demo/arc-demo.ts';
+import { DEMO, demoCommand, demoCommandFor } from '../../src/demo/demo.ts';
 import { TINY_RECIPE, pretrainCommand } from '../../src/demo/pretrain.ts';
 import { UsageError, helpText, parseFlags } from '../../src/util/flags.ts';
 
@@ -27,6 +29,54 @@ describe('npm run demo -- flags', () => {
 
   it('says how to run it in its help', () => {
     expect(helpText(demoCommand)).toMatch(/Usage: npm run demo/);
+  });
+});
+
+describe('npm run demo -- arc flags', () => {
+  it('a leading arc picks the ARC demo; anything else is the knowledge demo', () => {
+    expect(demoCommandFor(['arc', '--help'])).toEqual({ command: arcDemoCommand, argv: ['--help'] });
+    expect(demoCommandFor(['--rounds', '1'])).toEqual({ command: demoCommand, argv: ['--rounds', '1'] });
+    expect(helpText(demoCommand)).toContain('npm run demo -- arc');
+  });
+
+  it("defaults to ARC_DEMO's configuration", () => {
+    const f = parseFlags(arcDemoCommand, []);
+    expect(f).toMatchObject({
+      worldSeed: ARC_DEMO.world.seed,
+      split: 'held-out',
+      trainTasks: ARC_DEMO.world.trainTasks,
+      evalTasks: ARC_DEMO.world.evalTasks,
+      rounds: ARC_DEMO.rounds,
+      selfEdits: ARC_DEMO.evalSelfEdits,
+      seeds: ARC_DEMO.evalSeeds,
+      oracleLr: ARC_DEMO.oracle.learningRate,
+      oracleEpochs: ARC_DEMO.oracle.epochs,
+    });
+    expect(f.model).toBeUndefined(); // the run falls back to weights/seal-tiny-arc
+    expect(f.best).toBeUndefined(); // the placeholder table
+    expect(ARC_DEMO.evalSeeds).toBeGreaterThanOrEqual(3);
+  });
+
+  it('lists its flags in its help', () => {
+    const help = helpText(arcDemoCommand);
+    expect(help).toMatch(/Usage: npm run demo -- arc/);
+    for (const flag of ['--model', '--run', '--world-seed', '--train-tasks', '--eval-tasks', '--rounds', '--self-edits', '--seeds', '--oracle-lr', '--best']) {
+      expect(help).toContain(flag);
+    }
+  });
+
+  it.each([
+    [['--rounds', '3'], /npm run demo -- arc: --rounds must be ≥ 1 and ≤ 2, got 3/],
+    [['--rounds', '0'], /--rounds must be ≥ 1 and ≤ 2, got 0/],
+    [['--seeds', '1'], /--seeds must be ≥ 2, got 1/],
+    [['--self-edits', 'five'], /--self-edits takes a number, got "five"/],
+    [['--split', 'random'], /--split must be one of held-out, iid, got "random"/],
+    [['--oracle-epochs', '0'], /--oracle-epochs must be > 0, got 0/],
+    [['--eval-people', '3'], /unknown flag --eval-people/],
+    [['arc'], /unexpected argument "arc"/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseFlags(arcDemoCommand, argv)).toThrow(UsageError);
+    expect(() => parseFlags(arcDemoCommand, argv)).toThrow(message);
   });
 });
 

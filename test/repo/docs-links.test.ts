@@ -25,6 +25,7 @@ const OUTSIDE = new Map<string, string>([
   ['src/continual/continual_self_edits.py', "SEAL's repository"],
   ['scripts/CPT.sh', "SEAL's repository"],
   ['src/query/CPT.py', "SEAL's repository"],
+  ['weights/seal-tiny-arc', "the tiny ARC model, which another step of issue 24 makes (the ARC demo's default)"],
 ]);
 // weights/<folder>: a model folder the user downloads (weights/README.md); git ignores all but seal-tiny.
 const DOWNLOADED = /^weights\/(?!seal-tiny\b)[^/]+\/?$/;

@@ -23,7 +23,7 @@ const KNOWLEDGE = [
 describe('conditions', () => {
   it('round-trip: format(parse(label)) is the label', () => {
     for (const label of KNOWLEDGE) expect(formatCondition(parseKnowledgeCondition(label))).toBe(label);
-    for (const label of ['in-context', 'oracle', 'round-0', 'round-3']) expect(formatCondition(parseArcCondition(label))).toBe(label);
+    for (const label of ['in-context', 'oracle', 'best', 'round-0', 'round-3']) expect(formatCondition(parseArcCondition(label))).toBe(label);
   });
 
   it('parse into the union', () => {
@@ -36,10 +36,24 @@ describe('conditions', () => {
     const rounds = Object.fromEntries(KNOWLEDGE.map((l) => [l, policyRound(parseKnowledgeCondition(l))]));
     expect(rounds).toMatchObject({ base: null, 'self-edits:gpt4': null, 'round-12': 12, 'repeated:round-2': 2, 'cpt:round-1': 1, 'cpt:repeated:round-3': 3 });
     expect(policyRound(parseArcCondition('oracle'))).toBeNull();
+    expect(policyRound(parseArcCondition('best'))).toBeNull();
   });
 
   it('refuse other labels, naming them and the labels there are', () => {
-    for (const label of ['', 'Base', 'round-', 'round-01', 'round-x', 'round-1e3', 'self-edits:', 'repeated:', 'repeated:cpt:round-1', 'cpt:frob', 'oracle']) {
+    for (const label of [
+      '',
+      'Base',
+      'round-',
+      'round-01',
+      'round-x',
+      'round-1e3',
+      'self-edits:',
+      'repeated:',
+      'repeated:cpt:round-1',
+      'cpt:frob',
+      'oracle',
+      'best',
+    ]) {
       expect(() => parseKnowledgeCondition(label), label).toThrow(ConditionError);
     }
     expect(() => parseKnowledgeCondition('frob')).toThrow(
@@ -47,6 +61,6 @@ describe('conditions', () => {
     );
     // repeated: matches a condition's passage-by-passage texts, which cpt: has not: the inner label is named.
     expect(() => parseKnowledgeCondition('repeated:cpt:round-1')).toThrow('unknown condition "cpt:round-1"');
-    expect(() => parseArcCondition('base')).toThrow('unknown condition "base": use in-context, oracle or round-<r>');
+    expect(() => parseArcCondition('base')).toThrow('unknown condition "base": use in-context, oracle, best or round-<r>');
   });
 });

@@ -1,8 +1,9 @@
 // A few-shot ARC experiment, as in the paper's Table 1: the in-context baseline, the oracle configuration,
 // and self-edits written by the policy before RL (round-0) and after each ReST-EM round, each scored as the
-// success rate over every (evaluation task, self-edit) pair.
+// success rate over every (evaluation task, self-edit) pair; optionally `best`, a fixed configuration per
+// task given by the caller (the per-task best configuration the ARC demo measures per family).
 //
-// Units (logged, resumable): `eval/<label>/s<s>/<task>` for in-context and oracle, and
+// Units (logged, resumable): `eval/<label>/s<s>/<task>` for in-context, oracle and best, and
 // `eval/<label>/s<s>/<task>/e<j>` for the j-th self-edit the round's policy wrote for the task.
 import { type ArcCondition, formatCondition, policyRound } from '../condition.ts';
 import { isArcEvaluation } from '../records.ts';
@@ -12,13 +13,17 @@ import type { Policy } from '../policy.ts';
 import type { ArcTask } from './arc-data.ts';
 import { type ArcDomain, describeOutcome } from './domain.ts';
 import { answerTask } from './episode.ts';
-import { ORACLE_SELF_EDIT, formatSelfEdit, parseSelfEdit } from './self-edit.ts';
+import { ORACLE_SELF_EDIT, type SelfEditConfig, formatSelfEdit, parseSelfEdit } from './self-edit.ts';
 
 export interface ArcRunConfig {
   trainTasks: ArcTask[];
   evalTasks: ArcTask[];
-  /** in-context, oracle, round-<r> (r ≤ rounds). */
+  /** in-context, oracle, best, round-<r> (r ≤ rounds). */
   conditions: ArcCondition[];
+  /** The oracle's configuration, the same for every task (default: the paper's, ORACLE_SELF_EDIT). */
+  oracle?: SelfEditConfig;
+  /** The `best` condition's fixed configuration for each task; required when `best` is a condition. */
+  bestSelfEdit?: (task: ArcTask) => SelfEditConfig;
   /** Self-edits sampled per evaluation task (paper: 5). */
   evalSelfEdits: number;
   evalSeeds: number;
@@ -45,7 +50,11 @@ export class ArcRun {
     readonly loadPolicy: (dir: string) => Promise<void> = async () => {
       throw new Error('this run cannot reload a saved policy');
     },
-  ) {}
+  ) {
+    if (config.conditions.some((c) => c.kind === 'best') && !config.bestSelfEdit) {
+      throw new Error('condition best needs a fixed self-edit per task (ArcRunConfig.bestSelfEdit); only the ARC demo supplies one');
+    }
+  }
 
   async all(): Promise<ArcConditionResult[]> {
     for (const c of this.config.conditions) if ((policyRound(c) ?? 0) === 0) await this.condition(c);
@@ -86,8 +95,14 @@ export class ArcRun {
           });
         } else if (c.kind === 'oracle') {
           await this.run.evaluationUnit(`eval/${label}/s${s}/${task.id}`, async () => {
-            const o = await this.domain.run(this.policy, task, parseSelfEdit(formatSelfEdit(ORACLE_SELF_EDIT)), seed);
+            const o = await this.domain.run(this.policy, task, parseSelfEdit(formatSelfEdit(this.config.oracle ?? ORACLE_SELF_EDIT)), seed);
             return { condition: label, task: task.id, seed: s, ...describeOutcome(o), reward: o.reward };
+          });
+        } else if (c.kind === 'best') {
+          await this.run.evaluationUnit(`eval/${label}/s${s}/${task.id}`, async () => {
+            const selfEdit = formatSelfEdit(this.config.bestSelfEdit!(task));
+            const o = await this.domain.run(this.policy, task, parseSelfEdit(selfEdit), seed);
+            return { condition: label, task: task.id, seed: s, selfEdit, ...describeOutcome(o), reward: o.reward };
           });
         } else {
           const texts = await this.selfEdits(c.round, s, task);
