@@ -1,19 +1,24 @@
 // The E-step on a Redis queue (src/seal/queue) under load, on a redis-server of its own (a free port).
 //
-// 1. Workers: a round of `--jobs` small jobs (each `--slots` inner loops of the demo's E-step on the
-//    bundled tiny model) over 1, 2 and 4 local `seal worker` processes (`--workers`): jobs per minute,
-//    the time a job evaluates on its worker, and with one worker the queue's overhead per job — the
-//    coordinator's wall time per job less the worker's evaluation (Redis round trips, taking the job, the
-//    checks, the result's trip back and its bookkeeping). Workers are warmed up first (pipelines compiled,
-//    the model loaded). Also Redis's memory at its peak during the round (INFO memory, sampled).
+// 1. Workers: a round of `--jobs` small jobs over 1, 2 and 4 local `seal worker` processes (`--workers`).
+//    A job is `--slots` (default 1) real inner loops of the knowledge domain on the bundled tiny model,
+//    made small so that the queue, not the model, is what is measured: a person of the tiny world with
+//    their passage cut to its first sentence (the self-edit, the one training text, ~10 tokens) and one
+//    question; the inner loop is one epoch (one AdamW step of a rank-1 LoRA on q_proj), then one greedy
+//    answer token, graded by exact match — ~50 ms on a worker. Reported: jobs per minute, the time a job
+//    evaluates on its worker, and with one worker the queue's overhead per job — the coordinator's wall
+//    time per job less the worker's evaluation (Redis round trips, taking the job, the worker's checks and
+//    the model's content hash, the result's trip back and its bookkeeping). Workers are warmed up first
+//    (pipelines compiled, the model loaded). Also Redis's memory at its peak during the round (INFO
+//    memory, sampled every 100 ms, above its level before the round).
 // 2. Coordinator only: rounds of growing size (a quarter, half, all and twice `--jobs`) of jobs with the
 //    payloads ARC and SQuAD produce (an ARC task of 3 demonstrations of 15×15 grids; a SQuAD passage with
-//    its rendered training texts and 5 questions), served by stub workers in another process that answer
-//    at once: enqueue and collect time per job, the coordinator's CPU time per job and its memory (RSS,
-//    heap) at the round's peak, and Redis's peak memory.
+//    its rendered training texts and 5 questions), served by stub workers in another process that check
+//    each job as a real worker does and answer at once: enqueue and collect time per job, the
+//    coordinator's CPU time per job and its memory (RSS, heap) at the round's peak, and Redis's peak memory.
 //
-// `npm run bench -- queue [--jobs 500] [--slots 1] [--workers 1,2,4] [--only workers|coordinator]`; the
-// full size takes long on a small machine: `--jobs 50` is a quick check. Runs only when named.
+// `npm run bench -- queue [--jobs 500] [--slots 1] [--workers 1,2,4] [--only workers|coordinator]`: the
+// full size takes a few minutes on 2 cores; `--jobs 50` is a quick check. Runs only when named.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,11 +26,10 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { DEMO, WORLD_FORMAT, exactValue, personPassage } from '../src/demo/demo.ts';
 import { readTinyRecord } from '../src/demo/pretrain.ts';
-import { TINY_INNER_LOOP } from '../src/demo/recipe.ts';
 import { generateWorld } from '../src/demo/world.ts';
 import { loadTokenizer } from '../src/io/tokenizer.ts';
 import type { ArcTask } from '../src/seal/arc/arc-data.ts';
-import { type IndexedPassage, KnowledgeDomain, SEAL_INNER_LOOP } from '../src/seal/knowledge/domain.ts';
+import { type IndexedPassage, type InnerLoopConfig, KnowledgeDomain, type KnowledgeFormat, SEAL_INNER_LOOP } from '../src/seal/knowledge/domain.ts';
 import type { Domain, InnerLoopUnit } from '../src/seal/loop.ts';
 import type { Policy } from '../src/seal/policy.ts';
 import { redisConnection, redisMemory } from '../src/seal/queue/connection.ts';
@@ -41,6 +45,8 @@ export const standalone = true;
 const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'weights', 'seal-tiny');
 const STUB_ENV = 'SEAL_BENCH_QUEUE_STUB_WORKER';
+/** The tiny world's format with the self-edit as the one training text. */
+const SMALL_FORMAT: KnowledgeFormat = { ...WORLD_FORMAT, trainSequences: (selfEdit) => [selfEdit] };
 
 interface Args {
   jobs: number;
@@ -116,16 +122,17 @@ async function stopWorkers(workers: ChildProcess[]): Promise<void> {
 async function withWorkers(opts: BenchOptions, a: Args, url: string, admin: Redis): Promise<void> {
   const world = generateWorld(readTinyRecord(MODEL).world);
   const tokenizer = await loadTokenizer(MODEL);
-  const G = TINY_INNER_LOOP.peoplePerAdapter;
-  const people = world.eval.map(personPassage);
-  // A context's companions: the other people of its group, as in the demo.
-  const companions = (c: IndexedPassage) => people.slice(c.index, c.index + G).filter((_, k) => k > 0);
-  const domain = new KnowledgeDomain(tokenizer, WORLD_FORMAT, DEMO.inner, exactValue, companions);
+  // Small jobs: a person's passage cut to its first sentence, one of their questions, no companions; an
+  // inner loop of one epoch (one optimizer step of a rank-1 LoRA on q_proj over those few tokens), then
+  // one greedy answer token, graded. What is measured is the queue around jobs that cost little.
+  const people = world.eval.map(personPassage).map((p) => ({ ...p, context: `${p.context.split('. ')[0]}.`, questions: p.questions.slice(0, 1) }));
+  const inner: InnerLoopConfig = { ...DEMO.inner, lora: { r: 1, alpha: 2, dropout: 0, targets: ['q_proj'] }, epochs: 1, answerTokens: 1 };
+  const domain = new KnowledgeDomain(tokenizer, SMALL_FORMAT, inner, exactValue, () => []);
   const policy = { dir: MODEL } as Policy; // the coordinator needs only the policy's folder
-  // `count` jobs of `slots` units: each unit a group's first person, its passage as the self-edit.
+  // `count` jobs of `slots` units: each unit a person, their first sentence as the self-edit.
   const units = (tag: string, count: number): InnerLoopUnit<IndexedPassage>[] =>
     Array.from({ length: count * a.slots }, (_, i) => {
-      const index = (i % Math.floor(people.length / G)) * G;
+      const index = i % people.length;
       const passage = people[index];
       return {
         key: `${tag}/p${index}/e0/s${i}`,

@@ -4,6 +4,7 @@ import { ARC_DOMAIN_DEFAULTS } from '../seal/arc/domain.ts';
 import { runArcExperiment } from '../seal/arc/experiment.ts';
 import { renderArc } from '../seal/arc/render.ts';
 import { parseArcCondition } from '../seal/condition.ts';
+import { DEFAULT_REDIS_TIMEOUT_S } from '../seal/queue/coordinator.ts';
 import { type Command, SEED_RANGE, UsageError, defineCommand, defineFlags } from '../util/flags.ts';
 import { loraTargets } from './common.ts';
 
@@ -70,6 +71,13 @@ const experimentFlags = defineFlags([
     name: 'queue',
     type: 'string',
     help: 'run the E-step inner loops as jobs on this Redis (redis://host:port), served by `seal worker`s; default: in this process',
+  },
+  {
+    name: 'redis-timeout',
+    type: 'number',
+    above: 0,
+    default: DEFAULT_REDIS_TIMEOUT_S,
+    help: 'with --queue: seconds to wait for an unreachable Redis before stopping with RedisUnreachableError (the run resumes when re-run)',
   },
   { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
 ]);

@@ -9,6 +9,7 @@ import { runKnowledgeExperiment, selfEditSpec } from '../seal/knowledge/experime
 import { SELF_EDIT_PROMPT_KINDS } from '../seal/knowledge/self-edit-prompts.ts';
 import { TRAIN_DATA_ORDERS, loadSquadPassages } from '../seal/knowledge/squad-data.ts';
 import { buildTrainSequences } from '../seal/knowledge/train-sequences.ts';
+import { DEFAULT_REDIS_TIMEOUT_S } from '../seal/queue/coordinator.ts';
 import { type Command, SEED_RANGE, UsageError, defineCommand, defineFlags } from '../util/flags.ts';
 import { loraTargets } from './common.ts';
 
@@ -123,6 +124,13 @@ const experimentFlags = defineFlags([
     help: 'run the E-step inner loops as jobs on this Redis (redis://host:port), served by `seal worker`s; default: in this process',
   },
   { name: 'seed', type: 'int', ...SEED_RANGE, default: 0, help: 'run seed (sampling, inner loops, M-step)' },
+  {
+    name: 'redis-timeout',
+    type: 'number',
+    above: 0,
+    default: DEFAULT_REDIS_TIMEOUT_S,
+    help: 'with --queue: seconds to wait for an unreachable Redis before stopping with RedisUnreachableError (the run resumes when re-run)',
+  },
   { name: 'force', type: 'boolean', default: false, help: "accept a config that differs from the run directory's" },
 ]);
 

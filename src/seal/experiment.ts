@@ -107,10 +107,12 @@ export interface RunOptions {
   force: boolean;
   /** Where the E-step's inner loops run (a Redis URL); not part of the saved config. */
   queue?: string;
+  /** With `queue`: how long to wait for an unreachable Redis (seconds); not part of the saved config. */
+  redisTimeout?: number;
 }
 
 /**
- * Opens a SEAL run directory for `options` (saved as its config, minus force and queue: where the inner
+ * Opens a SEAL run directory for `options` (saved as its config, minus force, queue and redisTimeout: where the inner
  * loops run changes no result, so a run can resume with or without a queue). A finished run prints its
  * results and gives null: re-running it does nothing.
  */
@@ -118,6 +120,7 @@ export function openRun(options: RunOptions, config: Record<string, JsonValue>):
   const saved: Record<string, JsonValue> = { ...(JSON.parse(JSON.stringify(options)) as Record<string, JsonValue>), ...config };
   delete saved.force;
   delete saved.queue;
+  delete saved.redisTimeout;
   const run = RunDir.open(options.run, saved, { force: options.force });
   if (!run.isDone()) return run;
   process.stdout.write(`${run.dir} is finished; its results:\n\n${readFileSync(run.path('results.md'), 'utf8')}`);

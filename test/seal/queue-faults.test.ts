@@ -314,6 +314,18 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server, faults included 
       expect(insecureWarning('redis://localhost', 'worker W')).toBeNull();
       expect(insecureWarning('redis://[::1]:6379', 'worker W')).toBeNull();
       expect(insecureWarning('rediss://seal:pw@10.0.0.5:6380', 'the coordinator')).toBeNull();
+      // A password over plain redis://: fine on a private network, a warning naming TLS elsewhere (never the password).
+      for (const host of ['10.0.0.5', '172.20.1.1', '192.168.1.9', 'redis', 'redis.svc.cluster.local', '[fd00::5]'])
+        expect(insecureWarning(`redis://seal:pw@${host}:6379`, 'worker W'), host).toBeNull();
+      for (const host of ['203.0.113.7', '172.32.0.1', 'redis.example.org', '[2001:db8::1]']) {
+        const warning = insecureWarning(`redis://seal:hunter2@${host}:6379`, 'the coordinator');
+        expect(warning, host).toMatch(
+          /^warning: the coordinator sends the Redis password and every job in clear text \(redis:\/\/, no TLS\) to redis:\/\/seal:\*\*\*@/,
+        );
+        expect(warning).toMatch(/over TLS \(tls-port\) and use rediss:\/\//);
+        expect(warning).not.toContain('hunter2');
+        expect(insecureWarning(`rediss://seal:hunter2@${host}:6380`, 'the coordinator')).toBeNull();
+      }
     });
   });
 
@@ -375,6 +387,47 @@ describe.skipIf(!HAVE_REDIS)('the queue on a real redis-server, faults included 
       const w = wlog.lines.join('\n');
       expect(w).toMatch(/worker C\d: Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable .*; waiting for it/);
       await until('the workers to see Redis back', () => /worker C\d: Redis is back after \d+ s/.test(wlog.lines.join('\n')), 15);
+    });
+
+    it('Redis away longer than --redis-timeout: the round stops with a RedisUnreachableError saying that a re-run resumes', async () => {
+      const redis = await redisFor({ appendonly: true });
+
+      const clog = logger();
+      await workerOn(redis.url, 'E1');
+      const q = await InnerLoopQueue.open(redis.url, { origin, log: clog.log, sweepMs: 500, backoffMs: 200, redisTimeoutS: 2 });
+      let killedAt = 0;
+      const { records, done } = round(q, N, (count) => {
+        if (count >= 4 && !killedAt) {
+          killedAt = Date.now();
+          void redis.kill();
+        }
+      });
+      await expect(done).rejects.toThrow(
+        /^RedisUnreachableError: Redis at redis:\/\/127\.0\.0\.1:\d+ has been unreachable for 2 s \(--redis-timeout\): stopping\. The results recorded so far are kept .* re-run the same command and the run resumes/,
+      );
+      const waited = (Date.now() - killedAt) / 1000;
+      expect(waited).toBeGreaterThanOrEqual(2);
+      expect(waited).toBeLessThan(15);
+      expect(clog.lines.join('\n')).toMatch(/is unreachable .*; waiting for it \(up to 2 s, --redis-timeout\)/);
+      // What was recorded is right; closing does not wait for the absent Redis.
+      const all = expected(N);
+      for (const [k, v] of records) expect(v).toBe(all.get(k));
+      const t0 = Date.now();
+      await q.close();
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      // Back from its AOF: the rest of the round (as a resumed run asks) completes on a new coordinator.
+      await redis.restart();
+      const rest = units(N).filter((u) => !records.has(u.key));
+      const again = new Map(records);
+      await (await open(redis.url, logger())).runner(arcLike)(
+        policy,
+        domain,
+        rest,
+        2,
+        (chunk, results) => chunk.forEach((u, i) => again.set(u.key, results[i].score)),
+        () => {},
+      );
+      expect(again).toEqual(all);
     });
 
     it('Redis at its maxmemory: a RedisMemoryError that says what to change; what was recorded is right, and a re-run completes', async () => {

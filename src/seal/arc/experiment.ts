@@ -97,7 +97,7 @@ export async function runArcExperiment(o: ArcOptions, rounds: number): Promise<v
     const sampling = { temperature: o.temperature, topP: 1, maxNewTokens: o.maxNewTokens };
     const domain = new ArcDomain(tokenizer, { answerTokens: o.answerTokens, answerBatch: o.answerBatch, maxSampleAttempts: o.maxSampleAttempts, sampling });
     const ui = progressUi();
-    const queue = o.queue ? await InnerLoopQueue.open(o.queue, { origin: resolve(run.dir), log: ui.log }) : null;
+    const queue = o.queue ? await InnerLoopQueue.open(o.queue, { origin: resolve(run.dir), log: ui.log, redisTimeoutS: o.redisTimeout }) : null;
     const experiment = new ArcRun(
       policy,
       domain,

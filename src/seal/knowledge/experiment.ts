@@ -148,7 +148,7 @@ export async function runKnowledgeExperiment(o: KnowledgeOptions, rounds: number
       },
     };
     const ui = progressUi();
-    const queue = o.queue ? await InnerLoopQueue.open(o.queue, { origin: resolve(run.dir), log: ui.log }) : null;
+    const queue = o.queue ? await InnerLoopQueue.open(o.queue, { origin: resolve(run.dir), log: ui.log, redisTimeoutS: o.redisTimeout }) : null;
     try {
       cfg.innerLoops = queue?.runner(knowledgeJobs(o.judgeModel ? `judge:${resolve(o.judgeModel)}` : 'containment'));
       const experiment = new KnowledgeRun(policy, sealFormat(o.prompt), inner, grader, cfg, run, ui, (dir) => policy.reload(dir));

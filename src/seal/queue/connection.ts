@@ -58,8 +58,26 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
- * The warning for a Redis on another machine reached without a password (null when there is nothing to
- * warn about): anyone who reaches such a Redis can read every job and enqueue their own.
+ * True for addresses of private networks: RFC 1918 (10/8, 172.16/12, 192.168/16), link-local (169.254/16,
+ * fe80::/10), carrier-grade NAT (100.64/10), IPv6 unique local (fc00::/7), and host names that name no
+ * public host (one label, or .local, .internal, .lan, .home.arpa). Other names are taken as public.
+ */
+export function isPrivate(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isLoopback(h)) return true;
+  if (isIP(h) === 4) {
+    const [a, b] = h.split('.').map(Number);
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+  }
+  if (isIP(h) === 6) return /^f[cd]/.test(h) || /^fe[89ab]/.test(h);
+  return !h.includes('.') || /\.(local|internal|lan|home\.arpa)$/.test(h);
+}
+
+/**
+ * The warning for a Redis on another machine reached without a password, or with one in clear text over
+ * plain redis:// to an address outside private networks (null when there is nothing to warn about):
+ * anyone who reaches such a Redis can read every job and enqueue their own, and anyone on the way can
+ * read a password sent without TLS.
  */
 export function insecureWarning(url: string, who: string): string | null {
   let u: URL;
@@ -68,11 +86,20 @@ export function insecureWarning(url: string, who: string): string | null {
   } catch {
     return null; // redisConnection names the problem
   }
-  if (isLoopback(u.hostname) || u.password) return null;
-  return (
-    `warning: ${who} connects to Redis at ${redactUrl(url)} without authentication: whoever reaches ${u.hostname} can read the jobs and enqueue ` +
-    'their own. Give Redis a password (requirepass, or an ACL user) and put it in the URL (redis://user:password@host:port); see docs/queue.md'
-  );
+  if (isLoopback(u.hostname)) return null;
+  if (!u.password) {
+    return (
+      `warning: ${who} connects to Redis at ${redactUrl(url)} without authentication: whoever reaches ${u.hostname} can read the jobs and enqueue ` +
+      'their own. Give Redis a password (requirepass, or an ACL user) and put it in the URL (redis://user:password@host:port); see docs/queue.md'
+    );
+  }
+  if (u.protocol === 'redis:' && !isPrivate(u.hostname)) {
+    return (
+      `warning: ${who} sends the Redis password and every job in clear text (redis://, no TLS) to ${redactUrl(url)}, outside a private ` +
+      'network: whoever is on the way can read them. Serve Redis over TLS (tls-port) and use rediss://; see docs/queue.md'
+    );
+  }
+  return null;
 }
 
 /** The queue's errors, by name (`name` is the class's; the message starts with it and says what to change). */

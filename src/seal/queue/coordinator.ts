@@ -18,6 +18,7 @@ import { type InnerLoopRunner, type InnerLoopUnit, chunkWidth } from '../loop.ts
 import { Redis } from 'ioredis';
 import {
   type RedisMemoryError,
+  RedisUnreachableError,
   checkRedis,
   classifyRedisError,
   insecureWarning,
@@ -40,8 +41,17 @@ export interface InnerLoopQueueOptions {
   backoffMs?: number;
   /** How often to ask Redis for every pending job's state, besides its events (default 5 s). */
   sweepMs?: number;
+  /**
+   * How long Redis may stay unreachable before the round stops with a RedisUnreachableError (default
+   * DEFAULT_REDIS_TIMEOUT_S; Infinity: wait for it for ever). What was recorded stays; the same command
+   * re-run goes on from there.
+   */
+  redisTimeoutS?: number;
   log?: (message: string) => void;
 }
+
+/** How long the coordinator waits for an unreachable Redis by default (`--redis-timeout`): an hour. */
+export const DEFAULT_REDIS_TIMEOUT_S = 3600;
 
 /** Finished jobs the coordinator never collected (it was stopped for good) leave Redis after a week. */
 const KEEP_SECONDS = 7 * 24 * 3600;
@@ -51,6 +61,11 @@ type Work = { chunk: InnerLoopUnit<unknown>[]; data: InnerLoopJobData; id: strin
 export class InnerLoopQueue {
   /** When Redis stopped answering (null while it answers). */
   private outageSince: number | null = null;
+  /** Fires once Redis has been unreachable for longer than redisTimeoutS. */
+  private outageTimer: NodeJS.Timeout | null = null;
+  /** Rejected when the coordinator gives up on Redis (renewed if it comes back after all): every wait on Redis races it. */
+  private gaveUp!: Promise<never>;
+  private giveUp: ((e: Error) => void) | null = null;
 
   private constructor(
     readonly url: string,
@@ -59,7 +74,19 @@ export class InnerLoopQueue {
     /** For INFO (memory) only. */
     private readonly admin: Redis,
     private readonly options: InnerLoopQueueOptions,
-  ) {}
+  ) {
+    this.renewGaveUp();
+  }
+
+  private renewGaveUp(): void {
+    this.gaveUp = new Promise<never>((_, reject) => {
+      this.giveUp = (e) => {
+        this.giveUp = null;
+        reject(e);
+      };
+    });
+    this.gaveUp.catch(() => {}); // handled where it is raced; unhandled when no round is under way
+  }
 
   /** The URL as it may be shown: its password masked. */
   get shownUrl(): string {
@@ -101,11 +128,30 @@ export class InnerLoopQueue {
   private lost(what: string, why: string): void {
     if (this.outageSince !== null || this.closed) return;
     this.outageSince = Date.now();
-    this.options.log?.(`Redis at ${this.shownUrl} is unreachable while ${what} (${why}); waiting for it — the workers' jobs go on, and nothing is lost`);
+    const limit = this.options.redisTimeoutS ?? DEFAULT_REDIS_TIMEOUT_S;
+    this.options.log?.(
+      `Redis at ${this.shownUrl} is unreachable while ${what} (${why}); waiting for it` +
+        (Number.isFinite(limit) ? ` (up to ${limit} s, --redis-timeout)` : '') +
+        " — the workers' jobs go on, and nothing is lost",
+    );
+    if (!Number.isFinite(limit)) return;
+    this.outageTimer = setTimeout(() => {
+      this.giveUp?.(
+        new RedisUnreachableError(
+          `Redis at ${this.shownUrl} has been unreachable for ${limit} s (--redis-timeout): stopping. The results recorded so far are kept in ` +
+            'the run directory, and jobs finished meanwhile wait in Redis (if it persists them: appendonly yes); once Redis is back, ' +
+            're-run the same command and the run resumes from there. A longer --redis-timeout waits longer.',
+        ),
+      );
+    }, limit * 1000);
+    this.outageTimer.unref();
   }
 
   private back(): void {
     if (this.outageSince === null || this.closed) return;
+    if (this.outageTimer) clearTimeout(this.outageTimer);
+    this.outageTimer = null;
+    if (!this.giveUp) this.renewGaveUp();
     this.options.log?.(`Redis is back after ${((Date.now() - this.outageSince) / 1000).toFixed(0)} s; collecting again`);
     this.outageSince = null;
   }
@@ -275,13 +321,15 @@ export class InnerLoopQueue {
   private async withRedis<T>(what: string, fn: () => Promise<T>): Promise<T> {
     for (;;) {
       try {
-        const value = await fn();
+        // A command waits in ioredis's offline queue while Redis is away: race it against giving up.
+        const value = await Promise.race([fn(), this.gaveUp]);
         this.back();
         return value;
       } catch (e) {
+        if (e instanceof RedisUnreachableError) throw e;
         if (!isConnectionLoss(e)) throw classifyRedisError(e, this.url) ?? e;
         this.lost(what, (e as Error).message);
-        await new Promise((r) => setTimeout(r, 1000));
+        await Promise.race([new Promise((r) => setTimeout(r, 1000)), this.gaveUp]);
       }
     }
   }
@@ -310,9 +358,21 @@ export class InnerLoopQueue {
     );
   }
 
+  /** Closes the connections; with Redis away, BullMQ's close would wait for it: then they are dropped after a few seconds. */
   async close(): Promise<void> {
     this.closed = true;
+    if (this.outageTimer) clearTimeout(this.outageTimer);
     this.admin.disconnect();
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    let timer: NodeJS.Timeout | undefined;
+    const closed = Promise.allSettled([this.events.close(), this.queue.close()]);
+    const late = new Promise<'late'>((r) => {
+      timer = setTimeout(() => r('late'), this.outageSince === null ? 30_000 : 3000);
+    });
+    try {
+      // Dropped, not awaited: a disconnect waits for the connection's end, which an absent Redis may never give.
+      if ((await Promise.race([closed, late])) === 'late') void Promise.allSettled([this.events.disconnect(), this.queue.disconnect()]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
