@@ -126,6 +126,7 @@ describe.skipIf(!HAVE_REDIS)('Redis killed mid-round (kill -9) and restarted fro
     events.on('error', () => {});
     await events.waitUntilReady();
     const disturbed = join(work, 'disturbed');
+    const sinceStart = workerErr.length;
     const child = run(disturbed);
     const result = finished(child);
     let runErr = '';
@@ -146,9 +147,10 @@ describe.skipIf(!HAVE_REDIS)('Redis killed mid-round (kill -9) and restarted fro
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/);
     expect(maskedLog(disturbed)).toEqual(reference);
-    // The job under way at the kill finished after it, and the round's other job ran after the restart.
-    const after = workerErr.slice(sinceKill);
-    expect(after).toMatch(/worker W: Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable[\s\S]*worker W: Redis is back after \d+ s/);
-    expect(after).toMatch(/job il-\w+: 1 inner loop \(r1\/p0\/e0\/s0…\)[\s\S]*job il-\w+: 1 inner loop \(r1\/p0\/e1\/s0…\)/);
+    // The worker lost Redis and found it again, and it ran both of the round's jobs. (Whether the job under
+    // way at the kill reports before or after it depends on the machine's speed, so only the order of the
+    // two jobs is checked.)
+    expect(workerErr.slice(sinceKill)).toMatch(/worker W: Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable[\s\S]*worker W: Redis is back after \d+ s/);
+    expect(workerErr.slice(sinceStart)).toMatch(/job il-\w+: 1 inner loop \(r1\/p0\/e0\/s0…\)[\s\S]*job il-\w+: 1 inner loop \(r1\/p0\/e1\/s0…\)/);
   });
 });
