@@ -4,7 +4,7 @@
 // prototype outside TypeScript (notes/prototypes/arc_tiny.py) reads exactly the text our pipeline produces.
 //
 //   nice -n 19 npx tsx scripts/arc-world-export.ts --out scratch/arc-tiny [--seed 1] [--train-tasks 20000]
-//     [--eval-tasks 60] [--split held-out|iid|primitives] [--ttt-cap 64] [--ttt-seed 0] [--max-side 7]
+//     [--eval-tasks 60] [--split held-out|iid|primitives] [--ttt-cap 64] [--ttt-seed 0] [--max-side 7] [--min-side 3]
 //
 // Per training task: the whole conversation (system with the demonstrations, user with the test input,
 // assistant with the test output). Per evaluation task: the query (system + user), the answer text, and
@@ -50,10 +50,18 @@ export interface ExportOptions {
   tttCap: number;
   tttSeed: number;
   maxSide?: number;
+  minSide?: number;
 }
 
 export async function exportArcWorld(o: ExportOptions): Promise<string> {
-  const world = generateArcWorld({ seed: o.seed, trainTasks: o.trainTasks, evalTasks: o.evalTasks, families: familiesOf(o.split), maxSide: o.maxSide });
+  const world = generateArcWorld({
+    seed: o.seed,
+    trainTasks: o.trainTasks,
+    evalTasks: o.evalTasks,
+    families: familiesOf(o.split),
+    maxSide: o.maxSide,
+    minSide: o.minSide,
+  });
   await writeArcWorld(world, o.out);
   const family = (task: ArcTask) => world.meta.tasks[task.id].family;
   const whole = (task: ArcTask) => ({ demonstrations: task.train, test: { input: task.test[0].input, output: task.test[0].output! } });
@@ -62,6 +70,7 @@ export async function exportArcWorld(o: ExportOptions): Promise<string> {
     seed: o.seed,
     split: o.split,
     maxSide: o.maxSide,
+    minSide: o.minSide,
     families: world.meta.families,
     systemPrompt: FEW_SHOT_SYSTEM_PROMPT,
     tttCap: o.tttCap,
@@ -101,6 +110,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     tttCap: Number(arg('ttt-cap', '64')),
     tttSeed: Number(arg('ttt-seed', '0')),
     maxSide: Number(arg('max-side', '7')),
+    minSide: Number(arg('min-side', '3')),
   };
   const started = Date.now();
   const path = await exportArcWorld(options);
