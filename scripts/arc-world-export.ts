@@ -5,6 +5,7 @@
 //
 //   nice -n 19 npx tsx scripts/arc-world-export.ts --out scratch/arc-tiny [--seed 1] [--train-tasks 20000]
 //     [--eval-tasks 60] [--split held-out|iid|primitives] [--ttt-cap 64] [--ttt-seed 0] [--max-side 7] [--min-side 3]
+//     [--families a,b,...]  (one list for both splits, instead of --split)
 //
 // Per training task: the whole conversation (system with the demonstrations, user with the test input,
 // assistant with the test output). Per evaluation task: the query (system + user), the answer text, and
@@ -32,7 +33,8 @@ export const TOOL_SELECTIONS: Record<string, ToolSelection> = {
 
 type Split = 'held-out' | 'iid' | 'primitives';
 
-function familiesOf(split: Split): ArcWorldOptions['families'] {
+function familiesOf(split: Split, list?: string[]): ArcWorldOptions['families'] {
+  if (list !== undefined) return list;
   if (split === 'held-out') return heldOutSplit();
   if (split === 'primitives') return [...PRIMITIVE_FAMILIES];
   return undefined;
@@ -51,6 +53,8 @@ export interface ExportOptions {
   tttSeed: number;
   maxSide?: number;
   minSide?: number;
+  /** One family list for both splits, overriding --split. */
+  families?: string[];
 }
 
 export async function exportArcWorld(o: ExportOptions): Promise<string> {
@@ -58,7 +62,7 @@ export async function exportArcWorld(o: ExportOptions): Promise<string> {
     seed: o.seed,
     trainTasks: o.trainTasks,
     evalTasks: o.evalTasks,
-    families: familiesOf(o.split),
+    families: familiesOf(o.split, o.families),
     maxSide: o.maxSide,
     minSide: o.minSide,
   });
@@ -111,6 +115,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     tttSeed: Number(arg('ttt-seed', '0')),
     maxSide: Number(arg('max-side', '7')),
     minSide: Number(arg('min-side', '3')),
+    families: process.argv.includes('--families') ? arg('families', '').split(',') : undefined,
   };
   const started = Date.now();
   const path = await exportArcWorld(options);
