@@ -11,7 +11,8 @@ leave-1/2-out sequences, per tool selection, strategy, lr and epochs).
 
 Accuracy is exact match under greedy decoding, computed teacher-forced: the greedy answer equals the
 solution exactly when every answer token is the argmax given the solution's own prefix, so one forward pass
-per query decides it (no sampling loop). Cell accuracy (answer tokens right) is reported beside it.
+per query decides it (no sampling loop). Cell accuracy (digit cells right, teacher-forced) is reported beside
+it; pretraining prints the all-background baseline (the share of answer cells that are 0) to compare with.
 """
 import argparse
 import json
@@ -41,6 +42,8 @@ class Tokenizer:
         pieces = [system_prompt] + GRID_PIECES
         self.vocab = SPECIALS + pieces + [c for c in CHARS if c not in pieces]
         self.id = {p: i for i, p in enumerate(self.vocab)}
+        self.cells = {self.id[f'{d} '] for d in range(10)} | {self.id[str(d)] for d in range(10)}
+        self.zeros = {self.id['0 '], self.id['0']}
         self.rx = re.compile('|'.join(re.escape(p) for p in sorted(pieces, key=len, reverse=True)) + '|.', re.S)
 
     def encode(self, text):
@@ -189,8 +192,9 @@ def loss_of(model, ids, mask):
 
 
 @torch.no_grad()
-def exact_match(model, items, max_tokens=6000):
-    """items: (ids, answer mask). Returns per item (exact, cells right / cells)."""
+def exact_match(model, items, max_tokens=6000, cells=None):
+    """items: (ids, answer mask). Returns per item (exact, share of answer tokens right). With `cells` (a set of
+    token ids: the digit cells), the share counts those tokens only, leaving the trivial punctuation out."""
     model.eval()
     out = [None] * len(items)
     order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
@@ -206,8 +210,13 @@ def exact_match(model, items, max_tokens=6000):
         for r, j in enumerate(g):
             s, m = items[j]
             m = torch.tensor(m[1:], dtype=torch.bool)
-            ok = pred[r, :len(s) - 1][m] == torch.tensor(s[1:])[m]
-            out[j] = (bool(ok.all()), ok.float().mean().item())
+            tgt = torch.tensor(s[1:])
+            ok = pred[r, :len(s) - 1][m] == tgt[m]
+            if cells is not None:
+                is_cell = torch.tensor([t in cells for t in tgt[m].tolist()])
+                out[j] = (bool(ok.all()), ok[is_cell].float().mean().item())
+            else:
+                out[j] = (bool(ok.all()), ok.float().mean().item())
         i += len(g)
     model.train()
     return out
@@ -232,7 +241,10 @@ def pretrain(args):
     key = 'outputs' if args.loss == 'outputs' else 'all'
     seqs = []
     for t in d['train'][:args.tasks]:
-        ids, answer, outputs = tok.conversation(t['messages'])
+        messages = t['messages']
+        if rng.random() < args.identity_share:  # copy warm-up: every output replaced by its input
+            messages = identity_version(messages)
+        ids, answer, outputs = tok.conversation(messages)
         seqs.append((ids, outputs if key == 'outputs' else [0] + [1] * (len(ids) - 1)))
     model = Llama(len(tok.vocab), d=args.d, layers=args.layers, heads=args.heads, ff=args.ff)
     if args.init:  # a further phase from a checkpoint (its shape wins over --d/--layers/...)
@@ -245,6 +257,8 @@ def pretrain(args):
     fams = [t['family'] for t in d['eval']]
     # training-family ICL: the last 100 training tasks (held back from pretraining when --tasks leaves them out)
     seen = [query_item(tok, {'query': t['messages'][:2], 'answer': t['messages'][2][1]}) for t in d['train'][-100:]]
+    zero = [t for ids, m in evals for t, k in zip(ids, m) if k and t in tok.cells]
+    print(f'all-background baseline (digit cells that are 0 in held-out answers): {sum(t in tok.zeros for t in zero) / len(zero):.3f}', flush=True)
     step, t0, tokens, ema = 0, time.time(), 0, None
     while step < args.steps:
         for ids, mask in batches(seqs, args.batch_tokens, rng=rng):
@@ -259,13 +273,22 @@ def pretrain(args):
             step += 1; tokens += ids.numel()
             ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
             if step % args.log_every == 0 or step == args.steps:
-                res, tr = exact_match(model, evals), exact_match(model, seen)
+                res, tr = exact_match(model, evals, cells=tok.cells), exact_match(model, seen, cells=tok.cells)
                 print(f'step {step} loss {ema:.3f} {tokens / (time.time() - t0):.0f} tok/s {time.time() - t0:.0f}s '
                       f'| held-out ICL exact {sum(r[0] for r in res) / len(res):.3f} cells {sum(r[1] for r in res) / len(res):.3f}'
                       f' | train-family ICL exact {sum(r[0] for r in tr) / len(tr):.3f} cells {sum(r[1] for r in tr) / len(tr):.3f}', flush=True)
     torch.save({'cfg': model.cfg, 'state': model.state_dict(), 'args': vars(args), 'seconds': time.time() - t0}, args.out)
-    report_by_family([t['family'] for t in d['train'][-100:]], exact_match(model, seen), 'train-family ICL')
-    report_by_family(fams, exact_match(model, evals), 'held-out ICL')
+    report_by_family([t['family'] for t in d['train'][-100:]], exact_match(model, seen, cells=tok.cells), 'train-family ICL')
+    report_by_family(fams, exact_match(model, evals, cells=tok.cells), 'held-out ICL')
+
+
+def identity_version(messages):
+    """The same task with every output equal to its input (a rule the world itself never draws)."""
+    (_, system), (_, user), _ = messages
+    head, sep, demos = system.rpartition(':\n')
+    parts = [x for x in demos.split('#\n') if x]
+    same = ''.join(f'{x.split(" -> ")[0]} -> {x.split(" -> ")[0]}#\n' for x in parts)
+    return [['system', head + sep + same], ['user', user], ['assistant', user[:-len(' -> ')] + '#']]
 
 
 def report_by_family(fams, res, label):
@@ -288,7 +311,7 @@ def ttt(args):
     strategies = args.strategies.split(',')
     rows = []
     t0 = time.time()
-    icl = exact_match(model, [query_item(tok, t) for t in tasks])
+    icl = exact_match(model, [query_item(tok, t) for t in tasks], cells=tok.cells)
     for ti, task in enumerate(tasks):
         q = query_item(tok, task)
         rows.append(dict(task=task['id'], family=task['family'], group='icl', strategy='-', lr=0, epochs=0, exact=icl[ti][0], cells=icl[ti][1]))
@@ -310,7 +333,7 @@ def ttt(args):
                             opt.zero_grad(); loss.backward()
                             torch.nn.utils.clip_grad_norm_(params, 1.0); opt.step()
                         if ep in epochs:
-                            (ex, cells), = exact_match(model, [q])
+                            (ex, cells), = exact_match(model, [q], cells=tok.cells)
                             rows.append(dict(task=task['id'], family=task['family'], group=group, strategy=strategy, lr=lr, epochs=ep, exact=ex, cells=cells))
                     for m in model.lora_modules(): m.drop_lora()
         print(f'task {ti + 1}/{len(tasks)} {task["family"]} {time.time() - t0:.0f}s', flush=True)
@@ -371,6 +394,7 @@ if __name__ == '__main__':
     p.add_argument('--loss', choices=['outputs', 'all'], default='outputs')
     p.add_argument('--log-every', type=int, default=100); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--init', help='checkpoint to continue from')
+    p.add_argument('--identity-share', type=float, default=0.0, help='share of tasks turned into identity (copy) tasks')
     t = sub.add_parser('ttt')
     t.add_argument('--data', required=True); t.add_argument('--model', required=True); t.add_argument('--out', default='scratch/ttt.json')
     t.add_argument('--tasks', type=int, default=0); t.add_argument('--first', type=int, default=0)
