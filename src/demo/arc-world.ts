@@ -137,6 +137,13 @@ export interface ArcWorldOptions {
   evalTasks: number;
   /** Families to draw from: one list for both splits, or one per split. Default: ALL_FAMILIES for both. */
   families?: readonly string[] | { train: readonly string[]; eval: readonly string[] };
+  /** Largest input side, MIN_SIDE to MAX_SIDE (default MAX_SIDE): smaller grids make shorter texts for a tiny model. */
+  maxSide?: number;
+  /**
+   * Smallest input side, MIN_SIDE to maxSide (default MIN_SIDE). minSide = maxSide gives one input size for the
+   * whole world, so a cell and its image sit at a fixed distance in the text of every task of a family.
+   */
+  minSide?: number;
 }
 
 export type ArcWorldSplit = 'training' | 'evaluation';
@@ -156,6 +163,10 @@ export interface ArcWorldMeta {
   generator: 'seal-webgpu arc-world';
   version: 1;
   seed: number;
+  /** Set when the world was drawn with a smaller largest input side than MAX_SIDE. */
+  maxSide?: number;
+  /** Set when the world was drawn with a larger smallest input side than MIN_SIDE. */
+  minSide?: number;
   families: { train: string[]; eval: string[] };
   /** Per task id, in file order (training tasks, then evaluation tasks). */
   tasks: Record<string, ArcWorldTaskInfo>;
@@ -183,8 +194,25 @@ export function generateArcWorld(options: ArcWorldOptions): ArcWorld {
     if (list.length === 0) throw new Error(`generateArcWorld: the ${split} family list is empty; name at least one family (see ALL_FAMILIES)`);
     for (const name of list) parseFamily(name);
   }
+  const maxSide = options.maxSide ?? MAX_SIDE;
+  if (!Number.isInteger(maxSide) || maxSide < MIN_SIDE || maxSide > MAX_SIDE) {
+    throw new Error(`generateArcWorld: maxSide must be a whole number from ${MIN_SIDE} to ${MAX_SIDE}, got ${maxSide}`);
+  }
+  const minSide = options.minSide ?? MIN_SIDE;
+  if (!Number.isInteger(minSide) || minSide < MIN_SIDE || minSide > maxSide) {
+    throw new Error(`generateArcWorld: minSide must be a whole number from ${MIN_SIDE} to maxSide (${maxSide}), got ${minSide}`);
+  }
+  const sides = { min: minSide, max: maxSide };
   const hypotheses = worldHypotheses([...families.train, ...families.eval]);
-  const meta: ArcWorldMeta = { generator: 'seal-webgpu arc-world', version: 1, seed, families, tasks: {} };
+  const meta: ArcWorldMeta = {
+    generator: 'seal-webgpu arc-world',
+    version: 1,
+    seed,
+    ...(maxSide === MAX_SIDE ? {} : { maxSide }),
+    ...(minSide === MIN_SIDE ? {} : { minSide }),
+    families,
+    tasks: {},
+  };
   const ids = new Set<string>();
   const make = (split: ArcWorldSplit, count: number, list: string[]): ArcTask[] => {
     const splitIndex = split === 'training' ? 0 : 1;
@@ -196,7 +224,7 @@ export function generateArcWorld(options: ArcWorldOptions): ArcWorld {
       let id = taskId(rng);
       while (ids.has(id)) id = taskId(rng);
       ids.add(id);
-      const { task, info } = drawTask(id, parseFamily(order[i % list.length]), rng, hypotheses, split);
+      const { task, info } = drawTask(id, parseFamily(order[i % list.length]), rng, hypotheses, split, sides);
       tasks.push(task);
       meta.tasks[id] = info;
     }
@@ -298,14 +326,21 @@ function taskTransform(family: Family, table: readonly number[]): (grid: Grid) =
 
 // ---------------------------------------------------------------- drawing a task
 
-function drawTask(id: string, family: Family, rng: Rng, hypotheses: Hypothesis[], split: ArcWorldSplit): { task: ArcTask; info: ArcWorldTaskInfo } {
+function drawTask(
+  id: string,
+  family: Family,
+  rng: Rng,
+  hypotheses: Hypothesis[],
+  split: ArcWorldSplit,
+  sides: { min: number; max: number },
+): { task: ArcTask; info: ArcWorldTaskInfo } {
   const hasMap = family.parts.includes('colour-map');
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const palette = rng.shuffle([1, 2, 3, 4, 5, 6, 7, 8, 9]).slice(0, MIN_COLOURS + rng.int(MAX_COLOURS - MIN_COLOURS + 1));
     const { table, changed } = hasMap ? drawColourMap(palette, rng) : { table: IDENTITY_TABLE, changed: [] };
     const apply = taskTransform(family, table);
     const demoCount = MIN_DEMOS + rng.int(MAX_DEMOS - MIN_DEMOS + 1);
-    const inputs = Array.from({ length: demoCount + 1 }, () => drawGrid(palette, rng));
+    const inputs = Array.from({ length: demoCount + 1 }, () => drawGrid(palette, rng, sides));
     const pairs = inputs.map((input) => ({ input, output: apply(input) }));
     const demos = pairs.slice(0, demoCount);
     const test = pairs[demoCount];
@@ -339,9 +374,9 @@ function drawColourMap(palette: number[], rng: Rng): { table: number[]; changed:
   }
 }
 
-function drawGrid(palette: number[], rng: Rng): number[][] {
-  const rows = MIN_SIDE + rng.int(MAX_SIDE - MIN_SIDE + 1);
-  const cols = MIN_SIDE + rng.int(MAX_SIDE - MIN_SIDE + 1);
+function drawGrid(palette: number[], rng: Rng, sides: { min: number; max: number }): number[][] {
+  const rows = sides.min + rng.int(sides.max - sides.min + 1);
+  const cols = sides.min + rng.int(sides.max - sides.min + 1);
   const density = MIN_DENSITY + (MAX_DENSITY - MIN_DENSITY) * rng.uniform();
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rng.uniform() < density ? rng.pick(palette) : 0)));
 }

@@ -369,3 +369,25 @@ describe("SEAL's augmentation tools change what some tasks mean (notes/arc-world
     }
   });
 });
+
+describe('input sides (minSide, maxSide)', () => {
+  it('keeps every input within the side asked for, records it, and refuses sides outside 3–7', () => {
+    const world = generateArcWorld({ seed: 5, trainTasks: 93, evalTasks: 0, maxSide: 4 });
+    for (const task of world.train) {
+      for (const pair of [...task.train, ...task.test]) expect(Math.max(pair.input.length, pair.input[0].length)).toBeLessThanOrEqual(4);
+    }
+    expect(world.meta.maxSide).toBe(4);
+    expect(generateArcWorld({ seed: 5, trainTasks: 1, evalTasks: 0 }).meta.maxSide).toBeUndefined();
+    expect(() => generateArcWorld({ seed: 5, trainTasks: 1, evalTasks: 0, maxSide: 2 })).toThrow(/maxSide/);
+    expect(() => generateArcWorld({ seed: 5, trainTasks: 1, evalTasks: 0, maxSide: 8 })).toThrow(/maxSide/);
+  });
+
+  it('minSide = maxSide gives one input size to every task of every family', () => {
+    const world = generateArcWorld({ seed: 6, trainTasks: 93, evalTasks: 0, minSide: 4, maxSide: 4 });
+    for (const task of world.train) {
+      for (const pair of [...task.train, ...task.test]) expect([pair.input.length, pair.input[0].length]).toEqual([4, 4]);
+    }
+    expect([world.meta.minSide, world.meta.maxSide]).toEqual([4, 4]);
+    expect(() => generateArcWorld({ seed: 5, trainTasks: 1, evalTasks: 0, minSide: 5, maxSide: 4 })).toThrow(/minSide/);
+  });
+});
