@@ -55,8 +55,16 @@ export const DEFAULT_REDIS_TIMEOUT_S = 3600;
 
 /** Finished jobs the coordinator never collected (it was stopped for good) leave Redis after a week. */
 const KEEP_SECONDS = 7 * 24 * 3600;
+/** Jobs built and enqueued together (see runner). */
+const ENQUEUE_BATCH = 64;
 
-type Work = { chunk: InnerLoopUnit<unknown>[]; data: InnerLoopJobData; id: string };
+/**
+ * A job of the round. Its data (the units' contexts and self-edits, a few KiB each) is dropped once the
+ * job is enqueued and built again only to enqueue it again (after Redis lost it): a pending job keeps its
+ * units and id, which are all a result is checked against. Built all at once and kept, the data was what
+ * grew the coordinator's heap with the round (after a collection: about twice the payload a job).
+ */
+type Work = { chunk: InnerLoopUnit<unknown>[]; id: string; model: { hash: string }; data?: InnerLoopJobData; build: () => InnerLoopJobData };
 
 export class InnerLoopQueue {
   /** When Redis stopped answering (null while it answers). */
@@ -163,20 +171,31 @@ export class InnerLoopQueue {
       const dir = resolve(policy.dir);
       const model = { dir, hash: await modelHash(dir) };
       const chunks = Array.from({ length: Math.ceil(units.length / width) }, (_, c) => units.slice(c * width, (c + 1) * width));
-      const work = chunks.map((chunk): Work => {
-        const { spec, contexts } = jobs.describe(domain, chunk);
-        const data: InnerLoopJobData = {
-          version: JOB_VERSION,
-          origin: this.options.origin,
-          model,
-          domain: spec,
-          wide: width > 1,
-          units: chunk.map((u, i) => ({ key: u.key, seed: u.seed, selfEdit: u.selfEdit, context: contexts[i] })),
+      const makeWork = (chunk: InnerLoopUnit<C>[]): Work => {
+        const build = (): InnerLoopJobData => {
+          const { spec, contexts } = jobs.describe(domain, chunk);
+          return {
+            version: JOB_VERSION,
+            origin: this.options.origin,
+            model,
+            domain: spec,
+            wide: width > 1,
+            units: chunk.map((u, i) => ({ key: u.key, seed: u.seed, selfEdit: u.selfEdit, context: contexts[i] })),
+          };
         };
-        return { chunk: chunk as InnerLoopUnit<unknown>[], data, id: jobId(data) };
-      });
+        const data = build();
+        return { chunk: chunk as InnerLoopUnit<unknown>[], id: jobId(data), model, data, build };
+      };
+      // Built and enqueued ENQUEUE_BATCH jobs at a time, their data dropped once in Redis: the round's
+      // payloads are never all in memory at once.
+      const work: Work[] = [];
+      for (let c = 0; c < chunks.length; c += ENQUEUE_BATCH) {
+        const batch = chunks.slice(c, c + ENQUEUE_BATCH).map(makeWork);
+        await this.withRedis('enqueuing the round', () => this.enqueue(batch, true));
+        for (const w of batch) w.data = undefined;
+        work.push(...batch);
+      }
       const byId = new Map(work.map((w) => [w.id, w]));
-      await this.withRedis('enqueuing the round', () => this.enqueue(work, true));
 
       // Progress: the fraction each job in flight reports, as units.
       const fractions = new Map(work.map((w) => [w.id, 0]));
@@ -283,7 +302,7 @@ export class InnerLoopQueue {
           failures.push(`job ${id} (${w.chunk[0].key}${w.chunk.length > 1 ? ` and ${w.chunk.length - 1} more` : ''}): ${job.failedReason}`);
           continue;
         }
-        const problem = resultProblem(w.data, id, job.returnvalue);
+        const problem = resultProblem({ model: w.model, units: w.chunk }, id, job.returnvalue);
         if (problem) {
           // Not recorded; removed, so that a re-run runs it again.
           pending.delete(id);
@@ -335,7 +354,7 @@ export class InnerLoopQueue {
   }
 
   /** Adds the jobs; those already there (an earlier coordinator's) are kept, except failed ones (`restartFailed`), which start afresh. */
-  private async enqueue(work: { data: InnerLoopJobData; id: string }[], restartFailed: boolean): Promise<void> {
+  private async enqueue(work: Work[], restartFailed: boolean): Promise<void> {
     if (restartFailed) {
       for (const { id } of work) {
         const old = await this.queue.getJob(id);
@@ -344,17 +363,20 @@ export class InnerLoopQueue {
     }
     const attempts = this.options.attempts ?? 3;
     await this.queue.addBulk(
-      work.map(({ data, id }) => ({
-        name: data.domain.kind,
-        data,
-        opts: {
-          jobId: id,
-          attempts,
-          backoff: { type: 'exponential', delay: this.options.backoffMs ?? 5000 },
-          removeOnComplete: { age: KEEP_SECONDS },
-          removeOnFail: { age: KEEP_SECONDS },
-        },
-      })),
+      work.map((w) => {
+        const data = w.data ?? w.build(); // built again when Redis lost the job
+        return {
+          name: data.domain.kind,
+          data,
+          opts: {
+            jobId: w.id,
+            attempts,
+            backoff: { type: 'exponential' as const, delay: this.options.backoffMs ?? 5000 },
+            removeOnComplete: { age: KEEP_SECONDS },
+            removeOnFail: { age: KEEP_SECONDS },
+          },
+        };
+      }),
     );
   }
 

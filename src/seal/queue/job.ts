@@ -71,7 +71,7 @@ export function canonicalJson(value: JsonValue): string {
  * Checks a worker's result against the job the coordinator enqueued: the same job, the same policy, one
  * finite score for each unit in order. Returns what is wrong, or null.
  */
-export function resultProblem(data: InnerLoopJobData, id: string, result: unknown): string | null {
+export function resultProblem(data: { model: { hash: string }; units: readonly { key: string }[] }, id: string, result: unknown): string | null {
   const r = result as Partial<InnerLoopJobResult> | null;
   if (!r || typeof r !== 'object' || !Array.isArray(r.results)) return 'the result is not an inner-loop job result';
   if (r.id !== id) return `the result is for job ${r.id}`;
