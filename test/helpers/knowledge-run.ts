@@ -18,30 +18,33 @@ export const TINY_PASSAGES = [
   { title: 'Mira', context: 'Mira is a red star. Its moon is Tob.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
 ];
 
-/** Writes the passages into `work` and returns the command line of a run in directory `run`. */
-export function tinyKnowledgeRun(work: string): (run: string) => string[] {
+/**
+ * Writes `passages` into `work` and returns the command line of a run in directory `run`. `flags` replace
+ * the values of the flags below (in place) or add flags after them (e.g. `queue`).
+ */
+export function tinyKnowledgeRun(work: string, flags: Record<string, string> = {}, passages: unknown[] = TINY_PASSAGES): (run: string) => string[] {
   const data = join(work, 'passages.json');
-  writeFileSync(data, JSON.stringify(TINY_PASSAGES));
+  writeFileSync(data, JSON.stringify(passages));
   const model = withByteTokenizer(FIXTURE);
-  // biome-ignore format: flag-value pairs read best one pair per line
-  return (run) => [
-    'knowledge', 'run',
-    '--model', model,
-    '--data', data,
-    '--eval-data', data,
-    '--run', run,
-    '--eval-count', '2',
-    '--rounds', '1',
-    '--passages-per-round', '2',
-    '--samples', '2',
-    '--seeds', '1',
-    '--max-new-tokens', '16',
-    '--inner-epochs', '2',
-    '--answer-tokens', '6',
-    '--mstep-epochs', '1',
-    '--mstep-batch-size', '2',
-    '--mstep-grad-accum', '1',
-    '--conditions', 'base,round-0,round-1',
-    '--parallel', '2',
-  ];
+  const values: Record<string, string> = {
+    model,
+    data,
+    'eval-data': data,
+    run: '', // each call's directory, in this place
+    'eval-count': '2',
+    rounds: '1',
+    'passages-per-round': '2',
+    samples: '2',
+    seeds: '1',
+    'max-new-tokens': '16',
+    'inner-epochs': '2',
+    'answer-tokens': '6',
+    'mstep-epochs': '1',
+    'mstep-batch-size': '2',
+    'mstep-grad-accum': '1',
+    conditions: 'base,round-0,round-1',
+    parallel: '2',
+    ...flags,
+  };
+  return (run) => ['knowledge', 'run', ...Object.entries({ ...values, run }).flatMap(([name, value]) => [`--${name}`, value])];
 }

@@ -8,29 +8,16 @@
 // (The in-process fault tests in queue-faults.test.ts drive the coordinator with stub inner loops; this
 // one covers the processes, their reconnection and the CLI's log.)
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisConnection } from '../../src/seal/queue/connection.ts';
 import { QUEUE_NAME } from '../../src/seal/queue/job.ts';
-import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
 import { finished, seal } from '../helpers/cli.ts';
+import { tinyKnowledgeRun } from '../helpers/knowledge-run.ts';
 import { HAVE_REDIS, type TestRedis, startRedis } from '../helpers/redis.ts';
-import { FIXTURE } from '../model/fixture.ts';
-
-const passages = [
-  {
-    title: 'Zorblat',
-    context: 'Zorblat is a city in Quux. It was founded in 1820.',
-    questions: [
-      { question: 'Where is Zorblat?', answer: 'Quux' },
-      { question: 'When was it founded?', answer: '1820' },
-    ],
-  },
-  { title: 'Mira', context: 'Mira is a red star. Its moon is Tob.', questions: [{ question: 'What colour is Mira?', answer: 'red' }] },
-];
 
 /** log.jsonl's lines with only what differs on every run masked: `at`, `seconds`, and the run's own path. */
 function maskedLog(run: string): string[] {
@@ -44,60 +31,31 @@ function maskedLog(run: string): string[] {
 
 describe.skipIf(!HAVE_REDIS)('Redis killed mid-round (kill -9) and restarted from its AOF, through the seal command', { timeout: 300_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'seal-queue-kill-'));
-  const data = join(work, 'passages.json');
-  writeFileSync(data, JSON.stringify(passages));
-  const model = withByteTokenizer(FIXTURE);
   let redis: TestRedis;
   let worker: ChildProcess;
   let workerErr = '';
   const spawned: ChildProcess[] = [];
+  let command: (dir: string) => string[];
   const run = (dir: string) => {
-    const child = seal([
-      'knowledge',
-      'run',
-      '--model',
-      model,
-      '--data',
-      data,
-      '--eval-data',
-      data,
-      '--run',
-      dir,
-      '--eval-count',
-      '1',
-      '--rounds',
-      '1',
-      '--passages-per-round',
-      '1',
-      '--samples',
-      '2',
-      '--seeds',
-      '1',
-      '--max-new-tokens',
-      '8',
-      '--inner-epochs',
-      '24',
-      '--answer-tokens',
-      '4',
-      '--mstep-epochs',
-      '1',
-      '--mstep-batch-size',
-      '1',
-      '--mstep-grad-accum',
-      '1',
-      '--conditions',
-      'base',
-      '--parallel',
-      '1',
-      '--queue',
-      redis.url,
-    ]);
+    const child = seal(command(dir));
     spawned.push(child);
     return child;
   };
 
   beforeAll(async () => {
     redis = await startRedis({ appendonly: true });
+    // One round of 1 passage × 2 self-edits, inner loops one at a time (each a job of one unit).
+    command = tinyKnowledgeRun(work, {
+      'eval-count': '1',
+      'passages-per-round': '1',
+      'max-new-tokens': '8',
+      'inner-epochs': '24',
+      'answer-tokens': '4',
+      'mstep-batch-size': '1',
+      conditions: 'base',
+      parallel: '1',
+      queue: redis.url,
+    });
     worker = seal(['worker', '--queue', redis.url, '--name', 'W']);
     spawned.push(worker);
     worker.stdout!.resume();

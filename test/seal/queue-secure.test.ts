@@ -5,15 +5,14 @@
 // directory) holds the password, raw or percent-encoded. A --queue that is not a redis:// URL, a port
 // that is not Redis, wrong credentials, or a user without the commands BullMQ needs: each exits non-zero
 // with the named error, and the run directory is never created.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withByteTokenizer } from '../helpers/byte-tokenizer.ts';
 import { finished, seal } from '../helpers/cli.ts';
+import { tinyKnowledgeRun } from '../helpers/knowledge-run.ts';
 import { HAVE_REDIS, type TestRedis, startRedis } from '../helpers/redis.ts';
-import { FIXTURE } from '../model/fixture.ts';
 
 const passages = [
   { title: 'Zorblat', context: 'Zorblat is a city in Quux.', questions: [{ question: 'Where is Zorblat?', answer: 'Quux' }] },
@@ -32,49 +31,18 @@ describe.skipIf(!HAVE_REDIS)('seal on a password-protected Redis, and --queue po
   // Characters a URL must percent-encode, so that both spellings are looked for.
   const password = 'Pw:S3cr3t/seal@q';
   const work = mkdtempSync(join(tmpdir(), 'seal-queue-secure-'));
-  const data = join(work, 'passages.json');
-  writeFileSync(data, JSON.stringify(passages));
-  const model = withByteTokenizer(FIXTURE);
-  const args = (run: string, queue: string) => [
-    'knowledge',
-    'run',
-    '--model',
-    model,
-    '--data',
-    data,
-    '--eval-data',
-    data,
-    '--run',
-    run,
-    '--eval-count',
-    '1',
-    '--rounds',
-    '1',
-    '--passages-per-round',
-    '2',
-    '--samples',
-    '2',
-    '--seeds',
-    '1',
-    '--max-new-tokens',
-    '8',
-    '--inner-epochs',
-    '1',
-    '--answer-tokens',
-    '4',
-    '--mstep-epochs',
-    '1',
-    '--mstep-batch-size',
-    '2',
-    '--mstep-grad-accum',
-    '1',
-    '--conditions',
-    'base',
-    '--parallel',
-    '2',
-    '--queue',
-    queue,
-  ];
+  const command = tinyKnowledgeRun(
+    work,
+    {
+      'eval-count': '1',
+      'max-new-tokens': '8',
+      'inner-epochs': '1',
+      'answer-tokens': '4',
+      conditions: 'base',
+    },
+    passages,
+  );
+  const args = (run: string, queue: string) => [...command(run), '--queue', queue];
   let redis: TestRedis;
   let limited: TestRedis;
   let http: Server;
