@@ -5,7 +5,7 @@
 //
 //   nice -n 19 npx tsx scripts/arc-world-export.ts --out scratch/arc-tiny [--seed 1] [--train-tasks 20000]
 //     [--eval-tasks 60] [--split held-out|iid|primitives] [--ttt-cap 64] [--ttt-seed 0] [--max-side 7] [--min-side 3]
-//     [--families a,b,...]  (one list for both splits, instead of --split)
+//     [--density 0.7,0.9] [--families a,b,...]  (one list for both splits, instead of --split)
 //
 // Per training task: the whole conversation (system with the demonstrations, user with the test input,
 // assistant with the test output). Per evaluation task: the query (system + user), the answer text, and
@@ -53,6 +53,7 @@ export interface ExportOptions {
   tttSeed: number;
   maxSide?: number;
   minSide?: number;
+  density?: { min: number; max: number };
   /** One family list for both splits, overriding --split. */
   families?: string[];
 }
@@ -65,6 +66,7 @@ export async function exportArcWorld(o: ExportOptions): Promise<string> {
     families: familiesOf(o.split, o.families),
     maxSide: o.maxSide,
     minSide: o.minSide,
+    density: o.density,
   });
   await writeArcWorld(world, o.out);
   const family = (task: ArcTask) => world.meta.tasks[task.id].family;
@@ -98,6 +100,12 @@ export async function exportArcWorld(o: ExportOptions): Promise<string> {
   return path;
 }
 
+/** `--density 0.7,0.9`: the range of non-empty shares. */
+function densityArg(text: string): { min: number; max: number } {
+  const [min, max] = text.split(',').map(Number);
+  return { min, max: max ?? min };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const arg = (name: string, fallback: string) => {
     const i = process.argv.indexOf(`--${name}`);
@@ -115,6 +123,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     tttSeed: Number(arg('ttt-seed', '0')),
     maxSide: Number(arg('max-side', '7')),
     minSide: Number(arg('min-side', '3')),
+    density: process.argv.includes('--density') ? densityArg(arg('density', '')) : undefined,
     families: process.argv.includes('--families') ? arg('families', '').split(',') : undefined,
   };
   const started = Date.now();

@@ -31,7 +31,8 @@
 // keeps a task's text short: a 14×14 grid prints in 14 rows of 29 characters, so four demonstrations and a
 // test of the largest size stay near 1,500–3,000 Llama-3 tokens (one to two a cell) — under SEAL's
 // 8,192-token limit with room for its size augmentations (which double a side, to ≤ 28). Each task draws
-// from 3 to 5 colours of 1–9 on background 0, each grid a density of 30–70 % non-empty cells: enough empty
+// from 3 to 5 colours of 1–9 on background 0, each grid a density of 30–70 % non-empty cells (the density
+// option sets another range; dense grids suit a tiny model, notes/arc-tiny-recipe.md): enough empty
 // cells for gravity and shifts to move something, enough colours that a cell's origin is readable.
 //
 // Every task is made so that its rule can be read from its demonstrations (2 to 4, as in ARC) and its test
@@ -144,6 +145,11 @@ export interface ArcWorldOptions {
    * whole world, so a cell and its image sit at a fixed distance in the text of every task of a family.
    */
   minSide?: number;
+  /**
+   * Share of non-empty cells per grid, drawn uniformly from [min, max] (default 0.3–0.7). Dense grids leave
+   * a learner no cheap "all background" answer: a tiny model must copy cells from the input.
+   */
+  density?: { min: number; max: number };
 }
 
 export type ArcWorldSplit = 'training' | 'evaluation';
@@ -167,6 +173,8 @@ export interface ArcWorldMeta {
   maxSide?: number;
   /** Set when the world was drawn with a larger smallest input side than MIN_SIDE. */
   minSide?: number;
+  /** Set when the world was drawn with another density than MIN_DENSITY–MAX_DENSITY. */
+  density?: { min: number; max: number };
   families: { train: string[]; eval: string[] };
   /** Per task id, in file order (training tasks, then evaluation tasks). */
   tasks: Record<string, ArcWorldTaskInfo>;
@@ -202,7 +210,11 @@ export function generateArcWorld(options: ArcWorldOptions): ArcWorld {
   if (!Number.isInteger(minSide) || minSide < MIN_SIDE || minSide > maxSide) {
     throw new Error(`generateArcWorld: minSide must be a whole number from ${MIN_SIDE} to maxSide (${maxSide}), got ${minSide}`);
   }
-  const sides = { min: minSide, max: maxSide };
+  const density = options.density ?? { min: MIN_DENSITY, max: MAX_DENSITY };
+  if (!(density.min > 0 && density.min <= density.max && density.max <= 1)) {
+    throw new Error(`generateArcWorld: density must satisfy 0 < min ≤ max ≤ 1, got ${density.min}–${density.max}`);
+  }
+  const sides = { min: minSide, max: maxSide, density };
   const hypotheses = worldHypotheses([...families.train, ...families.eval]);
   const meta: ArcWorldMeta = {
     generator: 'seal-webgpu arc-world',
@@ -210,6 +222,7 @@ export function generateArcWorld(options: ArcWorldOptions): ArcWorld {
     seed,
     ...(maxSide === MAX_SIDE ? {} : { maxSide }),
     ...(minSide === MIN_SIDE ? {} : { minSide }),
+    ...(options.density ? { density: { ...density } } : {}),
     families,
     tasks: {},
   };
@@ -332,7 +345,7 @@ function drawTask(
   rng: Rng,
   hypotheses: Hypothesis[],
   split: ArcWorldSplit,
-  sides: { min: number; max: number },
+  sides: GridShape,
 ): { task: ArcTask; info: ArcWorldTaskInfo } {
   const hasMap = family.parts.includes('colour-map');
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -374,10 +387,17 @@ function drawColourMap(palette: number[], rng: Rng): { table: number[]; changed:
   }
 }
 
-function drawGrid(palette: number[], rng: Rng, sides: { min: number; max: number }): number[][] {
+/** Input sides and density range of a world's grids. */
+interface GridShape {
+  min: number;
+  max: number;
+  density: { min: number; max: number };
+}
+
+function drawGrid(palette: number[], rng: Rng, sides: GridShape): number[][] {
   const rows = sides.min + rng.int(sides.max - sides.min + 1);
   const cols = sides.min + rng.int(sides.max - sides.min + 1);
-  const density = MIN_DENSITY + (MAX_DENSITY - MIN_DENSITY) * rng.uniform();
+  const density = sides.density.min + (sides.density.max - sides.density.min) * rng.uniform();
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rng.uniform() < density ? rng.pick(palette) : 0)));
 }
 

@@ -391,3 +391,29 @@ describe('input sides (minSide, maxSide)', () => {
     expect(() => generateArcWorld({ seed: 5, trainTasks: 1, evalTasks: 0, minSide: 5, maxSide: 4 })).toThrow(/minSide/);
   });
 });
+
+describe('density', () => {
+  it('dense worlds leave few background cells, record the range, and refuse an empty or inverted one', () => {
+    // Colour families only: moves need empty cells, so dense grids would be redrawn for them until they fail.
+    const families = ['colour-map', 'rotate-90', 'flip-left-right+colour-map'];
+    const share = (w: ReturnType<typeof generateArcWorld>) => {
+      const cells = w.train.flatMap((t) => t.train.flatMap((p) => p.input.flat()));
+      return cells.filter((c) => c !== 0).length / cells.length;
+    };
+    const dense = generateArcWorld({ seed: 7, trainTasks: 60, evalTasks: 0, families, density: { min: 0.8, max: 0.9 } });
+    const sparse = generateArcWorld({ seed: 7, trainTasks: 60, evalTasks: 0, families });
+    // 60 tasks of ≥ 3 inputs of ≥ 9 cells: the share sits within a few points of its range.
+    expect(share(dense)).toBeGreaterThan(0.78);
+    expect(share(dense)).toBeLessThan(0.92);
+    expect(share(sparse)).toBeLessThan(0.72);
+    expect(dense.meta.density).toEqual({ min: 0.8, max: 0.9 });
+    expect(sparse.meta.density).toBeUndefined();
+    for (const density of [
+      { min: 0, max: 0.5 },
+      { min: 0.6, max: 0.5 },
+      { min: 0.5, max: 1.2 },
+    ]) {
+      expect(() => generateArcWorld({ seed: 7, trainTasks: 1, evalTasks: 0, families, density })).toThrow(/density/);
+    }
+  });
+});
