@@ -22,12 +22,14 @@ export interface PretrainMix {
   exerciseStyle: ImplicationStyle;
 }
 
-export type DocumentKind = 'bio' | 'qa' | 'implications';
+export type DocumentKind = 'bio' | 'qa' | 'implications' | 'arc-task' | 'arc-identity' | 'arc-policy';
 
 export interface PretrainDocument {
   kind: DocumentKind;
-  /** <bos> text <eos>; the loss covers every token after <bos>. */
+  /** <bos> text <eos>; the loss covers every token after <bos>, or those `loss` marks. */
   ids: number[];
+  /** loss[j] = 1 when token j is a target (default: every token but the first). */
+  loss?: Uint8Array;
 }
 
 /** One pass of the corpus, shuffled. */
@@ -94,7 +96,7 @@ function buildRow(docs: readonly PretrainDocument[], rowLength: number, padId: n
       ids[at + j] = id;
       segment[at + j] = d;
       position[at + j] = j;
-      if (j > 0) lossMask[at + j - 1] = 1;
+      if (j > 0 && (doc.loss ? doc.loss[j] : 1)) lossMask[at + j - 1] = 1;
     });
     at += doc.ids.length;
   });

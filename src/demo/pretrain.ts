@@ -108,7 +108,7 @@ export function initialModel(config: LlamaConfig, seed: number): Llama {
 }
 
 /** The learning rate of step s (0-based): linear warmup, then cosine from lr down to minLrRatio · lr. */
-export function pretrainLr(r: TinyRecipe, s: number): number {
+export function pretrainLr(r: Pick<TinyRecipe, 'lr' | 'steps' | 'warmupFraction' | 'minLrRatio'>, s: number): number {
   const warmup = Math.max(1, Math.round(r.warmupFraction * r.steps));
   if (s < warmup) return (r.lr * (s + 1)) / warmup;
   const progress = (s - warmup) / Math.max(1, r.steps - warmup);
@@ -169,8 +169,11 @@ export async function copyGauge(model: Llama, world: World, tok: WordTokenizer, 
   return summariseGrades(people.map((p, i) => gradeSelfEdit(world, p, tok.decode(tokens[i]))));
 }
 
+/** The optimiser settings of a recipe. */
+export type OptimiserRecipe = Pick<TinyRecipe, 'lr' | 'betas' | 'weightDecay' | 'maxGradNorm'>;
+
 /** Runs `steps` optimizer steps of causal-LM training on packed rows; the step's lr comes from `lrOf`. */
-async function train(model: Llama, batches: Iterator<PackedRow[]>, steps: number, lrOf: (s: number) => number, recipe: TinyRecipe) {
+export async function train(model: Llama, batches: Iterator<PackedRow[]>, steps: number, lrOf: (s: number) => number, recipe: OptimiserRecipe) {
   const params = [...model.weights.values()];
   for (const p of params) p.requiresGrad = true;
   const optimizer = new AdamW(params, { lr: recipe.lr, betas: recipe.betas, weightDecay: recipe.weightDecay, maxGradNorm: recipe.maxGradNorm });
@@ -286,5 +289,8 @@ export const pretrainCommand = defineCommand({
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  await runCommandLine(pretrainCommand, process.argv.slice(2));
+  // A leading `arc` picks the tiny ARC model's pretraining (arc-pretrain.ts).
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'arc') await runCommandLine((await import('./arc-pretrain.ts')).arcPretrainCommand, argv.slice(1));
+  else await runCommandLine(pretrainCommand, argv);
 }
