@@ -10,7 +10,7 @@ import { Llama } from '../model/llama.ts';
 import { loadLlama } from '../model/load.ts';
 import { causalLmLoss } from '../model/loss.ts';
 import { IGNORE_INDEX, type Tensor, backward, engine, init, keep, parameter, shutdown, tidy } from '../tensor/index.ts';
-import { defineCommand, runCommandLine } from '../util/flags.ts';
+import { defineCommand } from '../util/flags.ts';
 import { AdamW } from '../train/adamw.ts';
 import { saveModel } from '../train/merge.ts';
 import { Progress } from '../util/progress.ts';
@@ -286,11 +286,3 @@ export const pretrainCommand = defineCommand({
     }
   },
 });
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  // A leading `arc` picks the tiny ARC model's pretraining (arc-pretrain.ts).
-  const argv = process.argv.slice(2);
-  if (argv[0] === 'arc') await runCommandLine((await import('./arc-pretrain.ts')).arcPretrainCommand, argv.slice(1));
-  else await runCommandLine(pretrainCommand, argv);
-}
