@@ -50,11 +50,11 @@ export async function run(opts: BenchOptions): Promise<void> {
       });
     const us: Record<string, number> = {};
     // Alternating, twice each, keeping the faster: a neighbour's load hits both ways alike.
-    for (const round of [0, 1]) {
+    for (const pass of [0, 1]) {
       for (const way of ['fused', 'gemm']) {
         forceKernels({ lora: way });
         const t = (await timeGpu(step)) * 1e6;
-        us[way] = round === 0 ? t : Math.min(us[way], t);
+        us[way] = pass === 0 ? t : Math.min(us[way], t);
       }
     }
     forceKernels({ lora: null });

@@ -22,8 +22,9 @@ export const LORA = variantFamily('lora', ['fused', 'gemm'] as const, (v) => v =
 /** Rows a workgroup of the fused kernel takes (shaders/low-rank.wgsl's R). */
 const FUSED_ROWS = 8;
 
-/** Above this rank the fused kernel's r values a row (registers, on a CPU) outgrow it: GEMMs instead. */
-export const MAX_FUSED_RANK = 64;
+/** Above this rank GEMMs instead: each lane holds 8 rows' r values of h (or dh) in registers, and
+ *  measured at r 32 (bench lora 30M) the fused kernel only broke even (×1.06 tok/s); larger r is unmeasured. */
+export const MAX_FUSED_RANK = 32;
 
 export interface LowRankOptions {
   /** s = α / r. */
