@@ -7,14 +7,17 @@
 //   after:  what training uses now: the LM head + cross-entropy in row chunks (Llama.loss), and the
 //           attention this adapter picks for the shape (attentionKernel: fused FlashAttention-2 kernels,
 //           except small shapes of ≥ 128 rows on a CPU adapter, which materialise);
-//   fused:  `after` with fused attention forced, shown where `after` materialises (both paths, one run).
+//   fused:  `after` with fused attention forced, shown where `after` materialises (both paths, one run);
+//   lora-gemm: `after` with LoRA's branch as GEMMs (src/tensor/ops/low-rank.ts, family `lora`), shown where
+//           `after` runs it fused (two dispatches fewer a projection), right after `after`; their tok/s
+//           ratio is the fastest of AB_ROUNDS alternating runs of each.
 // A timed step is one forward, backward and AdamW update with one wait at its end, as training runs it;
 // one more step, untimed, waits after each phase to give the forward/backward/update split. Each way also
 // prints the dispatches, submits and new bind groups of a step (the fixed costs a small step pays).
 // Prints tokens/s, achieved GFLOP/s, the forward/backward/update split, the after/before speed ratio, and
 // peak GPU bytes (allocated from the device: live plus the pool's free buffers) with a breakdown: weights,
 // LoRA parameters and gradients, optimiser state, and the rest (activations and temporaries) — there are
-// no gradient buffers for frozen weights. `npm run bench -- lora <shape> [before|after|fused]` runs one. Each
+// no gradient buffers for frozen weights. `npm run bench -- lora <shape> [before|after|fused|lora-gemm]` runs one. Each
 // way runs WARMUP untimed steps (pipelines compile; the backward's gradient-accumulating kernels and
 // AdamW's later steps use other pipelines than step 0), then the case's steps, timed.
 //
@@ -33,6 +36,8 @@ import { loadLlama, randomLlama } from '../src/model/load.ts';
 import { causalLmLoss } from '../src/model/loss.ts';
 import { backward, tidy } from '../src/tensor/index.ts';
 import { attentionKernel, forceAttentionKernel } from '../src/tensor/ops/attention.ts';
+import { fusedLora } from '../src/tensor/ops/low-rank.ts';
+import { forceKernels } from '../src/tensor/ops/variants.ts';
 import { AdamW } from '../src/train/adamw.ts';
 import { type LoraConfig, LoraAdapter } from '../src/train/lora.ts';
 import { type BenchOptions, note, report, round } from './lib.ts';
@@ -55,6 +60,8 @@ interface Case {
 
 /** Untimed steps before the timed ones. */
 const WARMUP = 2;
+/** Runs of `after` and of `lora-gemm` each for their ratio, the A/B of LoRA's branch. */
+const AB_ROUNDS = 3;
 
 const QV = { r: 32, alpha: 64, dropout: 0, targets: ['q_proj', 'v_proj'] } as LoraConfig;
 const ALL = [...PROJECTIONS];
@@ -94,7 +101,8 @@ const cases: Case[] = [
   },
 ];
 
-type Way = 'before' | 'after' | 'fused';
+type Way = 'before' | 'after' | 'fused' | 'lora-gemm';
+const WAYS: Way[] = ['before', 'after', 'fused', 'lora-gemm'];
 
 function modelFlops(c: Case, adapterParams: number): number {
   const { numLayers: L, numHeads: H, headDim: D, vocabSize: V, hiddenSize: C, tieWordEmbeddings } = c.config;
@@ -129,6 +137,7 @@ async function measure(c: Case, way: Way) {
   const labels = ids.map((row, b) => row.map((id, t) => (attentionMask?.[b][t] === 0 ? -100 : id)));
   const input = { ids, attentionMask, train: true };
   forceAttentionKernel(way === 'before' ? 'materialised' : way === 'fused' ? 'fused' : null);
+  forceKernels({ lora: way === 'lora-gemm' ? 'gemm' : null });
   await cmd.sync();
   const lossOf = () => tidy(() => (way === 'before' ? causalLmLoss(model.forward(input), labels) : model.loss(input, labels)));
   const times = { forward: 0, backward: 0, update: 0 };
@@ -168,6 +177,7 @@ async function measure(c: Case, way: Way) {
     times.update = (t3 - t2) / 1000;
   } finally {
     forceAttentionKernel(null);
+    forceKernels({ lora: null });
   }
   const { peakAllocatedBytes: peak, peakLiveBytes: peakLive } = pool.memory();
   const result = {
@@ -201,9 +211,15 @@ export async function run(opts: BenchOptions): Promise<void> {
     );
     const steps: Partial<Record<Way, number>> = {};
     // `fused` only where `after` runs the other attention (else it would repeat `after`), or when named.
-    const ways: Way[] = productionAttention(c) === 'fused' ? ['before', 'after'] : ['before', 'after', 'fused'];
+    // `lora-gemm` only where `after` runs LoRA's branch fused, right after it (same machine state).
+    const ways: Way[] = [
+      'before',
+      'after',
+      ...(fusedLora(c.lora.r) ? ['lora-gemm' as const] : []),
+      ...(productionAttention(c) === 'fused' ? [] : ['fused' as const]),
+    ];
     for (const way of onlyWay ? [onlyWay as Way] : ways) {
-      if (!['before', 'after', 'fused'].includes(way)) throw new Error(`lora bench: no way "${way}" (before, after or fused)`);
+      if (!WAYS.includes(way)) throw new Error(`lora bench: no way "${way}" (${WAYS.join(', ')})`);
       const m = await measure(c, way);
       steps[way] = m.step;
       const tokens = c.batch * c.seq;
@@ -252,6 +268,28 @@ export async function run(opts: BenchOptions): Promise<void> {
         opts,
         { bench: 'lora', model: c.name, after_over_before_step_time: steps.after / steps.before },
         `${c.name.padEnd(4)} after/before step time ×${round(steps.after / steps.before)}`,
+      );
+    }
+    if (steps.after && steps['lora-gemm']) {
+      // The A/B of LoRA's branch: `after` and `lora-gemm` alternately, AB_ROUNDS runs each counting the two
+      // above, the fastest of each (a neighbour's load only ever adds time).
+      let [fused, gemms] = [steps.after, steps['lora-gemm']];
+      for (let i = 1; i < AB_ROUNDS; i++) {
+        fused = Math.min(fused, (await measure(c, 'after')).step);
+        gemms = Math.min(gemms, (await measure(c, 'lora-gemm')).step);
+      }
+      const tokens = c.batch * c.seq;
+      report(
+        opts,
+        {
+          bench: 'lora',
+          model: c.name,
+          rounds: AB_ROUNDS,
+          fused_lora_tokens_per_s: tokens / fused,
+          gemm_lora_tokens_per_s: tokens / gemms,
+          fused_over_gemm_lora_tok_s: gemms / fused,
+        },
+        `${c.name.padEnd(4)} LoRA branch fused ${round(tokens / fused)} tok/s, as GEMMs ${round(tokens / gemms)} tok/s (fastest of ${AB_ROUNDS} runs each, alternating): fused/GEMMs tok/s ×${round(gemms / fused)}`,
       );
     }
     if (peer) comparePeer(opts, c, steps.after);

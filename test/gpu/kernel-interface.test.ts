@@ -21,6 +21,7 @@ import {
   kernelFamilies,
   keep,
   linear,
+  lowRankLinear,
   matmul,
   max,
   mul,
@@ -237,6 +238,13 @@ describe('kernel interface: every op against the kernels it dispatches', () => {
       }
       return out;
     },
+    'low-rank': () => {
+      const x = param([10, 12], 21);
+      const [w, a, b] = [param([8, 12], 22), param([2, 4, 12], 23), param([2, 8, 4], 24)];
+      const y = total(lowRankLinear(x, w, a, b, { scale: 0.5, slots: 2 }));
+      backward(y);
+      return [y, x.grad!, w.grad!, a.grad!, b.grad!];
+    },
     adamw: () => {
       const ps = [param([3, 5], 14), param([7], 15)];
       const opt = new AdamW(ps, { lr: 0.1, weightDecay: 0.01, maxGradNorm: 1 });
@@ -260,6 +268,7 @@ describe('kernel interface: every op against the kernels it dispatches', () => {
     softmax: ['softmax', 'attention'],
     attention: ['attention'],
     adamw: ['adamw'],
+    lora: ['low-rank'],
   };
 
   it('every dispatch packs its parameters by name, under every variant, and every shader with parameters runs', async () => {
@@ -297,8 +306,8 @@ describe('kernel interface: every op against the kernels it dispatches', () => {
     const withParams = files.filter((f) => !included.has(f) && declares(f));
     expect(withParams.length).toBeGreaterThan(15);
     const missed = withParams.filter((f) => !dispatched.has(f));
-    // matmul-subgroup / gemv need subgroups; the copying kernel runs only for the subgroup GEMM.
-    const needSubgroups = ['matmul-subgroup.wgsl', 'matmul-gemv.wgsl', 'matmul-pack.wgsl'];
+    // matmul-subgroup / gemv and the fused LoRA kernel need subgroups; the copying kernel runs only for the subgroup GEMM.
+    const needSubgroups = ['matmul-subgroup.wgsl', 'matmul-gemv.wgsl', 'matmul-pack.wgsl', 'low-rank.wgsl'];
     expect(missed.filter((f) => engine().gpu.hasSubgroups || !needSubgroups.includes(f))).toEqual([]);
   });
 });

@@ -1,12 +1,17 @@
 // lowRankLinear (src/tensor/ops/low-rank.ts): y = x·Wᵀ + s·(x̃·A_sᵀ)·B_sᵀ per slot, forward and every
-// gradient against the float64 reference (cpu-reference-matmul.ts) and central finite differences.
+// gradient against the float64 reference (cpu-reference-matmul.ts) and central finite differences, with
+// the branch as GEMMs and fused (shaders/low-rank.wgsl; the lavapipe-subgroup-N projects run it at 4 and
+// 16 lanes). The cases cover both of the fused kernel's read forms (vec4 where every size is a multiple of
+// 4, scalar with masks elsewhere), ranks that fill a quad of mid partly, slots whose rows fill its 8-row
+// tiles partly, rows longer than one pass of its lanes, x̃ ≠ x, and an x without gradient (dh alone, by GEMM).
 import { describe, expect, it } from 'vitest';
 import * as ref from '../../src/tensor/cpu-reference-matmul.ts';
 import type { Cpu } from '../../src/tensor/cpu-reference.ts';
 import { type DType, decode, encode } from '../../src/tensor/dtype.ts';
-import { lowRankLinear, tensor } from '../../src/tensor/index.ts';
+import { backward, engine, forceKernels, keep, lowRankLinear, tensor, tidy } from '../../src/tensor/index.ts';
 import { Rng } from '../../src/util/random.ts';
 import { UNIT_ROUNDOFF, checkOp } from '../helpers/check.ts';
+import { forEachVariant } from '../helpers/variants.ts';
 
 // checkOp's upstream gradient is N(0,1): below 6 in magnitude for these sizes.
 const G_MAX = 6;
@@ -27,14 +32,22 @@ function values(n: number, rng: Rng, dtype: DType = 'f32'): Float64Array {
 const abs = (t: Cpu): Cpu => ({ data: t.data.map(Math.abs), shape: t.shape });
 const maxOf = (t: Cpu) => t.data.reduce((m, v) => Math.max(m, v), 0);
 
-describe('lowRankLinear', () => {
+forEachVariant('lowRankLinear', 'lora', () => {
   const cases = [
     { N: 12, Cin: 10, Cout: 7, r: 4, slots: 1, dtype: 'f32' as DType, dropped: false },
     { N: 12, Cin: 10, Cout: 7, r: 4, slots: 3, dtype: 'bf16' as DType, dropped: false },
     { N: 8, Cin: 9, Cout: 5, r: 2, slots: 2, dtype: 'f32' as DType, dropped: true },
+    { N: 16, Cin: 16, Cout: 8, r: 4, slots: 1, dtype: 'f32' as DType, dropped: false },
+    { N: 20, Cin: 12, Cout: 20, r: 8, slots: 2, dtype: 'bf16' as DType, dropped: false },
+    { N: 9, Cin: 13, Cout: 6, r: 6, slots: 1, dtype: 'f32' as DType, dropped: false },
+    { N: 18, Cin: 8, Cout: 12, r: 4, slots: 2, dtype: 'f32' as DType, dropped: true },
+    { N: 12, Cin: 8, Cout: 8, r: 4, slots: 1, dtype: 'f32' as DType, dropped: false, frozenX: true },
+    // More than 4·16 columns and k: several passes of the fused kernel's loops at every lane count.
+    { N: 10, Cin: 68, Cout: 72, r: 4, slots: 1, dtype: 'bf16' as DType, dropped: false },
   ];
   for (const c of cases) {
-    it(`${c.slots} slot(s), N ${c.N}, Cin ${c.Cin}, Cout ${c.Cout}, r ${c.r}, W ${c.dtype}${c.dropped ? ', x̃ ≠ x' : ''}`, async () => {
+    const what = `${c.dropped ? ', x̃ ≠ x' : ''}${c.frozenX ? ', x without gradient' : ''}`;
+    it(`${c.slots} slot(s), N ${c.N}, Cin ${c.Cin}, Cout ${c.Cout}, r ${c.r}, W ${c.dtype}${what}`, async () => {
       const { N, Cin, Cout, r, slots } = c;
       const n = N / slots;
       const s = 1.5;
@@ -58,7 +71,7 @@ describe('lowRankLinear', () => {
       const gradB = s * G_MAX * n * Cin * mx * ma;
       const gradTol = (Math.max(Cout + r, Cout + n, Cin + n) + 2) * u * Math.max(gradX, gradA, gradB);
       const inputs = [
-        { shape: x.shape, values: x.data, grad: true },
+        { shape: x.shape, values: x.data, grad: !c.frozenX },
         { shape: w.shape, values: w.data, dtype: c.dtype, grad: false },
         { shape: a.shape, values: a.data, grad: true },
         { shape: b.shape, values: b.data, grad: true },
@@ -75,6 +88,38 @@ describe('lowRankLinear', () => {
       });
     });
   }
+});
+
+describe('lowRankLinear', () => {
+  it("fused, takes one dispatch for each pair of the branch's products, forward and backward", async (ctx) => {
+    if (!engine().gpu.hasSubgroups) ctx.skip(); // the fused kernel needs subgroups
+    // Sizes that are multiples of 4 and one slot: every GEMM is one dispatch (no K % 4 remainder).
+    const rng = new Rng(3);
+    const make = (shape: number[]) => keep(tensor(values(shape[0] * shape[1], rng), shape));
+    const [x, w, a, b, g] = [make([16, 8]), make([12, 8]), make([4, 8]), make([12, 4]), make([16, 12])];
+    for (const t of [x, a, b]) t.requiresGrad = true;
+    const { cmd } = engine();
+    const count = (variant: string) => {
+      forceKernels({ lora: variant });
+      const d0 = cmd.dispatches;
+      const y = keep(lowRankLinear(x, w, a, b, { scale: 2 }));
+      const d1 = cmd.dispatches;
+      tidy(() => backward(y, g));
+      const d2 = cmd.dispatches;
+      y.dispose();
+      for (const t of [x, a, b]) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
+      forceKernels({ lora: null });
+      return [d1 - d0, d2 - d1];
+    };
+    // GEMMs: x·Wᵀ, h, y += s·h·Bᵀ; G·W, dh, dx += dh·A, dA, dB. Fused: the pairs (h, y) and (dh, dx) as one.
+    expect(count('gemm')).toEqual([3, 5]);
+    expect(count('fused')).toEqual([2, 4]);
+    await cmd.sync();
+    for (const t of [x, w, a, b, g]) t.dispose();
+  });
 
   it('names the shapes that do not fit', () => {
     const x = tensor(new Array(12).fill(0), [4, 3]);
