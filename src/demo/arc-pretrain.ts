@@ -68,10 +68,11 @@ export const ARC_TINY_RECIPE: ArcTinyRecipe = {
   world: { seed: 101, trainTasks: 20_000, evalTasks: 0, families: ARC_TINY_FAMILIES, minSide: 3, maxSide: 3, density: { min: 0.6, max: 0.9 } },
   model: { hidden: 128, layers: 4, heads: 4, intermediate: 384, maxPositions: 1024 },
   phases: [
-    // Copying emerged after ~300 identity steps in the prototype (m12); the world phase's length is the
-    // prototype's colour-map run (m15: 1,500 steps, in-context exact 4/16 on fresh tasks).
+    // Copying emerged after ~300 identity steps in the prototype (m12). In the world phase the prototype's
+    // in-context exact on training families was 14 % at 500 steps, 17 % at 1,000 and 20 % at 2,000 (m16):
+    // 1,000 steps keep the engine's pretraining under half an hour on two cores.
     { steps: 400, identityShare: 1, policyShare: 0 },
-    { steps: 1600, identityShare: 0.1, policyShare: 0.1 },
+    { steps: 1000, identityShare: 0.1, policyShare: 0.1 },
   ],
   rowLength: 513,
   batchRows: 2,
