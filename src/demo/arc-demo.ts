@@ -37,20 +37,23 @@ import { type JsonValue, RunDir } from '../seal/run-dir.ts';
 import { init, shutdown } from '../tensor/index.ts';
 import { SEED_RANGE, defineCommand } from '../util/flags.ts';
 import { demoLabel, selfEditRows, selfEditTable, taskAccuracy, tasksSolved, tasksSolvedTable } from './arc-report.ts';
-import { ALL_FAMILIES, generateArcWorld, heldOutSplit, parseFamily, writeArcWorld } from './arc-world.ts';
+import { ALL_FAMILIES, type ArcWorldOptions, generateArcWorld, heldOutSplit, parseFamily, writeArcWorld } from './arc-world.ts';
 import { arcOrderingPairs, gapPower, gapTable, pairedGaps } from './ordering.ts';
 
-/** The command that will make the tiny ARC model (issue 24's model step, not yet merged). */
+/** The command that makes the tiny ARC model (src/demo/arc-pretrain.ts). */
 export const ARC_MODEL_COMMAND = 'npm run pretrain-tiny -- arc';
 
-export type ArcDemoSplit = 'held-out' | 'iid';
+export type ArcDemoSplit = 'model' | 'held-out' | 'iid';
 
 export interface ArcDemoConfig {
   model: string;
   run: string;
   world: {
     seed: number;
-    /** held-out: training and evaluation families of heldOutSplit(); iid: every family in both splits. */
+    /**
+     * model: the families, sides and density the model was pretrained on (its pretraining.json), new tasks;
+     * held-out: training and evaluation families of heldOutSplit(); iid: every family in both splits.
+     */
     split: ArcDemoSplit;
     /** ReST-EM's tasks (every round trains on all of them, as the paper's 11). */
     trainTasks: number;
@@ -79,7 +82,7 @@ export const ARC_DEMO: ArcDemoConfig = {
   run: join(import.meta.dirname, '..', '..', 'runs', 'demo-arc'),
   // The model's pretraining world must use another seed (or other families): the evaluation tasks are then
   // fresh draws it never saw.
-  world: { seed: 24, split: 'held-out', trainTasks: 12, evalTasks: 12 },
+  world: { seed: 24, split: 'model', trainTasks: 12, evalTasks: 12 },
   rounds: 2,
   samples: 8,
   evalSelfEdits: 5,
@@ -90,11 +93,14 @@ export const ARC_DEMO: ArcDemoConfig = {
   bestTable: null,
   domain: {
     ...ARC_DOMAIN_DEFAULTS,
-    // A 14×14 output is 14 rows of 29 characters: about 440 tokens at one token a character.
-    answerTokens: 448,
-    // SEAL's temperature; formatSelfEdit's JSON is about 330 characters, so room for it at one token a
-    // character (SEAL's 128 suits Llama-3's tokenizer).
-    sampling: { temperature: ARC_DOMAIN_DEFAULTS.sampling.temperature, topP: 1, maxNewTokens: 384 },
+    // The tiny model's grids are 3×3 inputs; an output, augmented by the size tools, at most 6×12 cells:
+    // 72 cell tokens and 13 of punctuation (arc-tokenizer.ts: one token a cell).
+    answerTokens: 96,
+    // SEAL's temperature; formatSelfEdit's JSON is 20–25 tokens of the ARC tokenizer (its keys are pieces).
+    sampling: { temperature: ARC_DOMAIN_DEFAULTS.sampling.temperature, topP: 1, maxNewTokens: 48 },
+    // SEAL keeps up to 250 augmented tasks a self-edit; a tiny model on two CPU cores can afford 16 (the
+    // prototype's cap, notes/arc-tiny-recipe.md): epochs × 8 optimiser steps of batch 2.
+    maxTttExamples: 16,
   },
   mstep: {
     lora: { r: 16, alpha: 32, dropout: 0, targets: [...PROJECTIONS] },
@@ -182,8 +188,7 @@ export function bestFor(table: BestTable, family: string): SelfEditConfig {
 export function checkModel(dir: string): void {
   if (!existsSync(join(dir, 'config.json'))) {
     throw new Error(
-      `no model at ${dir}: the ARC demo runs on the tiny ARC model, which \`${ARC_MODEL_COMMAND}\` makes (issue 24; not yet available), ` +
-        'or give another with --model <folder>',
+      `no model at ${dir}: the ARC demo runs on the tiny ARC model, which \`${ARC_MODEL_COMMAND}\` makes, ` + 'or give another with --model <folder>',
     );
   }
 }
@@ -202,6 +207,20 @@ export function modelFingerprint(dir: string): string {
   return hash.digest('hex');
 }
 
+/** The world's families (and grid sizes) for the run's split: the model's own pretraining world's, or a catalogue split. */
+export function worldShape(c: Pick<ArcDemoConfig, 'model' | 'world'>): Omit<ArcWorldOptions, 'seed' | 'trainTasks' | 'evalTasks'> {
+  if (c.world.split === 'held-out') return { families: heldOutSplit() };
+  if (c.world.split === 'iid') return { families: [...ALL_FAMILIES] };
+  const record = join(c.model, 'pretraining.json');
+  if (!existsSync(record)) {
+    throw new Error(
+      `--split model: ${record} is missing (the ARC model's pretraining record, written by \`${ARC_MODEL_COMMAND}\`); give --split held-out or iid`,
+    );
+  }
+  const { families, minSide, maxSide, density } = (JSON.parse(readFileSync(record, 'utf8')) as { recipe: { world: ArcWorldOptions } }).recipe.world;
+  return { families, minSide, maxSide, density };
+}
+
 /** The conditions in the report's order: icl, round-0 … round-R, oracle, best. */
 export function arcDemoConditions(rounds: number): ArcCondition[] {
   return [{ kind: 'in-context' }, ...Array.from({ length: rounds + 1 }, (_, r) => roundCondition(r)), { kind: 'oracle' }, { kind: 'best' }];
@@ -210,8 +229,7 @@ export function arcDemoConditions(rounds: number): ArcCondition[] {
 export async function runArcDemo(c: ArcDemoConfig): Promise<void> {
   checkModel(c.model);
   const table = c.bestTable ? readBestTable(c.bestTable) : pendingBestTable(c.oracle);
-  const families = c.world.split === 'held-out' ? heldOutSplit() : { train: [...ALL_FAMILIES], eval: [...ALL_FAMILIES] };
-  const world = generateArcWorld({ seed: c.world.seed, trainTasks: c.world.trainTasks, evalTasks: c.world.evalTasks, families });
+  const world = generateArcWorld({ seed: c.world.seed, trainTasks: c.world.trainTasks, evalTasks: c.world.evalTasks, ...worldShape(c) });
   const familyOf = (task: string) => world.meta.tasks[task].family;
   const best = Object.fromEntries(world.eval.map((t) => [t.id, bestFor(table, familyOf(t.id))]));
   const conditions = arcDemoConditions(c.rounds);
@@ -324,9 +342,9 @@ export const arcDemoCommand = defineCommand({
     {
       name: 'split',
       type: 'string',
-      choices: ['held-out', 'iid'] as const,
+      choices: ['model', 'held-out', 'iid'] as const,
       default: ARC_DEMO.world.split,
-      help: 'held-out: evaluation families are compositions training lacks; iid: the same families, new tasks',
+      help: "model: the model's pretraining families, new tasks; held-out: evaluation families are compositions training lacks; iid: every family in both",
     },
     { name: 'train-tasks', type: 'int', min: 1, default: ARC_DEMO.world.trainTasks, help: 'ReST-EM training tasks' },
     { name: 'eval-tasks', type: 'int', min: 1, default: ARC_DEMO.world.evalTasks, help: 'evaluation tasks' },
@@ -342,6 +360,7 @@ export const arcDemoCommand = defineCommand({
     { name: 'max-sample-attempts', type: 'int', min: 1, default: ARC_DEMO.domain.maxSampleAttempts, help: 'resampling bound for non-JSON self-edits' },
     { name: 'answer-tokens', type: 'int', min: 1, default: ARC_DEMO.domain.answerTokens, help: 'new tokens per answer (greedy)' },
     { name: 'answer-batch', type: 'int', min: 1, default: ARC_DEMO.domain.answerBatch, help: 'inference queries decoded together' },
+    { name: 'ttt-examples', type: 'int', min: 1, default: ARC_DEMO.domain.maxTttExamples ?? 250, help: "cap of each test-time training set (SEAL's: 250)" },
     { name: 'mstep-lr', type: 'number', above: 0, default: ARC_DEMO.mstep.lr, help: 'M-step learning rate' },
     { name: 'mstep-epochs', type: 'number', above: 0, default: ARC_DEMO.mstep.epochs, help: 'M-step epochs' },
     { name: 'seed', type: 'int', ...SEED_RANGE, default: ARC_DEMO.seed, help: 'run seed' },
@@ -363,6 +382,7 @@ export const arcDemoCommand = defineCommand({
         answerTokens: f.answerTokens,
         answerBatch: f.answerBatch,
         maxSampleAttempts: f.maxSampleAttempts,
+        maxTttExamples: f.tttExamples,
         sampling: { ...ARC_DEMO.domain.sampling, temperature: f.temperature, maxNewTokens: f.maxNewTokens },
       },
       mstep: { ...ARC_DEMO.mstep, lr: f.mstepLr, epochs: f.mstepEpochs },

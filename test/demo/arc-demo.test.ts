@@ -118,6 +118,7 @@ describe('npm run demo -- arc, one task', () => {
     '--model', model,
     '--run', run,
     '--world-seed', '62', // whose first tasks are small: 84 cells to evaluate on, 116 to train on
+    '--split', 'held-out', // the fixture has no pretraining world
     '--train-tasks', '1',
     '--eval-tasks', '1',
     '--rounds', '1',

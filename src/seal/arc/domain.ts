@@ -27,6 +27,8 @@ export interface ArcDomainOptions {
   /** Resampling bound for self-edits that are not JSON (SEAL resamples without bound). */
   maxSampleAttempts: number;
   sampling: SamplingConfig;
+  /** Cap of each test-time training set (default SEAL's 250, MAX_TTT_EXAMPLES). */
+  maxTttExamples?: number;
 }
 
 export const ARC_DOMAIN_DEFAULTS: ArcDomainOptions = { answerTokens: 1024, answerBatch: 8, maxSampleAttempts: 10, sampling: ARC_SELF_EDIT_SAMPLING };
@@ -94,7 +96,7 @@ export class ArcDomain implements Domain<ArcTask> {
 
   /** The inner loop for a parsed configuration (also the oracle's). */
   run(policy: Policy, task: ArcTask, selfEdit: ParsedSelfEdit, seed: number): Promise<SelfEditOutcome> {
-    return evaluateSelfEdit(task, selfEdit, this.hooks(policy, seed), { countTokens: this.countTokens, seed });
+    return evaluateSelfEdit(task, selfEdit, this.hooks(policy, seed), { countTokens: this.countTokens, seed, maxExamples: this.options.maxTttExamples });
   }
 
   /** Training and answering on `policy`'s model. */

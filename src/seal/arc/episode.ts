@@ -41,6 +41,8 @@ export interface EvaluateOptions {
    * shuffles): SEAL's self-edit.py calls process_task(…, seed=0) for every self-edit, so 0 by default.
    */
   dataSeed?: number;
+  /** The test-time training set's cap (SEAL: MAX_TTT_EXAMPLES, 250); smaller for a tiny model's demo. */
+  maxExamples?: number;
 }
 
 /** SEAL's seed of every test-time training set (self-edit.py: process_task(…, seed=0)). */
@@ -50,11 +52,11 @@ export async function evaluateSelfEdit<Adapter>(
   task: ArcTask,
   selfEdit: ParsedSelfEdit,
   hooks: ArcModelHooks<Adapter>,
-  { countTokens, seed = 0, dataSeed = SEAL_TTT_DATA_SEED }: EvaluateOptions,
+  { countTokens, seed = 0, dataSeed = SEAL_TTT_DATA_SEED, maxExamples }: EvaluateOptions,
 ): Promise<SelfEditOutcome> {
   const missing = task.test.findIndex((t) => t.output === undefined);
   if (missing >= 0) throw new Error(`task ${task.id}: test input ${missing} has no solution; load the solutions file to compute rewards`);
-  const set = buildTttSet(task.train, selfEdit.config.tools, { countTokens, seed: dataSeed });
+  const set = buildTttSet(task.train, selfEdit.config.tools, { countTokens, seed: dataSeed, maxExamples });
   const plan = planTtt(selfEdit.config, set.examples.length, selfEdit.fallbacks);
   if (plan.refusal !== null) return { selfEdit, plan, attempts: [], droppedAnswers: 0, solved: false, reward: 0 };
 
