@@ -619,9 +619,9 @@ describe('operand copies with a cache-friendly row stride', () => {
 // lds that are multiples of 4 take the VEC4 form of a kernel; others the element-wise one.
 
 describe('every kernel variant', () => {
-  // Four tests per variant rather than one: on an empty shader cache each GEMM pipeline costs LLVM seconds
-  // at its first dispatch, and the 32-row subgroup kernel's forms at 16 lanes take 20–30 s each: six of them
-  // overran one test's timeout, and so did the four of half B together on a busy machine.
+  // Six tests per variant rather than one: on an empty shader cache each GEMM pipeline costs LLVM seconds
+  // at its first dispatch, and the 32-row subgroup kernel's forms at 16 lanes take 20–40 s each: six of them
+  // overran one test's timeout, so did the four of half B together on a busy machine, and two took 86 s.
   // gemv-2 differs from gemv-4 only in its row count; the GEMV tests above check it on every read path.
   for (const name of GEMM_VARIANTS.filter((v) => v !== 'gemv-2')) {
     const variantIt = (what: string, body: () => Promise<void>) =>
@@ -670,8 +670,8 @@ describe('every kernel variant', () => {
     });
 
     for (const dtype of ['bf16', 'f16'] as const) {
-      variantIt(`${dtype} B`, async () => {
-        for (const trans of [false, true]) {
+      for (const trans of [false, true]) {
+        variantIt(`${dtype} B${trans ? 'ᵀ' : ''}`, async () => {
           for (const offset of [0, 1]) {
             // offset 0 with lds of 48: aligned (VEC4 reads of packed halves); offset 1: element-wise.
             await checkGemm({
@@ -683,8 +683,8 @@ describe('every kernel variant', () => {
               desc: { a: { ld: 48 }, b: { offset, ld: 48, trans }, c: { ld: 35 }, M: 19, N: 35, K: 45 },
             });
           }
-        }
-      });
+        });
+      }
     }
   }
 });
