@@ -5,8 +5,9 @@
 // loads of four-element reads; lavapipe scalarises every load per lane, so loads are what costs).
 // x is loaded once per subgroup, 4·LANES k at a time (lane l holds k0+4l..4l+3 of each row), and handed to
 // every lane by a subgroup shuffle. No row is computed beyond ROWS, unlike the 8-row tiles of the GEMM kernels.
-// Any layout works (element-wise reads); the host picks VEC4 (A and B four-aligned) and B8 (halves eight-
-// aligned) only for !TRANS_A and TRANS_B, the layout of x·Wᵀ, and this kernel only for that layout.
+// Any layout works (element-wise reads, STRIDED: the layout given at run time); the host picks VEC4 (A and
+// B four-aligned) and B8 (halves eight-aligned) only for !TRANS_A and TRANS_B, the layout of x·Wᵀ, and this
+// kernel only for that layout.
 enable subgroups;
 #include "matmul-operands.wgsl"
 

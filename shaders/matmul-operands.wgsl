@@ -4,6 +4,10 @@
 // dispatch's batches. Operand X's matrix of batch (o, i) starts at x_base + o·x_s0 + i·x_s1 in its
 // binding, and its stored rows are x_ld elements apart. TRANS_A / TRANS_B: the stored matrix is the
 // transpose of the logical one. B is f32 (B_F32), or bf16 / f16 packed two per u32 (B_BF16 / B_F16).
+// STRIDED (element-wise reads only): the layout comes at run time instead, as the element strides of
+// logical A[m, k] and B[k, n] (a_ms, a_ks, b_ks, b_ns; TRANS_A and TRANS_B are off). One pipeline then
+// serves all four transpose combinations: on lavapipe each pipeline costs seconds of LLVM compile at its
+// first dispatch, and element-wise reads cost the same per element whatever the stride.
 #include "common.wgsl"
 
 struct Params {
@@ -17,6 +21,7 @@ struct Params {
   a_base: u32, a_ld: u32, a_s0: u32, a_s1: u32,
   b_base: u32, b_ld: u32, b_s0: u32, b_s1: u32,
   c_base: u32, c_ld: u32, c_s0: u32, c_s1: u32,
+  a_ms: u32, a_ks: u32, b_ks: u32, b_ns: u32,  // STRIDED only
 }
 
 // VEC4: A read four f32 at a time, B four elements at a time (vec4<f32>, or vec2<u32> of packed halves);
@@ -58,7 +63,9 @@ fn tile_of(wg: u32, rows_per_tile: u32, cols_per_tile: u32) -> Tile {
 
 // Element offsets of logical A[m, k] and B[k, n] within their matrix.
 fn a_at(m: u32, k: u32) -> u32 {
-#if TRANS_A
+#if STRIDED
+  return m * p.a_ms + k * p.a_ks;
+#elif TRANS_A
   return k * p.a_ld + m;
 #else
   return m * p.a_ld + k;
@@ -66,7 +73,9 @@ fn a_at(m: u32, k: u32) -> u32 {
 }
 
 fn b_at(k: u32, n: u32) -> u32 {
-#if TRANS_B
+#if STRIDED
+  return k * p.b_ks + n * p.b_ns;
+#elif TRANS_B
   return n * p.b_ld + k;
 #else
   return k * p.b_ld + n;

@@ -19,8 +19,12 @@ enable subgroups;
 fn a4(e: u32) -> vec4<f32> { return load_a4(e); }
 fn b4(e: u32) -> vec4<f32> { return load_b4(e); }
 #else
-fn a4(e: u32) -> vec4<f32> { return vec4<f32>(a[e], a[e + 1u], a[e + 2u], a[e + 3u]); }
-fn b4(e: u32) -> vec4<f32> { return vec4<f32>(load_b(e), load_b(e + 1u), load_b(e + 2u), load_b(e + 3u)); }
+// Element-wise reads are STRIDED (the host sets it with !VEC4), so TRANS_A and TRANS_B are off: a4 reads
+// four consecutive k of a row of A, b4 four consecutive n of a row of B, whatever the stored layout.
+fn a4(e: u32) -> vec4<f32> { return vec4<f32>(a[e], a[e + p.a_ks], a[e + 2u * p.a_ks], a[e + 3u * p.a_ks]); }
+fn b4(e: u32) -> vec4<f32> {
+  return vec4<f32>(load_b(e), load_b(e + p.b_ns), load_b(e + 2u * p.b_ns), load_b(e + 3u * p.b_ns));
+}
 #endif
 
 const LANES: u32 = {{LANES}}u;

@@ -619,12 +619,20 @@ describe('operand copies with a cache-friendly row stride', () => {
 // lds that are multiples of 4 take the VEC4 form of a kernel; others the element-wise one.
 
 describe('every kernel variant', () => {
+  // Six tests per variant rather than one: on an empty shader cache each GEMM pipeline costs LLVM seconds
+  // at its first dispatch, and the 32-row subgroup kernel's forms at 16 lanes take 20–40 s each: six of them
+  // overran one test's timeout, so did the four of half B together on a busy machine, and two took 86 s.
   // gemv-2 differs from gemv-4 only in its row count; the GEMV tests above check it on every read path.
   for (const name of GEMM_VARIANTS.filter((v) => v !== 'gemv-2')) {
-    it(`${name}: transposes at unaligned and aligned shapes, K tails, strided attention, half B`, async (ctx) => {
-      if (!kernelFamilies().get('gemm')!.available(name)) ctx.skip(); // the subgroup kernels need subgroups
-      if (SUBGROUP_PROJECT && subgroupFree(name)) ctx.skip(); // on CPU adapters the GPU GEMVs sum in workgroup memory
-      forceGemmVariant(name);
+    const variantIt = (what: string, body: () => Promise<void>) =>
+      it(`${name}: ${what}`, async (ctx) => {
+        if (!kernelFamilies().get('gemm')!.available(name)) ctx.skip(); // the subgroup kernels need subgroups
+        if (SUBGROUP_PROJECT && subgroupFree(name)) ctx.skip(); // on CPU adapters the GPU GEMVs sum in workgroup memory
+        forceGemmVariant(name);
+        await body();
+      });
+
+    variantIt('transposes at unaligned and aligned shapes', async () => {
       for (const [M, N, K] of [
         [33, 65, 17],
         [36, 68, 20],
@@ -635,6 +643,9 @@ describe('every kernel variant', () => {
         }
       }
       await checkMatmul({ batch: 2, M: 12, N: 40, K: 24, transA: false, transB: true, sharedB: true });
+    });
+
+    variantIt('strided attention, K tails', async () => {
       for (const c of attentionCases(2, 13, 4, 2, 8)) await checkGemm(c);
       // Aligned lds with K = 37: the last chunk of four k reaches three padding columns holding Inf.
       for (const transA of [false, true]) {
@@ -656,8 +667,11 @@ describe('every kernel variant', () => {
           );
         }
       }
-      for (const dtype of ['bf16', 'f16'] as const) {
-        for (const trans of [false, true]) {
+    });
+
+    for (const dtype of ['bf16', 'f16'] as const) {
+      for (const trans of [false, true]) {
+        variantIt(`${dtype} B${trans ? 'ᵀ' : ''}`, async () => {
           for (const offset of [0, 1]) {
             // offset 0 with lds of 48: aligned (VEC4 reads of packed halves); offset 1: element-wise.
             await checkGemm({
@@ -669,8 +683,8 @@ describe('every kernel variant', () => {
               desc: { a: { ld: 48 }, b: { offset, ld: 48, trans }, c: { ld: 35 }, M: 19, N: 35, K: 45 },
             });
           }
-        }
+        });
       }
-    });
+    }
   }
 });

@@ -44,11 +44,14 @@ export interface GemmVariant {
   k4?: boolean;
   /** Reads f32 operands whose rows are a multiple of 1 KiB apart through a copy (matmul-pack.ts). */
   pack?: boolean;
+  /** Its element-wise form takes the operands' layout at run time (STRIDED, matmul-operands.wgsl): one
+   *  pipeline for every transpose combination instead of four. */
+  strided?: boolean;
   /** Runs the pieces this variant is not built for: those without the VEC4 form, and transposed A ones. */
   fallback?: GemmVariant;
 }
 
-export const NAIVE: GemmVariant = { name: 'naive', file: 'matmul-naive.wgsl', rows: 16, cols: 16 };
+export const NAIVE: GemmVariant = { name: 'naive', file: 'matmul-naive.wgsl', rows: 16, cols: 16, strided: true };
 const GPU: GemmVariant = { name: 'gpu', file: 'matmul-gpu.wgsl', rows: 64, cols: 64, vec4: true };
 
 // Tall tiles share each loaded B value among more rows (beyond 32 rows or columns, the unrolled step
@@ -66,6 +69,7 @@ function subgroupVariant(rg: 1 | 4, lanes: number, fallback?: GemmVariant): Gemm
     cols: 4 * lanes,
     defines: { RG4: rg === 4, LANES: lanes, LANES_4: lanes === 4, LANES_WIDE: lanes > 8 },
     vec4: true,
+    strided: true,
     k4: true,
     pack: rg === 4,
     fallback,
@@ -85,6 +89,7 @@ function gemvVariant(rows: 1 | 2 | 4, lanes: number): GemmVariant {
     vec4: true,
     gemv: true,
     b8: true,
+    strided: true,
   };
 }
 
@@ -202,11 +207,13 @@ export function dispatchGemm(
     return;
   }
   const b8 = vec4 && !!v.b8 && bDtype !== 'f32' && multiple(8, wb.base, ops.b.ld, ...ops.b.strides);
+  const strided = !vec4 && !!v.strided;
   const kern = k(v.file, 'main', {
     ...v.defines,
     [B_DEFINE[bDtype]]: true,
-    TRANS_A: ops.a.trans,
-    TRANS_B: ops.b.trans,
+    TRANS_A: !strided && ops.a.trans,
+    TRANS_B: !strided && ops.b.trans,
+    STRIDED: strided,
     VEC4: vec4,
     B8: b8,
     ...(v.reduces ? reduction() : {}),
@@ -234,6 +241,11 @@ export function dispatchGemm(
     c_ld: c.ld,
     c_s0: c.strides[0],
     c_s1: c.strides[1],
+    // Element strides of logical A[m, k] and B[k, n], read by the STRIDED form.
+    a_ms: a.trans ? 1 : a.ld,
+    a_ks: a.trans ? a.ld : 1,
+    b_ks: b.trans ? 1 : b.ld,
+    b_ns: b.trans ? b.ld : 1,
   };
   engine().cmd.dispatch(kern, [wa.binding, wb.binding, wc.binding], p, batches * tilesM * tilesN);
 }
