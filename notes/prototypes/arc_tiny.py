@@ -257,6 +257,9 @@ def pretrain(args):
     fams = [t['family'] for t in d['eval']]
     # training-family ICL: the last 100 training tasks (held back from pretraining when --tasks leaves them out)
     seen = [query_item(tok, {'query': t['messages'][:2], 'answer': t['messages'][2][1]}) for t in d['train'][-100:]]
+    # the copy gauge: the held-out tasks with every output replaced by its input
+    copy_msgs = [identity_version(t['query'] + [['assistant', t['answer']]]) for t in d['eval']]
+    copies = [query_item(tok, {'query': m[:2], 'answer': m[2][1]}) for m in copy_msgs]
     zero = [t for ids, m in evals for t, k in zip(ids, m) if k and t in tok.cells]
     print(f'all-background baseline (digit cells that are 0 in held-out answers): {sum(t in tok.zeros for t in zero) / len(zero):.3f}', flush=True)
     step, t0, tokens, ema = 0, time.time(), 0, None
@@ -274,9 +277,11 @@ def pretrain(args):
             ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
             if step % args.log_every == 0 or step == args.steps:
                 res, tr = exact_match(model, evals, cells=tok.cells), exact_match(model, seen, cells=tok.cells)
+                cp = exact_match(model, copies, cells=tok.cells)
                 print(f'step {step} loss {ema:.3f} {tokens / (time.time() - t0):.0f} tok/s {time.time() - t0:.0f}s '
                       f'| held-out ICL exact {sum(r[0] for r in res) / len(res):.3f} cells {sum(r[1] for r in res) / len(res):.3f}'
-                      f' | train-family ICL exact {sum(r[0] for r in tr) / len(tr):.3f} cells {sum(r[1] for r in tr) / len(tr):.3f}', flush=True)
+                      f' | train-family ICL exact {sum(r[0] for r in tr) / len(tr):.3f} cells {sum(r[1] for r in tr) / len(tr):.3f}'
+                      f' | copy exact {sum(r[0] for r in cp) / len(cp):.3f} cells {sum(r[1] for r in cp) / len(cp):.3f}', flush=True)
     torch.save({'cfg': model.cfg, 'state': model.state_dict(), 'args': vars(args), 'seconds': time.time() - t0}, args.out)
     report_by_family([t['family'] for t in d['train'][-100:]], exact_match(model, seen, cells=tok.cells), 'train-family ICL')
     report_by_family(fams, exact_match(model, evals, cells=tok.cells), 'held-out ICL')
@@ -334,7 +339,10 @@ def ttt(args):
                             torch.nn.utils.clip_grad_norm_(params, 1.0); opt.step()
                         if ep in epochs:
                             (ex, cells), = exact_match(model, [q], cells=tok.cells)
-                            rows.append(dict(task=task['id'], family=task['family'], group=group, strategy=strategy, lr=lr, epochs=ep, exact=ex, cells=cells))
+                            # fit: exact on the TTT set's own answers (can the adapter learn what it trains on?)
+                            fit = exact_match(model, [(ids, answer) for ids, answer, _ in map(tok.conversation, convs[:8])], cells=tok.cells)
+                            rows.append(dict(task=task['id'], family=task['family'], group=group, strategy=strategy, lr=lr, epochs=ep, exact=ex, cells=cells,
+                                             fit=sum(f[0] for f in fit) / max(1, len(fit))))
                     for m in model.lora_modules(): m.drop_lora()
         print(f'task {ti + 1}/{len(tasks)} {task["family"]} {time.time() - t0:.0f}s', flush=True)
     json.dump(rows, open(args.out, 'w'))
@@ -357,7 +365,9 @@ def summarise(rows):
             v = [r['exact'] for r in sel]
             cells.append(f'{sum(v)}/{len(v)} ({sum(r["cells"] for r in sel) / max(1, len(sel)):.2f})'); tot += v
             best.setdefault(f, []).append((sum(v), sum(r['cells'] for r in sel) / max(1, len(sel)), c))
-        print(f'{c[0]} {c[1]} lr={c[2]:g} ep={c[3]} | ' + ' | '.join(cells) + f' | {sum(tot)}/{len(tot)}')
+        fits = [r['fit'] for r in rows if 'fit' in r and (r['group'], r['strategy'], r['lr'], r['epochs']) == c]
+        fit = f' | fit {sum(fits) / len(fits):.2f}' if fits else ''
+        print(f'{c[0]} {c[1]} lr={c[2]:g} ep={c[3]} | ' + ' | '.join(cells) + f' | {sum(tot)}/{len(tot)}{fit}')
     for f in fams:  # best configurations per family: exact first, cell accuracy to break ties
         ranked = sorted(best[f], key=lambda x: (-x[0], -x[1]))[:3]
         print(f'best for {f}: ' + '; '.join(f'{c[0]} lr={c[2]:g} ep={c[3]} ({e} exact, cells {m:.2f})' for e, m, c in ranked))
