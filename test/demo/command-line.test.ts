@@ -43,7 +43,7 @@ describe('npm run demo -- arc flags', () => {
     const f = parseFlags(arcDemoCommand, []);
     expect(f).toMatchObject({
       worldSeed: ARC_DEMO.world.seed,
-      split: 'held-out',
+      split: 'model',
       trainTasks: ARC_DEMO.world.trainTasks,
       evalTasks: ARC_DEMO.world.evalTasks,
       rounds: ARC_DEMO.rounds,
@@ -70,7 +70,7 @@ describe('npm run demo -- arc flags', () => {
     [['--rounds', '0'], /--rounds must be ≥ 1 and ≤ 2, got 0/],
     [['--seeds', '1'], /--seeds must be ≥ 2, got 1/],
     [['--self-edits', 'five'], /--self-edits takes a number, got "five"/],
-    [['--split', 'random'], /--split must be one of held-out, iid, got "random"/],
+    [['--split', 'random'], /--split must be one of model, held-out, iid, got "random"/],
     [['--oracle-epochs', '0'], /--oracle-epochs must be > 0, got 0/],
     [['--eval-people', '3'], /unknown flag --eval-people/],
     [['arc'], /unexpected argument "arc"/],
