@@ -33,8 +33,8 @@ import { defineCommand } from '../util/flags.ts';
 import { Rng } from '../util/random.ts';
 import { writeArcTokenizerFiles } from './arc-tokenizer.ts';
 import { type ArcWorldOptions, generateArcWorld } from './arc-world.ts';
-import { type DocumentKind, type PackedRow, type PretrainDocument, packDocuments } from './pretrain-mix.ts';
-import { initialModel, pretrainLr, train } from './pretrain.ts';
+import { type DocumentKind, type PackedRow, type PretrainDocument, packedBatches } from './pretrain-mix.ts';
+import { type TinyRecipe, initialModel, pretrainLr, train } from './pretrain.ts';
 
 export interface ArcTinyPhase {
   steps: number;
@@ -44,22 +44,18 @@ export interface ArcTinyPhase {
   policyShare: number;
 }
 
-export interface ArcTinyRecipe {
+/** The knowledge recipe's packing, schedule and optimiser fields, with the ARC model's world, shape and phases. */
+export type ArcTinyRecipe = Pick<
+  TinyRecipe,
+  'rowLength' | 'batchRows' | 'lr' | 'warmupFraction' | 'minLrRatio' | 'betas' | 'weightDecay' | 'maxGradNorm' | 'seed'
+> & {
   world: ArcWorldOptions;
   model: { hidden: number; layers: number; heads: number; intermediate: number; maxPositions: number };
+  /** Each phase has its own warmup and cosine over its steps, at the recipe's lr. */
   phases: ArcTinyPhase[];
-  rowLength: number;
-  batchRows: number;
-  lr: number;
-  warmupFraction: number;
-  minLrRatio: number;
-  betas: [number, number];
-  weightDecay: number;
-  maxGradNorm: number;
-  seed: number;
   /** The menu the policy documents draw their learning rates and epochs from. */
   selfEditMenu: { learningRates: number[]; epochs: number[] };
-}
+};
 
 export const ARC_TINY_FAMILIES = ['colour-map', 'tile-1x2', 'tile-2x1', 'colour-map+tile-1x2', 'colour-map+tile-2x1'];
 
@@ -148,7 +144,7 @@ export function arcPretrainingPass(
 }
 
 /** An endless seeded stream of batches of packed rows for a phase (documents never split, attention within each). */
-export function* arcPretrainingBatches(
+export function arcPretrainingBatches(
   tasks: readonly ArcTask[],
   tok: Tokenizer,
   recipe: ArcTinyRecipe,
@@ -156,14 +152,7 @@ export function* arcPretrainingBatches(
   seed: number,
 ): Generator<PackedRow[]> {
   const rng = new Rng(seed);
-  let pending: PackedRow[] = [];
-  for (;;) {
-    while (pending.length < recipe.batchRows) {
-      pending = pending.concat(packDocuments(arcPretrainingPass(tasks, tok, rng, phase, recipe.selfEditMenu), recipe.rowLength, tok.padId ?? 0));
-    }
-    yield pending.slice(0, recipe.batchRows);
-    pending = pending.slice(recipe.batchRows);
-  }
+  return packedBatches(() => arcPretrainingPass(tasks, tok, rng, phase, recipe.selfEditMenu), recipe.rowLength, recipe.batchRows, tok.padId ?? 0);
 }
 
 /** The training tasks of the recipe's world and the tokenizer files written into `dir`, loaded back. */

@@ -111,17 +111,23 @@ export interface PretrainStreamOptions {
 }
 
 /**
- * An endless, seeded stream of batches (arrays of batchRows rows): pass after pass, each generated and
- * shuffled with the stream's own generator, so a seed fixes the whole corpus order.
+ * An endless stream of batches (arrays of batchRows rows): pass after pass from `nextPass`, each packed into
+ * rows of whole documents in its order.
  */
-export function* pretrainingBatches(world: World, tok: WordTokenizer, options: PretrainStreamOptions): Generator<PackedRow[]> {
-  const rng = new Rng(options.seed);
+export function* packedBatches(nextPass: () => PretrainDocument[], rowLength: number, batchRows: number, padId: number): Generator<PackedRow[]> {
   let pending: PackedRow[] = [];
   for (;;) {
-    while (pending.length < options.batchRows) {
-      pending = pending.concat(packDocuments(pretrainingPass(world, tok, rng, options.mix), options.rowLength, tok.padId));
-    }
-    yield pending.slice(0, options.batchRows);
-    pending = pending.slice(options.batchRows);
+    while (pending.length < batchRows) pending = pending.concat(packDocuments(nextPass(), rowLength, padId));
+    yield pending.slice(0, batchRows);
+    pending = pending.slice(batchRows);
   }
+}
+
+/**
+ * An endless, seeded stream of batches: pass after pass, each generated and shuffled with the stream's own
+ * generator, so a seed fixes the whole corpus order.
+ */
+export function pretrainingBatches(world: World, tok: WordTokenizer, options: PretrainStreamOptions): Generator<PackedRow[]> {
+  const rng = new Rng(options.seed);
+  return packedBatches(() => pretrainingPass(world, tok, rng, options.mix), options.rowLength, options.batchRows, tok.padId);
 }
