@@ -15,6 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FEW_SHOT_SYSTEM_PROMPT } from '../seal/arc/messages.ts';
 import { DEMONSTRATIONS_END, POLICY_SYSTEM_MESSAGE, SELF_EDIT_TOOL_PROMPT } from '../seal/arc/policy-prompt.ts';
+import { addedToken } from './word-tokenizer.ts';
 
 export const ARC_SPECIAL = { pad: '<pad>', bos: '<bos>', eos: '<eot>', unk: '<unk>' } as const;
 const ROLES = ['<system>', '<user>', '<assistant>'] as const;
@@ -71,16 +72,8 @@ export function arcTokenizerJson(): Record<string, unknown> {
   const vocab = arcVocabulary();
   const vocabObject: Record<string, number> = {};
   vocab.forEach((piece, id) => (vocabObject[piece] = id));
-  const added = [...CONTROL, ...ARC_FIXED_TEXTS].map((content, id) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    // The fixed texts are text the model reads and decode keeps; the control tokens are markup.
-    special: id < CONTROL.length,
-  }));
+  // The fixed texts are text the model reads and decode keeps; the control tokens are markup.
+  const added = [...CONTROL, ...ARC_FIXED_TEXTS].map((content, id) => addedToken(id, content, id < CONTROL.length));
   return {
     version: '1.0',
     truncation: null,

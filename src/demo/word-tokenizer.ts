@@ -91,20 +91,17 @@ export class WordTokenizer {
   }
 }
 
+/** An entry of tokenizer.json's added_tokens: matched whole, before any splitting, never normalised. */
+export function addedToken(id: number, content: string, special: boolean) {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special };
+}
+
 /** tokenizer.json (the `tokenizers` library's serialisation) for a word-level vocabulary. */
 export function tokenizerJson(vocab: readonly string[]): Record<string, unknown> {
   const vocabObject: Record<string, number> = {};
   vocab.forEach((w, i) => (vocabObject[w] = i));
-  const added = FIXED_TOKENS.map((content, id) => ({
-    id,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    // The newline is text the model writes and decode must keep, not a control token.
-    special: content !== NEWLINE,
-  }));
+  // The newline is text the model writes and decode must keep, not a control token.
+  const added = FIXED_TOKENS.map((content, id) => addedToken(id, content, content !== NEWLINE));
   const bos = { SpecialToken: { id: SPECIAL.bos, type_id: 0 } };
   return {
     version: '1.0',
