@@ -15,12 +15,14 @@
 //  - Policy documents: the self-edit prompt followed by a JSON configuration drawn at random from a menu,
 //    so the untrained policy writes valid self-edits with varied choices; which choice suits which task
 //    is left for ReST-EM to learn.
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../io/atomic-write.ts';
 import { parseLlamaConfig } from '../io/hf-config.ts';
 import { type Tokenizer, loadTokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import type { Llama } from '../model/llama.ts';
+import { loadLlama } from '../model/load.ts';
 import type { ArcTask } from '../seal/arc/arc-data.ts';
 import { ARC_SELF_EDIT_SAMPLING } from '../seal/arc/domain.ts';
 import { formatAnswer } from '../seal/arc/grid-text.ts';
@@ -204,8 +206,30 @@ export interface ArcPhaseReport {
   gauges: ArcGauges;
 }
 
-/** Pretrains a fresh model phase by phase (each its own warmup and cosine), gauging after each, and saves it. */
-export async function pretrainTinyArc(recipe: ArcTinyRecipe, outDir: string): Promise<ArcPhaseReport[]> {
+/**
+ * The phases `dir` already holds: its pretraining.json's recipe is `recipe` but for the phases, and its phases
+ * are the first of `recipe`'s. Each phase has a fresh optimiser and schedule, so training the rest from there
+ * is the same run as training every phase from scratch. Another record is refused, naming what differs.
+ */
+export function completedPhases(recipe: ArcTinyRecipe, dir: string): ArcPhaseReport[] {
+  const path = join(dir, 'pretraining.json');
+  if (!existsSync(path)) throw new Error(`--resume: ${path} is missing; pretrain from scratch without --resume`);
+  const record = JSON.parse(readFileSync(path, 'utf8')) as { recipe: ArcTinyRecipe; phases: ArcPhaseReport[] };
+  const { phases: donePhases, ...doneRest } = record.recipe;
+  const { phases, ...rest } = recipe;
+  const prefix = phases.slice(0, record.phases.length);
+  if (JSON.stringify(doneRest) !== JSON.stringify(rest) || JSON.stringify(donePhases.slice(0, record.phases.length)) !== JSON.stringify(prefix)) {
+    throw new Error(`--resume: ${dir} was pretrained with another recipe (its pretraining.json); pretrain from scratch without --resume`);
+  }
+  return record.phases;
+}
+
+/**
+ * Pretrains a fresh model phase by phase (each its own warmup and cosine), gauging after each, and saves it;
+ * with `resume`, continues the model in `outDir` from the phases it already holds (completedPhases).
+ */
+export async function pretrainTinyArc(recipe: ArcTinyRecipe, outDir: string, resume = false): Promise<ArcPhaseReport[]> {
+  const done = resume ? completedPhases(recipe, outDir) : [];
   const { world, tok } = await arcWorldAndTokenizer(recipe, outDir);
   const { hidden, layers, heads, intermediate, maxPositions } = recipe.model;
   const config = parseLlamaConfig({
@@ -227,9 +251,10 @@ export async function pretrainTinyArc(recipe: ArcTinyRecipe, outDir: string): Pr
     pad_token_id: tok.padId,
     torch_dtype: 'float32',
   });
-  const model = initialModel(config, recipe.seed);
-  const reports: ArcPhaseReport[] = [];
+  const model = done.length ? await loadLlama(outDir) : initialModel(config, recipe.seed);
+  const reports: ArcPhaseReport[] = [...done];
   for (const [i, phase] of recipe.phases.entries()) {
+    if (i < done.length) continue;
     const batches = arcPretrainingBatches(world.train, tok, recipe, phase, recipe.seed + i);
     const schedule = { lr: recipe.lr, steps: phase.steps, warmupFraction: recipe.warmupFraction, minLrRatio: recipe.minLrRatio };
     const trained = await train(model, batches, phase.steps, (s) => pretrainLr(schedule, s), recipe);
@@ -251,17 +276,18 @@ export const arcPretrainCommand = defineCommand({
   name: 'pretrain-tiny arc',
   invocation: 'npm run pretrain-tiny -- arc',
   summary: "Pretrains the ARC demo's tiny model (weights/seal-tiny-arc) from scratch with this engine, as weights/README.md describes.",
-  usage: 'npm run pretrain-tiny -- arc [--out <dir> --steps <n>]',
+  usage: 'npm run pretrain-tiny -- arc [--out <dir> --steps <n> --resume]',
   flags: [
     { name: 'out', type: 'string', help: 'model folder to write (default weights/seal-tiny-arc)' },
     { name: 'steps', type: 'int', min: 1, help: "the last phase's steps (default the recipe's)" },
+    { name: 'resume', type: 'boolean', help: 'continue the model in --out from the phases its pretraining.json records' },
   ] as const,
   async run(f) {
     const out = f.out ?? join(import.meta.dirname, '..', '..', 'weights', 'seal-tiny-arc');
     const phases = ARC_TINY_RECIPE.phases.map((p, i, all) => (i === all.length - 1 && f.steps ? { ...p, steps: f.steps } : p));
     await init();
     try {
-      await pretrainTinyArc({ ...ARC_TINY_RECIPE, phases }, out);
+      await pretrainTinyArc({ ...ARC_TINY_RECIPE, phases }, out, f.resume === true);
       console.log(`written to ${out}`);
     } finally {
       await shutdown();
