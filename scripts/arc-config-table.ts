@@ -1,11 +1,15 @@
 // Issue 24, point 3: per family, how often each self-edit configuration's test-time training solves a task,
 // measured through the real `seal arc` inner loop (ArcDomain.run: SEAL's TTT data, plan, augmented
 // inference and voting) on the tiny ARC model and fresh tasks of its own families. Also in-context
-// accuracy (no TTT). Prints a markdown table and writes the rows as JSON.
+// accuracy (no TTT). Prints a markdown table, writes the rows as JSON (--out) and the demo's `best` table
+// (--best-out: per family, the TTT configuration that solved the most tasks, the cheaper one on a tie).
 //
 //   npx tsx scripts/arc-config-table.ts [--model weights/seal-tiny-arc] [--tasks 10] [--seed 7]
-//     [--tools none,all] [--lrs 0.01,0.03] [--epochs 1,2] [--strategy train_using_output_tokens] [--out file.json]
-import { writeFileSync } from 'node:fs';
+//     [--tools none,all] [--lrs 0.01,0.03] [--epochs 1,2] [--strategy train_using_output_tokens]
+//     [--out rows.json] [--merge earlier-rows.json,…] [--best-out best.json]
+//
+// --merge adds the rows of earlier runs (same --model, --tasks and --seed) to the table and the choice.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ArcDemoConfig, ARC_DEMO, worldShape } from '../src/demo/arc-demo.ts';
 import { generateArcWorld } from '../src/demo/arc-world.ts';
@@ -48,7 +52,9 @@ try {
   const policy = await Policy.load(model);
   const domain = new ArcDomain(policy.tokenizer, ARC_DEMO.domain);
   const familyOf = (id: string) => world.meta.tasks[id].family;
-  const rows: { task: string; family: string; config: string; solved: boolean; steps: number; seconds: number }[] = [];
+  type Row = { task: string; family: string; config: string; selfEdit: string | null; solved: boolean; steps: number; seconds: number };
+  const merged = process.argv.includes('--merge') ? arg('merge', '').split(',') : [];
+  const rows: Row[] = merged.flatMap((file) => JSON.parse(readFileSync(file, 'utf8')) as Row[]);
   const started = performance.now();
   for (const task of world.eval) {
     for (const { name, config } of [{ name: 'in context', config: null }, ...configs]) {
@@ -61,6 +67,7 @@ try {
         task: task.id,
         family: familyOf(task.id),
         config: name,
+        selfEdit: config && formatSelfEdit(config),
         solved: outcome.solved,
         steps: outcome.plan.totalSteps,
         seconds: (performance.now() - t0) / 1000,
@@ -84,6 +91,21 @@ try {
   const solvedBy = new Set(rows.filter((r) => r.solved && r.config !== 'in context').map((r) => r.task));
   console.log(`\nper-task best (any TTT configuration solves it): ${solvedBy.size}/${world.eval.length}`);
   if (process.argv.includes('--out')) writeFileSync(arg('out', ''), `${JSON.stringify(rows, null, 1)}\n`);
+  if (process.argv.includes('--best-out')) {
+    // Per family, the TTT configuration that solved the most of its tasks; on a tie the one that took less time.
+    const trained = names.filter((name) => rows.some((r) => r.config === name && r.selfEdit !== null));
+    const best: Record<string, unknown> = {};
+    for (const family of families) {
+      const score = (name: string) => {
+        const sel = rows.filter((r) => r.config === name && r.family === family);
+        return { name, selfEdit: sel[0].selfEdit!, solved: sel.filter((r) => r.solved).length, seconds: sel.reduce((s, r) => s + r.seconds, 0) };
+      };
+      const [winner] = trained.map(score).sort((a, b) => b.solved - a.solved || a.seconds - b.seconds);
+      best[family] = JSON.parse(winner.selfEdit);
+    }
+    const source = `scripts/arc-config-table.ts, seed ${seed}, ${world.eval.length} tasks, ${trained.length} TTT configurations (notes/arc-demo.md)`;
+    writeFileSync(arg('best-out', ''), `${JSON.stringify({ source, families: best }, null, 2)}\n`);
+  }
   policy.model.dispose();
 } finally {
   await shutdown();
