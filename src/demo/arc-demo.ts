@@ -67,7 +67,10 @@ export interface ArcDemoConfig {
   evalSeeds: number;
   /** The oracle's configuration: the paper's tools and strategy, the demo's learning rate and epochs. */
   oracle: SelfEditConfig;
-  /** The per-family table of `best` (a JSON file, BestTableFile), or null for the placeholder (pendingBestTable). */
+  /**
+   * The per-family table of `best` (a JSON file, BestTableFile); null: the model folder's best-table.json
+   * (measured on that model by scripts/arc-config-table.ts), else the placeholder (pendingBestTable).
+   */
   bestTable: string | null;
   domain: ArcDomainOptions;
   mstep: ImitationConfig;
@@ -175,6 +178,13 @@ export function readBestTable(path: string): BestTable {
   return { source: typeof file.source === 'string' ? file.source : path, pending: file.pending === true, families };
 }
 
+/** The run's `best` table: the one given, else the model's own (best-table.json beside its weights), else the placeholder. */
+export function bestTableOf(c: Pick<ArcDemoConfig, 'bestTable' | 'model' | 'oracle'>): BestTable {
+  const own = join(c.model, 'best-table.json');
+  const path = c.bestTable ?? (existsSync(own) ? own : null);
+  return path ? readBestTable(path) : pendingBestTable(c.oracle);
+}
+
 /** The table's configuration for a family: its own entry, else "*". */
 export function bestFor(table: BestTable, family: string): SelfEditConfig {
   const config = table.families[family] ?? table.families['*'];
@@ -228,7 +238,7 @@ export function arcDemoConditions(rounds: number): ArcCondition[] {
 
 export async function runArcDemo(c: ArcDemoConfig): Promise<void> {
   checkModel(c.model);
-  const table = c.bestTable ? readBestTable(c.bestTable) : pendingBestTable(c.oracle);
+  const table = bestTableOf(c);
   const world = generateArcWorld({ seed: c.world.seed, trainTasks: c.world.trainTasks, evalTasks: c.world.evalTasks, ...worldShape(c) });
   const familyOf = (task: string) => world.meta.tasks[task].family;
   const best = Object.fromEntries(world.eval.map((t) => [t.id, bestFor(table, familyOf(t.id))]));
@@ -354,7 +364,7 @@ export const arcDemoCommand = defineCommand({
     { name: 'seeds', type: 'int', min: 2, default: ARC_DEMO.evalSeeds, help: 'seeds of each evaluation (the ordering is paired within seed)' },
     { name: 'oracle-lr', type: 'number', above: 0, default: ARC_DEMO.oracle.learningRate, help: "the oracle's learning rate (demo setting)" },
     { name: 'oracle-epochs', type: 'number', above: 0, default: ARC_DEMO.oracle.epochs, help: "the oracle's epochs (demo setting; may be fractional)" },
-    { name: 'best', type: 'string', help: 'JSON table of the per-family best self-edit (default: the pending placeholder)' },
+    { name: 'best', type: 'string', help: "JSON table of the per-family best self-edit (default: the model folder's best-table.json)" },
     { name: 'temperature', type: 'number', min: 0, default: ARC_DEMO.domain.sampling.temperature, help: 'self-edit sampling temperature' },
     { name: 'max-new-tokens', type: 'int', min: 1, default: ARC_DEMO.domain.sampling.maxNewTokens, help: 'self-edit length limit' },
     { name: 'max-sample-attempts', type: 'int', min: 1, default: ARC_DEMO.domain.maxSampleAttempts, help: 'resampling bound for non-JSON self-edits' },

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ARC_DEMO, bestFor, checkModel, pendingBestTable, readBestTable, runArcDemo } from '../../src/demo/arc-demo.ts';
+import { ARC_DEMO, bestFor, bestTableOf, checkModel, pendingBestTable, readBestTable, runArcDemo } from '../../src/demo/arc-demo.ts';
 import { selfEditRows, tasksSolved } from '../../src/demo/arc-report.ts';
 import { HELD_OUT_COMPOSITIONS } from '../../src/demo/arc-world.ts';
 import { formatSelfEdit } from '../../src/seal/arc/self-edit.ts';
@@ -46,6 +46,17 @@ describe('the per-family table of best', () => {
     const path = join(work(), 'best.json');
     writeFileSync(path, JSON.stringify(file));
     expect(() => readBestTable(path)).toThrow(message);
+  });
+
+  it("defaults to the model folder's best-table.json, which --best overrides, and else to the placeholder", () => {
+    const model = work();
+    const given = join(work(), 'given.json');
+    const table = (source: string) => JSON.stringify({ source, families: { '*': JSON.parse(formatSelfEdit(CHEAP)) } });
+    writeFileSync(given, table('given'));
+    expect(bestTableOf({ model, bestTable: null, oracle: ARC_DEMO.oracle }).pending).toBe(true);
+    writeFileSync(join(model, 'best-table.json'), table("the model's"));
+    expect(bestTableOf({ model, bestTable: null, oracle: ARC_DEMO.oracle }).source).toBe("the model's");
+    expect(bestTableOf({ model, bestTable: given, oracle: ARC_DEMO.oracle }).source).toBe('given');
   });
 
   it('a table without "*" names the family it lacks', () => {
