@@ -8,7 +8,7 @@
 //     [--tools none,all] [--lrs 0.01,0.03] [--epochs 1,2] [--strategy train_using_output_tokens]
 //     [--out rows.json] [--merge earlier-rows.json,…] [--best-out best.json]
 //
-// --merge adds the rows of earlier runs (same --model, --tasks and --seed) to the table and the choice.
+// --merge adds the TTT rows of earlier runs (same --model, --tasks and --seed) to the table and the choice.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ArcDemoConfig, ARC_DEMO, worldShape } from '../src/demo/arc-demo.ts';
@@ -36,10 +36,11 @@ const tasks = Number(arg('tasks', '10'));
 const seed = Number(arg('seed', '7'));
 const strategy = arg('strategy', 'train_using_output_tokens') as TrainingStrategy;
 const configs: { name: string; config: SelfEditConfig }[] = [];
-for (const tools of arg('tools', 'none,all').split(',')) {
+for (const tools of arg('tools', 'none,all').split(',').filter(Boolean)) {
   for (const lr of arg('lrs', '0.01,0.03').split(',').map(Number)) {
     for (const epochs of arg('epochs', '1,2').split(',').map(Number)) {
-      configs.push({ name: `${tools} lr ${lr} ep ${epochs}`, config: { tools: TOOL_SETS[tools], strategy, learningRate: lr, epochs } });
+      const name = `${tools} lr ${lr} ep ${epochs}${strategy === 'train_using_all_tokens' ? ', all tokens' : ''}`;
+      configs.push({ name, config: { tools: TOOL_SETS[tools], strategy, learningRate: lr, epochs } });
     }
   }
 }
@@ -54,7 +55,8 @@ try {
   const familyOf = (id: string) => world.meta.tasks[id].family;
   type Row = { task: string; family: string; config: string; selfEdit: string | null; solved: boolean; steps: number; seconds: number };
   const merged = process.argv.includes('--merge') ? arg('merge', '').split(',') : [];
-  const rows: Row[] = merged.flatMap((file) => JSON.parse(readFileSync(file, 'utf8')) as Row[]);
+  // Their TTT rows only: this run measures in context itself.
+  const rows: Row[] = merged.flatMap((file) => (JSON.parse(readFileSync(file, 'utf8')) as Row[]).filter((r) => r.config !== 'in context'));
   const started = performance.now();
   for (const task of world.eval) {
     for (const { name, config } of [{ name: 'in context', config: null }, ...configs]) {
@@ -76,7 +78,7 @@ try {
     console.error(`${task.id} ${familyOf(task.id)}: ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
   const families = [...new Set(rows.map((r) => r.family))].sort();
-  const names = [...new Set(rows.map((r) => r.config))];
+  const names = ['in context', ...new Set(rows.map((r) => r.config).filter((c) => c !== 'in context'))];
   const cell = (config: string, family?: string) => {
     const sel = rows.filter((r) => r.config === config && (!family || r.family === family));
     return `${sel.filter((r) => r.solved).length}/${sel.length}`;
@@ -93,7 +95,7 @@ try {
   if (process.argv.includes('--out')) writeFileSync(arg('out', ''), `${JSON.stringify(rows, null, 1)}\n`);
   if (process.argv.includes('--best-out')) {
     // Per family, the TTT configuration that solved the most of its tasks; on a tie the one that took less time.
-    const trained = names.filter((name) => rows.some((r) => r.config === name && r.selfEdit !== null));
+    const trained = names.filter((name) => name !== 'in context');
     const best: Record<string, unknown> = {};
     for (const family of families) {
       const score = (name: string) => {
