@@ -6,7 +6,7 @@
 //
 //   npx tsx scripts/arc-config-table.ts [--model weights/seal-tiny-arc] [--tasks 10] [--seed 7]
 //     [--tools none,all] [--lrs 0.01,0.03] [--epochs 1,2] [--strategy train_using_output_tokens]
-//     [--out rows.json] [--merge earlier-rows.json,…] [--best-out best.json]
+//     [--ttt-examples <the demo's cap>] [--out rows.json] [--merge earlier-rows.json,…] [--best-out best.json]
 //
 // --merge adds the TTT rows of earlier runs (same --model, --tasks and --seed) to the table and the choice.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -51,7 +51,7 @@ try {
   const demo: ArcDemoConfig = { ...ARC_DEMO, model };
   const world = generateArcWorld({ seed, trainTasks: 0, evalTasks: tasks, ...worldShape(demo) });
   const policy = await Policy.load(model);
-  const domain = new ArcDomain(policy.tokenizer, ARC_DEMO.domain);
+  const domain = new ArcDomain(policy.tokenizer, { ...ARC_DEMO.domain, maxTttExamples: Number(arg('ttt-examples', String(ARC_DEMO.domain.maxTttExamples))) });
   const familyOf = (id: string) => world.meta.tasks[id].family;
   type Row = { task: string; family: string; config: string; selfEdit: string | null; solved: boolean; steps: number; seconds: number };
   const merged = process.argv.includes('--merge') ? arg('merge', '').split(',') : [];
