@@ -28,6 +28,7 @@ const TOOL_SETS: Record<string, ToolSelection> = {
   none: NO_TOOLS,
   basic: { ...NO_TOOLS, basic: true },
   size: { ...NO_TOOLS, size: true },
+  chain: { ...NO_TOOLS, chain: true },
   repeat: { ...NO_TOOLS, repeat: true },
   all: ALL_TOOLS,
 };
@@ -37,6 +38,7 @@ const seed = Number(arg('seed', '7'));
 const strategy = arg('strategy', 'train_using_output_tokens') as TrainingStrategy;
 const configs: { name: string; config: SelfEditConfig }[] = [];
 for (const tools of arg('tools', 'none,all').split(',').filter(Boolean)) {
+  if (!TOOL_SETS[tools]) throw new Error(`--tools ${tools}: expected some of ${Object.keys(TOOL_SETS).join(', ')}`);
   for (const lr of arg('lrs', '0.01,0.03').split(',').map(Number)) {
     for (const epochs of arg('epochs', '1,2').split(',').map(Number)) {
       const name = `${tools} lr ${lr} ep ${epochs}${strategy === 'train_using_all_tokens' ? ', all tokens' : ''}`;
