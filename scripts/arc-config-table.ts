@@ -16,21 +16,13 @@ import { generateArcWorld } from '../src/demo/arc-world.ts';
 import { ArcDomain } from '../src/seal/arc/domain.ts';
 import { answerTask } from '../src/seal/arc/episode.ts';
 import { type SelfEditConfig, type TrainingStrategy, formatSelfEdit, parseSelfEdit } from '../src/seal/arc/self-edit.ts';
-import { ALL_TOOLS, NO_TOOLS, type ToolSelection } from '../src/seal/arc/tools.ts';
 import { Policy } from '../src/seal/policy.ts';
 import { init, shutdown } from '../src/tensor/index.ts';
+import { TOOL_SELECTIONS } from './arc-world-export.ts';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
-};
-const TOOL_SETS: Record<string, ToolSelection> = {
-  none: NO_TOOLS,
-  basic: { ...NO_TOOLS, basic: true },
-  size: { ...NO_TOOLS, size: true },
-  chain: { ...NO_TOOLS, chain: true },
-  repeat: { ...NO_TOOLS, repeat: true },
-  all: ALL_TOOLS,
 };
 const model = arg('model', join(import.meta.dirname, '..', 'weights', 'seal-tiny-arc'));
 const tasks = Number(arg('tasks', '10'));
@@ -38,11 +30,11 @@ const seed = Number(arg('seed', '7'));
 const strategy = arg('strategy', 'train_using_output_tokens') as TrainingStrategy;
 const configs: { name: string; config: SelfEditConfig }[] = [];
 for (const tools of arg('tools', 'none,all').split(',').filter(Boolean)) {
-  if (!TOOL_SETS[tools]) throw new Error(`--tools ${tools}: expected some of ${Object.keys(TOOL_SETS).join(', ')}`);
+  if (!TOOL_SELECTIONS[tools]) throw new Error(`--tools ${tools}: expected some of ${Object.keys(TOOL_SELECTIONS).join(', ')}`);
   for (const lr of arg('lrs', '0.01,0.03').split(',').map(Number)) {
     for (const epochs of arg('epochs', '1,2').split(',').map(Number)) {
       const name = `${tools} lr ${lr} ep ${epochs}${strategy === 'train_using_all_tokens' ? ', all tokens' : ''}`;
-      configs.push({ name, config: { tools: TOOL_SETS[tools], strategy, learningRate: lr, epochs } });
+      configs.push({ name, config: { tools: TOOL_SELECTIONS[tools], strategy, learningRate: lr, epochs } });
     }
   }
 }
