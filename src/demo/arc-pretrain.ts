@@ -18,7 +18,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomically } from '../io/atomic-write.ts';
-import { parseLlamaConfig } from '../io/hf-config.ts';
 import { type Tokenizer, loadTokenizer } from '../io/tokenizer.ts';
 import { generate } from '../model/generate.ts';
 import type { Llama } from '../model/llama.ts';
@@ -36,7 +35,7 @@ import { Rng } from '../util/random.ts';
 import { writeArcTokenizerFiles } from './arc-tokenizer.ts';
 import { type ArcWorldOptions, generateArcWorld } from './arc-world.ts';
 import { type DocumentKind, type PackedRow, type PretrainDocument, packedBatches } from './pretrain-mix.ts';
-import { type TinyRecipe, initialModel, pretrainLr, train } from './pretrain.ts';
+import { type TinyRecipe, initialModel, pretrainLr, tinyLlamaConfig, train } from './pretrain.ts';
 
 export interface ArcTinyPhase {
   steps: number;
@@ -233,27 +232,9 @@ export function completedPhases(recipe: ArcTinyRecipe, dir: string): ArcPhaseRep
 export async function pretrainTinyArc(recipe: ArcTinyRecipe, outDir: string, resume = false): Promise<ArcPhaseReport[]> {
   const done = resume ? completedPhases(recipe, outDir) : [];
   const { world, tok } = await arcWorldAndTokenizer(recipe, outDir);
-  const { hidden, layers, heads, intermediate, maxPositions } = recipe.model;
-  const config = parseLlamaConfig({
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    vocab_size: tok.vocabSize,
-    hidden_size: hidden,
-    intermediate_size: intermediate,
-    num_hidden_layers: layers,
-    num_attention_heads: heads,
-    num_key_value_heads: heads,
-    head_dim: hidden / heads,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10_000,
-    max_position_embeddings: maxPositions,
-    tie_word_embeddings: true,
-    bos_token_id: tok.bosId,
-    eos_token_id: tok.eosIds[0],
-    pad_token_id: tok.padId,
-    torch_dtype: 'float32',
-  });
-  const model = done.length ? await loadLlama(outDir) : initialModel(config, recipe.seed);
+  const model = done.length
+    ? await loadLlama(outDir)
+    : initialModel(tinyLlamaConfig(recipe.model, { vocabSize: tok.vocabSize, bos: tok.bosId, eos: tok.eosIds[0], pad: tok.padId }), recipe.seed);
   const reports: ArcPhaseReport[] = [...done];
   for (const [i, phase] of recipe.phases.entries()) {
     if (i < done.length) continue;

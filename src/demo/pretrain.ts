@@ -67,27 +67,39 @@ export function laterMix(recipe: TinyRecipe): PretrainMix {
   return recipe.openingPhase ? { ...recipe.mix, exerciseStyle: recipe.openingPhase.exerciseStyle } : recipe.mix;
 }
 
-export function tinyConfig(recipe: TinyRecipe, vocabSize: number): LlamaConfig {
-  const { hidden, layers, heads, intermediate } = recipe.model;
+/**
+ * The Llama config of a tiny demo model (TINY_MODEL's architecture: no GQA, tied embeddings, f32) at a
+ * shape and a tokenizer's vocabulary and special ids; both demos' models are made from it.
+ */
+export function tinyLlamaConfig(
+  shape: { hidden: number; layers: number; heads: number; intermediate: number; maxPositions: number },
+  tokens: { vocabSize: number; bos: number | null; eos: number | undefined; pad: number | undefined },
+): LlamaConfig {
+  const { hidden, layers, heads, intermediate, maxPositions } = shape;
   return parseLlamaConfig({
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
-    vocab_size: vocabSize,
+    vocab_size: tokens.vocabSize,
     hidden_size: hidden,
     intermediate_size: intermediate,
     num_hidden_layers: layers,
     num_attention_heads: heads,
     num_key_value_heads: heads,
     head_dim: hidden / heads,
-    rms_norm_eps: 1e-5,
+    rms_norm_eps: TINY_MODEL.rmsNormEps,
     rope_theta: TINY_MODEL.ropeTheta,
-    max_position_embeddings: TINY_MODEL.maxPositions,
-    tie_word_embeddings: true,
-    bos_token_id: 1,
-    eos_token_id: 2,
-    pad_token_id: 0,
+    max_position_embeddings: maxPositions,
+    tie_word_embeddings: TINY_MODEL.tieWordEmbeddings,
+    bos_token_id: tokens.bos,
+    eos_token_id: tokens.eos,
+    pad_token_id: tokens.pad,
     torch_dtype: 'float32',
   });
+}
+
+/** The knowledge demo's model: the recipe's shape, the word tokenizer's vocabulary (<pad> 0, <bos> 1, <eos> 2). */
+export function tinyConfig(recipe: TinyRecipe, vocabSize: number): LlamaConfig {
+  return tinyLlamaConfig({ ...recipe.model, maxPositions: TINY_MODEL.maxPositions }, { vocabSize, bos: 1, eos: 2, pad: 0 });
 }
 
 /**
