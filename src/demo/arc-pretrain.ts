@@ -216,11 +216,15 @@ export function completedPhases(recipe: ArcTinyRecipe, dir: string): ArcPhaseRep
   const path = join(dir, 'pretraining.json');
   if (!existsSync(path)) throw new Error(`--resume: ${path} is missing; pretrain from scratch without --resume`);
   const record = JSON.parse(readFileSync(path, 'utf8')) as { recipe: ArcTinyRecipe; phases: ArcPhaseReport[] };
-  const { phases: donePhases, ...doneRest } = record.recipe;
-  const { phases, ...rest } = recipe;
-  const prefix = phases.slice(0, record.phases.length);
-  if (JSON.stringify(doneRest) !== JSON.stringify(rest) || JSON.stringify(donePhases.slice(0, record.phases.length)) !== JSON.stringify(prefix)) {
-    throw new Error(`--resume: ${dir} was pretrained with another recipe (its pretraining.json); pretrain from scratch without --resume`);
+  const done = record.phases.length;
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const differ = (Object.keys(recipe) as (keyof ArcTinyRecipe)[]).filter((key) =>
+    key === 'phases' ? !same(record.recipe.phases.slice(0, done), recipe.phases.slice(0, done)) : !same(record.recipe[key], recipe[key]),
+  );
+  if (differ.length) {
+    throw new Error(
+      `--resume: ${dir} was pretrained with another recipe (its pretraining.json differs in ${differ.join(', ')}); pretrain from scratch without --resume`,
+    );
   }
   return record.phases;
 }

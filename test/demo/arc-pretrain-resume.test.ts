@@ -35,7 +35,10 @@ describe('pretrain-tiny arc --resume', () => {
     expect(() => completedPhases(RECIPE, dir)).toThrow(/pretraining\.json is missing.*without --resume/);
     const record = { recipe: { ...RECIPE, lr: 1e-3 }, phases: [{ steps: 2 }] };
     writeFileSync(join(dir, 'pretraining.json'), JSON.stringify(record));
-    expect(() => completedPhases(RECIPE, dir)).toThrow(/another recipe.*without --resume/);
+    expect(() => completedPhases(RECIPE, dir)).toThrow(/another recipe \(its pretraining\.json differs in lr\); pretrain from scratch without --resume/);
+    const otherPhases = [{ ...RECIPE.phases[0], steps: 3 }, RECIPE.phases[1]];
+    writeFileSync(join(dir, 'pretraining.json'), JSON.stringify({ ...record, recipe: { ...RECIPE, phases: otherPhases } }));
+    expect(() => completedPhases(RECIPE, dir)).toThrow(/differs in phases\)/);
     writeFileSync(join(dir, 'pretraining.json'), JSON.stringify({ ...record, recipe: RECIPE }));
     expect(completedPhases(RECIPE, dir)).toHaveLength(1);
   });
