@@ -1,30 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ARC_TINY_RECIPE, arcPretrainingPass, chatDocument, identityTask, randomSelfEdit } from '../../src/demo/arc-pretrain.ts';
-import { writeArcTokenizerFiles } from '../../src/demo/arc-tokenizer.ts';
 import { generateArcWorld } from '../../src/demo/arc-world.ts';
-import { type Tokenizer, loadTokenizer } from '../../src/io/tokenizer.ts';
+import type { Tokenizer } from '../../src/io/tokenizer.ts';
 import { formatAnswer } from '../../src/seal/arc/grid-text.ts';
 import { fewShotConversation } from '../../src/seal/arc/messages.ts';
 import { parseSelfEdit } from '../../src/seal/arc/self-edit.ts';
 import { Rng } from '../../src/util/random.ts';
+import { temporaryArcTokenizer } from '../helpers/arc-tokenizer.ts';
 
 const world = generateArcWorld({ ...ARC_TINY_RECIPE.world, trainTasks: 20 });
 const whole = (t: (typeof world.train)[number]) => ({ demonstrations: t.train, test: { input: t.test[0].input, output: t.test[0].output! } });
 
 describe('the tiny ARC model pretraining corpus', () => {
-  let dir: string;
   let tok: Tokenizer;
+  let dispose: () => Promise<void>;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'arc-pre-'));
-    await writeArcTokenizerFiles(dir, 1024);
-    tok = await loadTokenizer(dir);
+    ({ tok, dispose } = await temporaryArcTokenizer());
   });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => dispose());
 
   it('trains on the output grids only: every demonstration output, and the answer with its <eot>', () => {
     const task = world.train[0];

@@ -1,29 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARC_FIXED_TEXTS, ARC_SPECIAL, arcVocabulary, writeArcTokenizerFiles } from '../../src/demo/arc-tokenizer.ts';
+import { ARC_FIXED_TEXTS, ARC_SPECIAL, arcVocabulary } from '../../src/demo/arc-tokenizer.ts';
 import { generateArcWorld } from '../../src/demo/arc-world.ts';
-import { type Tokenizer, loadTokenizer } from '../../src/io/tokenizer.ts';
+import type { Tokenizer } from '../../src/io/tokenizer.ts';
 import { formatAnswer } from '../../src/seal/arc/grid-text.ts';
 import { fewShotConversation } from '../../src/seal/arc/messages.ts';
 import { policyPromptMessages } from '../../src/seal/arc/policy-prompt.ts';
 import { ALL_TOOLS, NO_TOOLS } from '../../src/seal/arc/tools.ts';
 import { formatSelfEdit } from '../../src/seal/arc/self-edit.ts';
+import { temporaryArcTokenizer } from '../helpers/arc-tokenizer.ts';
 
 const world = generateArcWorld({ seed: 3, trainTasks: 12, evalTasks: 0, maxSide: 5 });
 
 describe('the tiny ARC model tokenizer', () => {
-  let dir: string;
   let tok: Tokenizer;
+  let dispose: () => Promise<void>;
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'arc-tok-'));
-    await writeArcTokenizerFiles(dir, 1024);
-    tok = await loadTokenizer(dir);
+    ({ tok, dispose } = await temporaryArcTokenizer());
   });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => dispose());
 
   it('gives each grid cell one token, the digit with its space or alone', () => {
     const grid = [
