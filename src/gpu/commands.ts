@@ -13,6 +13,7 @@ import type { Gpu } from './device.ts';
 import { type ParamValues, packParams } from './kernel-interface.ts';
 import { type Kernel, compiled } from './pipelines.ts';
 import { Profiler, profileTable } from './profiler.ts';
+import { relaxedWait } from './relaxed-wait.ts';
 
 /** A buffer bound whole, or a byte range of it. */
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset: number; size: number };
@@ -228,14 +229,14 @@ export class Commands {
    * A wait for work that ran a kernel for the first time teaches nothing: lavapipe compiles a pipeline
    * (LLVM) at its first dispatch, seconds on an empty shader cache, and that wait would make every later
    * run of the same work sleep about as long, shrinking by a quarter per run (on an empty cache, the GEMM
-   * tests slept more than they computed).
+   * tests slept more than they computed). Nor does it poll without pause: see relaxedWait.
    */
   private settle<T>(done: () => Promise<T>): Promise<T> {
     const key = this.work;
     this.work = 0;
     if (this.firstRun) {
       this.firstRun = false;
-      return done();
+      return relaxedWait(done);
     }
     const expected = (key && this.expected.get(key)) || 0; // 0: nothing recorded since the last wait
     const start = performance.now();
