@@ -1,7 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// One GPU device per worker process, and lavapipe already uses every core for one device:
-// test files run one at a time, each in its own forked process.
+// One GPU device per worker process, each test file in its own forked process, two files at a time
+// (SEAL_TEST_WORKERS to change it). Most of a cold run is LLVM compiling kernels, one file's compile on one
+// core while its process waits (src/gpu/relaxed-wait.ts keeps that wait off the other core), so two files side
+// by side nearly halve it: on this 2-core machine, `vitest run` took 1,035 s cold and 485 s warm one file at a
+// time, 619 s and 319 s two at a time. Each process then runs lavapipe's dispatches on its queue thread
+// (LP_NUM_THREADS=0) rather than on a pool of one thread a core, which two processes would oversubscribe.
 //
 // Projects: `default` runs every test on whatever adapter Dawn finds. On lavapipe, the kernel tests
 // (test/tensor, test/gpu) run twice more with other subgroup sizes — LP_NATIVE_VECTOR_WIDTH sets the lanes
@@ -31,14 +35,17 @@ if (!process.env.SEAL_DEBUG) {
   }) as typeof process.stderr.write;
 }
 
+const workers = Number(process.env.SEAL_TEST_WORKERS ?? 2);
+
 export default defineConfig({
   test: {
     setupFiles: ['test/setup.ts'],
     pool: 'forks',
-    fileParallelism: false,
+    fileParallelism: workers > 1,
+    maxWorkers: workers,
     testTimeout: 120_000,
     hookTimeout: 120_000,
-    env: { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp' },
+    env: { XDG_RUNTIME_DIR: process.env.XDG_RUNTIME_DIR ?? '/tmp', LP_NUM_THREADS: process.env.LP_NUM_THREADS ?? '0' },
     projects: [{ extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } }, lanes(4), lanes(16)],
   },
 });
