@@ -22,9 +22,11 @@ export const LORA = variantFamily('lora', ['fused', 'gemm'] as const, (v) => v =
 /** Rows a workgroup of the fused kernel takes (shaders/low-rank.wgsl's R). */
 const FUSED_ROWS = 8;
 
-/** Above this rank GEMMs instead: each lane holds 8 rows' r values of h (or dh) in registers, and
- *  measured at r 32 (bench lora 30M) the fused kernel only broke even (×1.06 tok/s); larger r is unmeasured. */
-export const MAX_FUSED_RANK = 32;
+/** Above this rank GEMMs instead: each lane holds 8 rows' r values of h (or dh) in registers, and at r 32
+ *  they spill. Measured on lavapipe (8 lanes): r 16 at 512 wide took 0.93× the GEMMs' time (bench low-rank);
+ *  r 32 took 1.04–1.05× at 512 and 2048 wide, and the 30M step (bench lora 30M, r 32 on q and v) ran at
+ *  0.85–0.87× the GEMMs' tok/s in three runs of one session (×1.06 in one run the session before). */
+export const MAX_FUSED_RANK = 16;
 
 export interface LowRankOptions {
   /** s = α / r. */
