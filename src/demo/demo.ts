@@ -59,8 +59,8 @@ export const DEMO: DemoConfig = {
   groupSize: TINY_INNER_LOOP.peoplePerAdapter,
   // Sized to run in 15 minutes cold on 2 CPU cores with lavapipe: every one of the world's 64 held-out
   // people (16 adapters a seed), where the fourth gap of the ordering holds too (at 56 it did not: its
-  // 14 adapters a seed were just what it needed); 64 took 11 min 31 s warm, 56 took 10 min 42 s cold
-  // and 9 min 46 s warm, 28 took 7 min 44 s.
+  // 14 adapters a seed were just what it needed); 64 took 13 min 21 s cold and 11 min 31 s warm, 56 took
+  // 10 min 42 s cold and 9 min 46 s warm, 28 took 7 min 44 s cold.
   evalPeople: 64,
   rlPeoplePerRound: 12,
   rounds: TINY_REST_EM.rounds,
