@@ -36,6 +36,9 @@ if (!process.env.SEAL_DEBUG) {
 }
 
 const workers = Number(process.env.SEAL_TEST_WORKERS ?? 2);
+if (!Number.isInteger(workers) || workers < 1) {
+  throw new Error(`SEAL_TEST_WORKERS=${process.env.SEAL_TEST_WORKERS}: give a whole number of test files to run at once, 1 or more (unset: 2)`);
+}
 
 export default defineConfig({
   test: {
