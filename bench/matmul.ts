@@ -38,8 +38,9 @@ const DECODE: Shape[] = [
   { label: 'k/v proj decode', M: 1, N: 512, K: 2048, bDtype: 'bf16', transB: true },
 ];
 
+const square = (n: number): Shape => ({ label: `square ${n}`, M: n, N: n, K: n, bDtype: 'f32', transB: false });
+
 function shapes(args: string[]): Shape[] {
-  const square = (n: number): Shape => ({ label: `square ${n}`, M: n, N: n, K: n, bDtype: 'f32', transB: false });
   if (!args.length) return [...SQUARE.map(square), ...LLAMA, ...DECODE];
   return args.flatMap((a) => {
     if (a === 'square') return SQUARE.map(square);
@@ -50,11 +51,16 @@ function shapes(args: string[]): Shape[] {
   });
 }
 
+/** Records C = A·B (or A·Bᵀ) of shape `s` on operands stored densely. */
+function product(a: Tensor, b: Tensor, c: Tensor, s: Shape): void {
+  gemm({ a: { t: a, ld: s.K }, b: { t: b, ld: s.transB ? s.K : s.N, trans: s.transB }, c: { t: c, ld: s.N }, M: s.M, N: s.N, K: s.K });
+}
+
 /** Seconds per product with the given variant (null: the production choice). */
 async function seconds(variant: string | null, a: Tensor, b: Tensor, c: Tensor, s: Shape, flop: number): Promise<number> {
   forceGemmVariant(variant);
   try {
-    const run = () => gemm({ a: { t: a, ld: s.K }, b: { t: b, ld: s.transB ? s.K : s.N, trans: s.transB }, c: { t: c, ld: s.N }, M: s.M, N: s.N, K: s.K });
+    const run = () => product(a, b, c, s);
     // The naive kernel needs seconds for the big shapes: fewer repetitions there.
     const slow = variant === 'naive' && flop > 2e9;
     return await timeGpu(run, { reps: slow ? 1 : 3, batchSeconds: slow ? 0 : 0.5 });
@@ -94,12 +100,11 @@ const SCALING_ROUNDS = 5;
  */
 async function scaling(opts: BenchOptions): Promise<void> {
   const sizes = [1024, 2048];
-  const operands = sizes.map((n) => ({ n, a: randomTensor([n, n], 'f32', 1), b: randomTensor([n, n], 'f32', 2), c: empty([n, n]) }));
+  const operands = sizes.map((n) => ({ s: square(n), a: randomTensor([n, n], 'f32', 1), b: randomTensor([n, n], 'f32', 2), c: empty([n, n]) }));
   const best = sizes.map(() => Infinity);
   for (let r = 0; r < SCALING_ROUNDS; r++) {
-    for (const [i, { n, a, b, c }] of operands.entries()) {
-      const s = await timeGpu(() => gemm({ a: { t: a, ld: n }, b: { t: b, ld: n }, c: { t: c, ld: n }, M: n, N: n, K: n }), { reps: 1, batchSeconds: 0.5 });
-      best[i] = Math.min(best[i], s);
+    for (const [i, { s, a, b, c }] of operands.entries()) {
+      best[i] = Math.min(best[i], await timeGpu(() => product(a, b, c, s), { reps: 1, batchSeconds: 0.5 }));
     }
   }
   for (const { a, b, c } of operands) [a, b, c].forEach((t) => t.dispose());
@@ -125,7 +130,8 @@ export async function run(opts: BenchOptions): Promise<void> {
   const { peer, args } = parsePeer(opts.args);
   const described = { done: false };
   note(opts, `adapter: ${gpu.report.description || gpu.report.device} (cpu: ${gpu.report.isCpu}); production kernel: ${chooseVariant().name}`);
-  for (const s of shapes(args)) {
+  const list = shapes(args);
+  for (const s of list) {
     const flop = 2 * s.M * s.N * s.K;
     const a = randomTensor([s.M, s.K], 'f32', 1);
     const b = randomTensor(s.transB ? [s.N, s.K] : [s.K, s.N], s.bDtype, 2, 0.02);
@@ -162,8 +168,6 @@ export async function run(opts: BenchOptions): Promise<void> {
     );
     [a, b, c].forEach((t) => t.dispose());
   }
-  const squares = shapes(args)
-    .filter((s) => s.label.startsWith('square'))
-    .map((s) => s.M);
+  const squares = list.filter((s) => s.label.startsWith('square')).map((s) => s.M);
   if (squares.includes(1024) && squares.includes(2048)) await scaling(opts);
 }
